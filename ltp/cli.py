@@ -1,0 +1,247 @@
+"""The `ltp` command line: data prepare | train | evaluate | prune.
+
+Bad input (empty text, unknown data set, missing or broken checkpoint ...) ends with a
+one-line message on stderr and exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ltp import __version__
+    from ltp.checkpoint import DEFAULT_BACKBONE
+
+    p = argparse.ArgumentParser(prog="ltp", description="Learned Token Pruning for transformer text classifiers.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--version", action="version", version=f"ltp-lens {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{data,train,evaluate,prune}")
+
+    # data prepare
+    d = sub.add_parser("data", help="prepare data sets")
+    dsub = d.add_subparsers(dest="data_command", required=True, metavar="{prepare}")
+    dp = dsub.add_parser("prepare", help="write data/<name>/{train,test}.parquet from the Hub or a local folder",
+                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    dp.add_argument("name", help="data set: ag_news or imdb")
+    dp.add_argument("--from", dest="source", default=None,
+                    help="local folder with <name>/{train,test}.{parquet,csv} (or {train,test}.*); "
+                         "default: download from the Hugging Face Hub")
+    dp.add_argument("--data-dir", default=None, help="where prepared data goes (default: $LTP_DATA_DIR or ./data)")
+
+    # train
+    t = sub.add_parser("train", help="fine-tune with LTP: baseline, soft and hard stages",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = t.add_argument_group("run")
+    g.add_argument("--dataset", required=True, help="prepared data set name (ag_news, imdb)")
+    g.add_argument("--out", required=True, help="run directory; each stage writes <out>/<stage>/")
+    g.add_argument("--backbone", default=DEFAULT_BACKBONE, help="Hugging Face model id or local path")
+    g.add_argument("--stages", default="baseline,soft,hard", help="comma-separated stages to run, in order")
+    g.add_argument("--init", default=None, help="checkpoint the first stage starts from (instead of <out>/<previous stage>)")
+    g.add_argument("--seed", type=int, default=42, help="random seed (data order, sampling, head init)")
+    g.add_argument("--data-dir", default=None, help="prepared data root (default: $LTP_DATA_DIR or ./data)")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
+    g = t.add_argument_group("budget")
+    g.add_argument("--epochs", type=int, default=1, help="epochs of every stage unless overridden below")
+    for stage in ("baseline", "soft", "hard"):
+        g.add_argument(f"--{stage}-epochs", type=int, default=None, help=f"epochs of the {stage} stage")
+    g.add_argument("--max-train-examples", type=int, default=None, help="stratified subset of the train split")
+    g.add_argument("--val-examples", type=int, default=500, help="train rows held out for per-epoch validation")
+    g.add_argument("--max-length", type=int, default=128, help="max tokens per example (and N_ref)")
+    g.add_argument("--truncation", choices=("head", "head+tail"), default="head",
+                   help="keep the first tokens, or the first quarter and last three quarters")
+    g.add_argument("--batch-size", type=int, default=32, help="training batch size")
+    g = t.add_argument_group("optimisation")
+    g.add_argument("--baseline-lr", type=float, default=5e-5, help="weights LR, baseline stage")
+    g.add_argument("--soft-lr", type=float, default=2e-5, help="weights LR, soft stage")
+    g.add_argument("--hard-lr", type=float, default=1e-5, help="weights LR, hard stage")
+    g.add_argument("--threshold-lr", type=float, default=1e-3, help="thresholds LR (own group, no weight decay)")
+    g.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay of the weights")
+    g.add_argument("--warmup-ratio", type=float, default=0.06, help="linear warm-up fraction of each stage")
+    g.add_argument("--train-embeddings", action="store_true",
+                   help="also train the word embeddings (frozen by default; checkpoints get larger)")
+    g.add_argument("--save-dtype", choices=("float32", "float16"), default="float32", help="checkpoint weights dtype")
+    g = t.add_argument_group("pruning")
+    g.add_argument("--lambda", dest="mask_lambda", type=float, default=0.1, help="weight of the pruning regulariser")
+    g.add_argument("--temperature", type=float, default=1e-3, help="soft-mask temperature T")
+    g.add_argument("--final-threshold", type=float, default=None,
+                   help="f, the last layer's base threshold (default 0.01 * 128 / N_ref)")
+    g.add_argument("--n-ref", type=int, default=None, help="constant score divisor N_ref (default: --max-length)")
+
+    # evaluate
+    e = sub.add_parser("evaluate", help="accuracy, P/R/F1, tokens alive, FLOPs and speed of a checkpoint",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _checkpoint_args(e)
+    e.add_argument("--split", default="test", help="data split")
+    e.add_argument("--limit", type=int, default=None, help="seeded stratified sample of N examples (default: all)")
+    e.add_argument("--mode", choices=("none", "soft", "hard", "both"), default=None,
+                   help="pruning mode (default: the checkpoint's own; both = none and hard)")
+    e.add_argument("--batch-size", type=int, default=64, help="inference batch size")
+    e.add_argument("--seed", type=int, default=0, help="seed of the --limit sample")
+    e.add_argument("--data-dir", default=None, help="prepared data root (default: $LTP_DATA_DIR or ./data)")
+    e.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    e.add_argument("--no-save", action="store_true", help="do not write metrics.json beside the checkpoint")
+
+    # prune
+    r = sub.add_parser("prune", help="show which tokens survive each layer for one text",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _checkpoint_args(r)
+    r.add_argument("text", help='the text ("-" reads standard input)')
+    r.add_argument("--mode", choices=("none", "soft", "hard"), default=None, help="pruning mode (default: the checkpoint's)")
+    r.add_argument("--json", action="store_true", help="print JSON: text, prediction, probabilities, layers")
+    return p
+
+
+def _checkpoint_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", required=True, help="checkpoint directory (or a training run directory)")
+    p.add_argument("--backbone", default=None, help="use this backbone path/id instead of the recorded one")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_data(args) -> int:
+    from ltp.data import prepare_dataset
+
+    info = prepare_dataset(args.name, args.source, Path(args.data_dir) if args.data_dir else None)
+    rows = ", ".join(f"{k} {v}" for k, v in info["rows"].items())
+    print(f"prepared {args.name} ({rows}) from {info['source']}")
+    return 0
+
+
+def cmd_train(args, argv) -> int:
+    from ltp.train import TrainConfig, train
+
+    cfg = TrainConfig(
+        dataset=args.dataset, out=args.out, backbone=args.backbone, stages=tuple(s.strip() for s in args.stages.split(",") if s.strip()),
+        epochs=args.epochs, baseline_epochs=args.baseline_epochs, soft_epochs=args.soft_epochs,
+        hard_epochs=args.hard_epochs, baseline_lr=args.baseline_lr, soft_lr=args.soft_lr, hard_lr=args.hard_lr,
+        threshold_lr=args.threshold_lr, weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio,
+        batch_size=args.batch_size, max_length=args.max_length, n_ref=args.n_ref, truncation=args.truncation,
+        max_train_examples=args.max_train_examples, val_examples=args.val_examples, mask_lambda=args.mask_lambda,
+        temperature=args.temperature, final_threshold=args.final_threshold,
+        freeze_embeddings=not args.train_embeddings, save_dtype=args.save_dtype, seed=args.seed,
+        data_dir=args.data_dir, init=args.init, command="ltp " + shlex.join(argv),
+    )
+
+    def show(rec: dict) -> None:
+        if "epoch" in rec and "val_accuracy" in rec:
+            print(f"[{rec['stage']}] epoch {rec['epoch']}: loss {rec['loss']:.4f}, kept {rec['kept']:.3f}, "
+                  f"val acc {rec['val_accuracy']:.4f}, val FLOPs reduction {rec['val_flops_reduction']:.2f}x, "
+                  f"{rec['seconds']:.0f} s", file=sys.stderr)
+        elif "event" in rec:
+            print(f"[{rec['stage']}] {rec['event']}", file=sys.stderr)
+
+    try:
+        final = train(cfg, show_progress=not args.quiet, log_fn=show)
+    except KeyboardInterrupt:
+        print("ltp: interrupted; finished stages are saved. Rerun the same command to resume.", file=sys.stderr)
+        return 130
+    print(f"done: {final}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from ltp.checkpoint import load_checkpoint
+    from ltp.evaluate import evaluate, format_table, store_metrics
+
+    ckpt = load_checkpoint(args.checkpoint, backbone=args.backbone)
+    modes = ["none", "hard"] if args.mode == "both" else [args.mode or ckpt.model.mode]
+    results = []
+    for mode in modes:
+        res = evaluate(ckpt, split=args.split, limit=args.limit, mode=mode, batch_size=args.batch_size,
+                       data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed)
+        results.append(res)
+        if not args.no_save:
+            store_metrics(ckpt.path, res)
+        if not args.json:
+            print(format_table(res, ckpt.label_names))
+            print()
+    if args.json:
+        print(json.dumps(results if len(results) > 1 else results[0], indent=2))
+    elif not args.no_save:
+        print(f"metrics written to {ckpt.path / 'metrics.json'}")
+    return 0
+
+
+def cmd_prune(args) -> int:
+    from ltp.checkpoint import load_checkpoint
+    from ltp.inference import trace, validate_text
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    validate_text(text)  # fail fast, before loading the model
+    ckpt = load_checkpoint(args.checkpoint, backbone=args.backbone)
+    tr = trace(ckpt.model, ckpt.tokenizer, text, ckpt.max_length, ckpt.label_names, ckpt.truncation, args.mode)
+    if tr.truncated:
+        print(f"ltp: note: the text is longer than the model's max length ({ckpt.max_length} tokens); "
+              "it was truncated.", file=sys.stderr)
+    if args.json:
+        print(json.dumps(prune_json(tr), ensure_ascii=False))
+    else:
+        print(format_trace(tr))
+    return 0
+
+
+def prune_json(tr) -> dict:
+    return {
+        "text": tr.text,
+        "prediction": tr.prediction,
+        "probabilities": tr.probabilities,
+        "truncated": tr.truncated,
+        "mode": tr.mode,
+        "input_tokens": tr.input_tokens,
+        "flops": tr.flops,
+        "flops_unpruned": tr.flops_unpruned,
+        "layers": [
+            {"layer": lt.layer, "count": lt.count, "tokens": lt.tokens, "positions": lt.positions,
+             "scores": [lt.scores[p] for p in lt.positions], "threshold": lt.threshold}
+            for lt in tr.layers
+        ],
+    }
+
+
+def format_trace(tr) -> str:
+    lines = [f"input: {tr.input_tokens} tokens ({tr.mode} mode)"]
+    for lt in tr.layers:
+        th = f"theta={lt.threshold:.5f}" if lt.threshold is not None else "no pruning"
+        lines.append(f"layer {lt.layer:>2}  {lt.count:>4} tokens  [{th}]  {' '.join(lt.tokens)}")
+    probs = ", ".join(f"{k} {v:.3f}" for k, v in tr.probabilities.items())
+    lines.append(f"prediction: {tr.prediction} ({probs})")
+    lines.append(f"FLOPs: {tr.flops / 1e6:.1f} M of {tr.flops_unpruned / 1e6:.1f} M "
+                 f"({tr.flops_unpruned / tr.flops:.2f}x fewer)")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    from ltp.checkpoint import CheckpointError
+    from ltp.data import DataError
+    from ltp.inference import InputError
+
+    try:
+        if args.command == "data":
+            return cmd_data(args)
+        if args.command == "train":
+            return cmd_train(args, argv)
+        if args.command == "evaluate":
+            return cmd_evaluate(args)
+        if args.command == "prune":
+            return cmd_prune(args)
+    except (CheckpointError, DataError, InputError, ValueError) as err:
+        print(f"ltp: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""Evaluate a checkpoint: classification metrics, tokens alive per layer, FLOPs and speed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix, precision_recall_fscore_support
+
+from ltp.checkpoint import Checkpoint, CheckpointError, write_json_atomic
+from ltp.inference import Predictions, encode, predict
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, label_names: list[str]) -> dict:
+    """Accuracy, macro and per-class precision/recall/F1, report and confusion matrix."""
+    labels = list(range(len(label_names)))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    mp, mr, mf, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average="macro", zero_division=0)
+    return {
+        "accuracy": float((y_true == y_pred).mean()),
+        "precision_macro": float(mp),
+        "recall_macro": float(mr),
+        "f1_macro": float(mf),
+        "per_class": {
+            name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, name in enumerate(label_names)
+        },
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "report": classification_report(y_true, y_pred, labels=labels, target_names=label_names,
+                                        digits=4, zero_division=0),
+    }
+
+
+def pruning_metrics(pred: Predictions) -> dict:
+    """Tokens alive per layer (mean), FLOPs reduction (ratio of totals) and throughput."""
+    n = len(pred.lengths)
+    return {
+        "mean_input_tokens": float(pred.lengths.mean()),
+        "tokens_alive_per_layer": [round(float(x), 3) for x in pred.tokens_alive.mean(0)],
+        "fraction_alive_per_layer": [round(float(x), 4) for x in (pred.tokens_alive / pred.lengths[:, None]).mean(0)],
+        "gflops_mean": float(pred.flops.mean() / 1e9),
+        "gflops_unpruned_mean": float(pred.flops_unpruned.mean() / 1e9),
+        "flops_reduction": float(pred.flops_unpruned.sum() / pred.flops.sum()),
+        "examples_per_second": float(n / pred.seconds) if pred.seconds > 0 else None,
+        "model_seconds": float(pred.seconds),
+    }
+
+
+def evaluation_examples(ckpt: Checkpoint, split: str, limit: int | None, data_dir: Path | None, seed: int = 0):
+    """The data-set rows an evaluation uses: the whole split or a seeded stratified sample."""
+    from ltp import data
+
+    name = ckpt.config.get("dataset", {}).get("name")
+    if not name:
+        raise CheckpointError(f"{ckpt.path} does not record its data set; cannot evaluate it on a split.")
+    names = data.load_label_names(name, data_dir)
+    if list(names) != list(ckpt.label_names):
+        raise CheckpointError(f"Label mismatch: checkpoint labels {ckpt.label_names}, data set {name} labels {names}.")
+    df = data.load_split(name, split, data_dir)
+    if limit is not None:
+        if limit <= 0:
+            raise data.DataError(f"--limit must be a positive number of examples, got {limit}.")
+        df = data.stratified_sample(df, limit, seed)
+    if len(df) == 0:
+        raise data.DataError(f"The {split} split of {name} is empty.")
+    return df
+
+
+def evaluate(
+    ckpt: Checkpoint,
+    split: str = "test",
+    limit: int | None = None,
+    mode: str | None = None,
+    batch_size: int = 64,
+    data_dir: Path | None = None,
+    seed: int = 0,
+    progress: Callable[[int], None] | None = None,
+) -> dict:
+    """Metrics of one checkpoint on one split in one pruning mode (default: its own)."""
+    df = evaluation_examples(ckpt, split, limit, data_dir, seed)
+    mode = mode or ckpt.model.mode
+    enc = encode(ckpt.tokenizer, df["text"].tolist(), ckpt.max_length, ckpt.truncation)
+    pred = predict(ckpt.model, enc, ckpt.tokenizer.pad_token_id, batch_size=batch_size, mode=mode, progress=progress)
+    result = {
+        "split": split,
+        "mode": mode,
+        "examples": len(df),
+        "sample": "full split" if limit is None or limit >= len(df) else f"stratified sample of {len(df)} (seed {seed})",
+        "truncated_examples": int(sum(enc.truncated)),
+        **classification_metrics(df["label"].to_numpy(), pred.predicted, ckpt.label_names),
+        **pruning_metrics(pred),
+    }
+    return result
+
+
+def store_metrics(ckpt_path: Path, result: dict, key: str | None = None) -> dict:
+    """Merge one result into the checkpoint's metrics.json under "<split>/<mode>"."""
+    import json
+
+    path = Path(ckpt_path) / "metrics.json"
+    metrics = json.loads(path.read_text()) if path.is_file() else {}
+    metrics[key or f"{result['split']}/{result['mode']}"] = result
+    write_json_atomic(path, metrics)
+    return metrics
+
+
+def format_table(result: dict, label_names: list[str]) -> str:
+    """A plain-text summary of one evaluation."""
+    lines = [
+        f"split={result['split']} mode={result['mode']} examples={result['examples']} ({result['sample']})",
+        f"accuracy {result['accuracy']:.4f}   precision {result['precision_macro']:.4f}   "
+        f"recall {result['recall_macro']:.4f}   F1 {result['f1_macro']:.4f}   (macro)",
+        "",
+        result["report"],
+        "confusion matrix (rows: gold, columns: predicted)",
+        "  " + " ".join(f"{n[:10]:>10}" for n in label_names),
+    ]
+    for name, row in zip(label_names, result["confusion_matrix"]):
+        lines.append(f"{name[:10]:>10} " + " ".join(f"{v:>10}" for v in row))
+    lines += [
+        "",
+        f"mean input tokens {result['mean_input_tokens']:.1f}; tokens alive per layer: "
+        + " -> ".join(f"{x:.1f}" for x in result["tokens_alive_per_layer"]),
+        f"FLOPs per example {result['gflops_mean']:.3f} G (unpruned {result['gflops_unpruned_mean']:.3f} G): "
+        f"reduction {result['flops_reduction']:.2f}x",
+        f"speed {result['examples_per_second']:.1f} examples/s (model time {result['model_seconds']:.1f} s)",
+    ]
+    return "\n".join(lines)

