@@ -3,7 +3,7 @@
 ``prepare_dataset`` copies a data set either from a local folder (parquet or CSV) or from the
 Hugging Face Hub into ``<data_dir>/<name>/{train,test}.parquet`` plus ``labels.json``. Every
 later step reads those files through ``load_split`` / ``load_label_names``. Texts are stored
-exactly as in the source; ``clean_text`` is applied on the model side before tokenization.
+exactly as in the source; ``ltp.inference.clean_text`` is applied on the model side before tokenization.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,7 +68,6 @@ DATASETS: dict[str, DatasetSpec] = {
 _OUTPUT_SCHEMA = pa.schema([("text", pa.string()), ("label", pa.int64())])
 _SOURCE_FORMATS = ("parquet", "csv")  # tried in this order
 _AG_ORIGINAL_HEADER = ("class index", "title", "description")  # Kaggle copy of the AG CSV
-_BR_TAG = re.compile(r"<br\s*/?>", flags=re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- public helpers
@@ -96,11 +94,6 @@ def prepare_command(name: str, data_dir: Path | None = None) -> str:
     if data_dir is not None and Path(data_dir) != default_data_dir():
         prefix = f"{DATA_DIR_ENV}={data_dir} "
     return f"{prefix}ltp data prepare {name} --from DIR"
-
-
-def clean_text(text: str) -> str:
-    """Replace HTML line breaks (``<br />``, ``<br/>``, ``<br>``) by spaces and collapse whitespace."""
-    return " ".join(_BR_TAG.sub(" ", text).split())
 
 
 # --------------------------------------------------------------------------- preparing

@@ -14,7 +14,6 @@ from ltp import data
 from ltp.data import (
     DATASETS,
     DataError,
-    clean_text,
     default_data_dir,
     load_label_names,
     load_split,
@@ -73,7 +72,7 @@ def fake_hub(frames: dict[tuple[str, str], pd.DataFrame]):
 
 
 def test_dataset_specs():
-    assert set(DATASETS) == {"ag_news", "imdb"}
+    assert {"ag_news", "imdb"} <= set(DATASETS)  # tests may register a toy set next to them
     ag, imdb = DATASETS["ag_news"], DATASETS["imdb"]
     assert ag.hub_id == "fancyzhx/ag_news" and imdb.hub_id == "stanfordnlp/imdb"
     assert list(ag.label_names) == ["World", "Sports", "Business", "Sci/Tech"]
@@ -406,23 +405,6 @@ def test_stratified_sample_edges():
     for n in (0, -1):
         with pytest.raises(DataError, match="must be positive"):
             stratified_sample(df, n, seed=0)
-
-
-# ----------------------------------------------------------------------------- cleaning
-
-
-@pytest.mark.parametrize(
-    "raw, clean",
-    [
-        ("Great movie.<br /><br />Really.", "Great movie. Really."),
-        ("a<br/>b<br>c<BR />d", "a b c d"),
-        ("  many \t spaces\n\nand lines  ", "many spaces and lines"),
-        ("no tags &lt;b&gt; kept \\ as is", "no tags &lt;b&gt; kept \\ as is"),
-        ("", ""),
-    ],
-)
-def test_clean_text(raw, clean):
-    assert clean_text(raw) == clean
 
 
 # ----------------------------------------------------------------------------- real data
