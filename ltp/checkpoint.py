@@ -264,7 +264,7 @@ def save_checkpoint(
         "max_length": int(max_length),
         "truncation": truncation,
         "ltp": model.ltp_config.to_dict(),
-        "thresholds": [round(float(t), 8) for t in model.thresholds()],
+        "thresholds": [round(float(t), 8) for t in model.thresholds().detach()],
         "frozen_parameters": list(frozen),
         "weights_dtype": dtype,
         "dataset": dataset or {},

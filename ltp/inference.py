@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -26,11 +28,13 @@ class Encoded:
     truncated: list[bool]
 
 
+_BR_TAG = re.compile(r"<br\s*/?>", flags=re.IGNORECASE)
+
+
 def clean_text(text: str) -> str:
-    """Replace HTML line breaks (IMDb has `<br />`) with spaces; keeps character count stable."""
-    for tag in ("<br />", "<br/>", "<br>"):
-        text = text.replace(tag, " " * len(tag))
-    return text
+    """Blank out HTML line breaks (IMDb has `<br />`) with as many spaces, so character
+    offsets into the cleaned text are offsets into the original text."""
+    return _BR_TAG.sub(lambda m: " " * len(m.group()), text)
 
 
 def encode(tokenizer, texts: Sequence[str], max_length: int, truncation: str = "head") -> Encoded:

@@ -236,7 +236,7 @@ def kept_fraction(out, attention_mask: torch.Tensor) -> float:
         kept = out.alive[1:].sum(-1).float()
     if kept.numel() == 0:
         return 1.0
-    return float((kept / real).mean())
+    return float((kept.detach() / real).mean())
 
 
 class _Interrupted(Exception):
@@ -333,7 +333,7 @@ def run_stage(
             metrics = {"stage": stage, "epoch": epoch + 1, "steps": steps,
                        **{k: v / max(steps, 1) for k, v in sums.items()},
                        "seconds": round(time.perf_counter() - t0, 2),
-                       "thresholds": [round(float(t), 6) for t in unwrapped.thresholds()]}
+                       "thresholds": [round(float(t), 6) for t in unwrapped.thresholds().detach()]}
             metrics.update(validate(unwrapped, data, pad_id, cfg.batch_size))
             log(metrics)
             result["final"] = metrics
@@ -410,6 +410,9 @@ def train(cfg: TrainConfig, show_progress: bool = True, log_fn: Callable[[dict],
             previous = target
             stage_info[stage] = read_config(target).get("training", {}).get("stages", {}).get(stage, {})
             continue
+        if previous is None and stage != "baseline":  # e.g. --stages soft in a run dir with baseline/
+            before = run_dir / STAGES[STAGES.index(stage) - 1]
+            previous = before if _stage_done(before) else None
         if data is None:
             data = load_train_data(cfg, tokenizer)
         model, frozen = _stage_model(stage, previous, cfg, data.label_names)

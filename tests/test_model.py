@@ -1,0 +1,220 @@
+"""The LTP model: equality with Hugging Face, real removal vs a masked reference, the maths."""
+
+import pytest
+import torch
+
+from conftest import tiny_hf
+from ltp.model import LTPConfig, LTPForSequenceClassification, importance_scores, layer_macs, soft_mask
+
+ARCHS = ["bert", "roberta", "mpnet"]
+
+
+def batch(hf, b=3, t=12, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, hf.config.vocab_size, (b, t), generator=g)
+    mask = torch.ones_like(ids)
+    for i in range(1, b):  # ragged lengths: right padding
+        mask[i, t - 3 * i :] = 0
+        ids[i, t - 3 * i :] = hf.config.pad_token_id
+    return ids, mask
+
+
+def pruning_model(kind, n_ref=12):
+    """Peaky random attention and thresholds near the mean score, so some tokens go."""
+    hf = tiny_hf(kind, initializer_range=0.4)
+    model = LTPForSequenceClassification(hf, LTPConfig(mode="hard", n_ref=n_ref, final_threshold=0.0)).eval()
+    with torch.no_grad():
+        model.threshold_offsets.fill_(1.0 / n_ref)
+    return model
+
+
+# --------------------------------------------------------------------------- pruning off
+
+
+@pytest.mark.parametrize("kind", ARCHS)
+def test_mode_none_equals_huggingface(kind):
+    hf = tiny_hf(kind)
+    model = LTPForSequenceClassification(hf, LTPConfig(mode="none"))
+    ids, mask = batch(hf)
+    with torch.no_grad():
+        ref = hf(input_ids=ids, attention_mask=mask).logits
+        out = model(ids, mask)
+    torch.testing.assert_close(out.logits, ref, atol=1e-5, rtol=0)
+    assert out.alive.shape == (3, 3, 12)
+    assert torch.equal(out.tokens_alive[:, 2], torch.full((3,), 6))  # nothing pruned, padding never alive
+    torch.testing.assert_close(out.flops, out.flops_unpruned)
+
+
+# --------------------------------------------------------------------------- hard mode
+
+
+def masked_reference(model: LTPForSequenceClassification, ids, mask):
+    """Hard pruning by masks only (pruned tokens masked as keys and queries), full length."""
+    ad, theta, n_ref = model.adapter, model.thresholds(), model.ltp_config.n_ref
+    hidden = ad.embed(ids)
+    bias = ad.position_bias(hidden)
+    alive = mask.bool()
+    for l, layer in enumerate(ad.layers):
+        add = (~alive)[:, None, None, :].float() * torch.finfo(torch.float32).min
+        attn_out, probs = ad.attend(layer, hidden, add, bias)
+        heads = probs.shape[1]
+        scores = (probs * alive[:, None, :, None]).sum((1, 2)) / (heads * n_ref)
+        if l > 0:
+            alive = alive & (scores >= theta[l])
+            alive[:, 0] = True
+        hidden = ad.feed_forward(layer, attn_out)
+    return ad.classify(hidden), alive
+
+
+@pytest.mark.parametrize("kind", ARCHS)
+def test_hard_removal_equals_masked_reference(kind):
+    model = pruning_model(kind)
+    ids, mask = batch(model.hf)
+    with torch.no_grad():
+        out = model(ids, mask)
+        ref_logits, ref_alive = masked_reference(model, ids, mask)
+    alive_last = out.alive[-1]
+    assert torch.equal(alive_last, ref_alive)
+    # the test means something only if some, but not all, tokens were removed
+    assert (alive_last.sum(1) < mask.sum(1)).any() and (alive_last.sum(1) > 1).any()
+    torch.testing.assert_close(out.logits, ref_logits, atol=1e-4, rtol=0)
+    assert (out.flops < out.flops_unpruned).all()
+
+
+@pytest.mark.parametrize("kind", ARCHS)
+def test_batched_hard_equals_per_example(kind):
+    model = pruning_model(kind)
+    ids, mask = batch(model.hf)
+    with torch.no_grad():
+        out = model(ids, mask)
+        for i in range(ids.shape[0]):
+            n = int(mask[i].sum())
+            one = model(ids[i : i + 1, :n], mask[i : i + 1, :n])
+            torch.testing.assert_close(one.logits[0], out.logits[i], atol=1e-5, rtol=0)
+            assert torch.equal(one.alive[:, 0], out.alive[:, i, :n])
+            torch.testing.assert_close(one.scores[:, 0], out.scores[:, i, :n], atol=1e-6, rtol=0)
+            assert one.flops[0] == out.flops[i]
+
+
+def test_cls_always_kept_and_padding_never_alive():
+    model = pruning_model("bert")
+    with torch.no_grad():
+        model.threshold_offsets.fill_(10.0)  # a threshold nobody reaches
+    ids, mask = batch(model.hf)
+    with torch.no_grad():
+        out = model(ids, mask)
+    assert torch.equal(out.tokens_alive[1:], torch.ones(2, 3, dtype=torch.long))
+    assert out.alive[:, :, 0].all()
+    assert not (out.alive & ~mask.bool()).any()
+    assert out.last_hidden_state.shape[1] == 1
+
+
+def test_layer_zero_never_prunes():
+    model = pruning_model("bert")
+    with torch.no_grad():
+        model.threshold_offsets.fill_(10.0)
+    ids, mask = batch(model.hf)
+    with torch.no_grad():
+        out = model(ids, mask)
+    assert torch.equal(out.alive[0], mask.bool())
+
+
+# --------------------------------------------------------------------------- maths
+
+
+def test_importance_score_by_hand():
+    # B=1, H=2, t=3; position 2 is padding (not alive)
+    a = torch.tensor([[[[0.5, 0.5, 0.0], [0.2, 0.8, 0.0], [0.3, 0.3, 0.4]],
+                       [[1.0, 0.0, 0.0], [0.4, 0.6, 0.0], [0.1, 0.1, 0.8]]]])
+    alive = torch.tensor([[True, True, False]])
+    s = importance_scores(a, alive, n_ref=4)
+    # key 0: heads sum over alive queries (rows 0, 1): (0.5 + 0.2) + (1.0 + 0.4) = 2.1 -> 2.1 / (2 * 4)
+    # key 1: (0.5 + 0.8) + (0.0 + 0.6) = 1.9 -> 1.9 / 8
+    torch.testing.assert_close(s, torch.tensor([[2.1 / 8, 1.9 / 8, 0.0]]))
+
+
+def test_soft_mask_formula():
+    s = torch.tensor([0.010, 0.012, 0.008])
+    m = soft_mask(s, torch.tensor(0.01), 1e-3)
+    torch.testing.assert_close(m, torch.sigmoid((s - 0.01) / 1e-3))
+    assert m[0] == pytest.approx(0.5)
+
+
+def test_flops_formula_by_hand():
+    d, d_ff = 4, 16
+    # attention: 4*16*3 + 2*4*9 = 192 + 72 = 264; ffn: 2*4*16*2 = 256
+    assert layer_macs(torch.tensor(3), torch.tensor(2), d, d_ff).item() == 264 + 256
+
+
+def test_flops_record_matches_counts():
+    model = pruning_model("bert")
+    ids, mask = batch(model.hf)
+    with torch.no_grad():
+        out = model(ids, mask)
+    d, d_ff = model.hidden_size, model.intermediate_size
+    n_in = mask.sum(1)
+    counts = [n_in] + [out.alive[l].sum(1) for l in range(model.num_layers)]
+    macs = sum(layer_macs(counts[l], counts[l + 1], d, d_ff) for l in range(model.num_layers))
+    torch.testing.assert_close(out.flops, 2 * macs)
+    base = model.num_layers * layer_macs(n_in, n_in, d, d_ff)
+    torch.testing.assert_close(out.flops_unpruned, 2 * base)
+
+
+def test_regulariser_gradient_reaches_thresholds():
+    hf = tiny_hf("bert")
+    model = LTPForSequenceClassification(hf, LTPConfig(mode="soft", n_ref=12, temperature=1e-2))
+    model.set_mode("soft")
+    model.train()
+    ids, mask = batch(hf)
+    out = model(ids, mask, labels=torch.tensor([0, 1, 2]))
+    assert out.mask_loss is not None and out.soft_masks is not None
+    out.mask_loss.backward()
+    grad = model.threshold_offsets.grad
+    assert grad is not None and (grad[1:] != 0).all()
+    # d(mask_loss)/d(theta) < 0: gradient descent raises the thresholds, i.e. prunes more
+    assert grad[1:].lt(0).all()
+    assert grad[0] == 0  # layer 0 never prunes
+
+
+def test_soft_mode_multiplies_outputs_by_mask():
+    hf = tiny_hf("bert")
+    model = LTPForSequenceClassification(hf, LTPConfig(mode="soft", n_ref=12)).eval()
+    ids, mask = batch(hf)
+    with torch.no_grad():
+        out = model(ids, mask)
+    m = out.soft_masks
+    expected = torch.sigmoid((out.scores[1:] - model.thresholds()[1:, None, None]) / 1e-3)
+    expected = expected * mask.bool()
+    expected[:, :, 0] = 1.0
+    torch.testing.assert_close(m[1:], expected, atol=1e-5, rtol=0)
+
+
+def test_unpadded_sentence_scores_equal_padded_to_n_ref():
+    model = pruning_model("bert", n_ref=40)
+    ids, _ = batch(model.hf, b=1, t=12)
+    padded = torch.full((1, 40), model.hf.config.pad_token_id)
+    padded[0, :12] = ids[0]
+    pmask = torch.zeros(1, 40, dtype=torch.long)
+    pmask[0, :12] = 1
+    with torch.no_grad():
+        a = model(ids)
+        b = model(padded, pmask)
+    torch.testing.assert_close(a.scores, b.scores[:, :, :12], atol=1e-6, rtol=0)
+    assert torch.equal(a.alive, b.alive[:, :, :12])
+    torch.testing.assert_close(a.logits, b.logits, atol=1e-5, rtol=0)
+
+
+def test_config_validation_messages():
+    with pytest.raises(ValueError, match="use one of"):
+        LTPConfig(mode="medium")
+    with pytest.raises(ValueError, match="n_ref"):
+        LTPConfig(n_ref=0)
+    assert LTPConfig(n_ref=256).final_threshold == pytest.approx(0.005)
+
+
+def test_unsupported_encoder_is_refused():
+    import transformers as tf
+
+    cfg = tf.DistilBertConfig(vocab_size=50, dim=16, n_layers=1, n_heads=2, hidden_dim=32)
+    with pytest.raises(ValueError, match="not supported"):
+        LTPForSequenceClassification(tf.DistilBertForSequenceClassification(cfg))

@@ -1,0 +1,125 @@
+"""The three-stage procedure on a tiny model and tiny data: stages, resume, reproducibility."""
+
+import json
+
+import pytest
+import torch
+
+from ltp import train as train_mod
+from ltp.checkpoint import load_checkpoint
+from ltp.train import LengthGroupedBatches, TrainConfig, train
+
+
+def cfg(tmp_path, backbone, data_dir, **kw):
+    base = dict(dataset="toy", out=str(tmp_path / "run"), backbone=str(backbone), data_dir=str(data_dir),
+                max_length=24, batch_size=8, val_examples=6, final_threshold=0.05, seed=7)
+    return TrainConfig(**{**base, **kw})
+
+
+def read_log(run):
+    return [json.loads(line) for line in (run / "train_log.jsonl").read_text().splitlines()]
+
+
+def test_all_stages_end_to_end(tmp_path, tiny_backbone, toy_data_dir):
+    final = train(cfg(tmp_path, tiny_backbone, toy_data_dir), show_progress=False)
+    run = tmp_path / "run"
+    assert final == run / "hard"
+    for stage, mode in (("baseline", "none"), ("soft", "soft"), ("hard", "hard")):
+        ck = load_checkpoint(run / stage)
+        assert ck.model.mode == mode
+        assert ck.config["stage"] == stage
+        assert (run / stage / "train_log.jsonl").is_file()
+    log = read_log(run)
+    epochs = [r for r in log if "val_accuracy" in r]
+    assert [r["stage"] for r in epochs] == ["baseline", "soft", "hard"]
+    assert all(0 <= r["kept"] <= 1 for r in epochs)
+    soft = load_checkpoint(run / "soft").model
+    base = load_checkpoint(run / "baseline").model
+    assert not torch.equal(soft.threshold_offsets, base.threshold_offsets)  # thresholds were trained
+    hard = load_checkpoint(run / "hard").model
+    assert torch.equal(hard.threshold_offsets, soft.threshold_offsets)  # and frozen in the hard stage
+    card = (run / "hard" / "README.md").read_text()
+    assert "Stage soft" in card and "toy" in card
+    assert not any(p.name.startswith(".resume") for p in run.iterdir())
+
+
+def test_each_stage_runs_alone_from_previous(tmp_path, tiny_backbone, toy_data_dir):
+    train(cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("baseline",)), show_progress=False)
+    assert not (tmp_path / "run" / "soft").exists()
+    train(cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("soft",)), show_progress=False)
+    assert load_checkpoint(tmp_path / "run" / "soft").model.mode == "soft"
+    train(cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("hard",)), show_progress=False)
+    assert load_checkpoint(tmp_path / "run").model.mode == "hard"
+    # rerunning skips finished stages
+    train(cfg(tmp_path, tiny_backbone, toy_data_dir), show_progress=False)
+    events = [r.get("event") for r in read_log(tmp_path / "run")]
+    assert events.count("skipped (already finished)") == 3
+
+
+def test_stage_without_previous_checkpoint_is_explained(tmp_path, tiny_backbone, toy_data_dir):
+    with pytest.raises(ValueError, match="previous stage"):
+        train(cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("soft",)), show_progress=False)
+
+
+def test_resume_after_interrupt(tmp_path, tiny_backbone, toy_data_dir, monkeypatch):
+    c = cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("baseline",), epochs=2)
+    calls = {"n": 0}
+    real_step = torch.optim.AdamW.step
+
+    def flaky_step(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 10:  # second epoch, mid-way
+            raise KeyboardInterrupt
+        return real_step(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", flaky_step)
+    with pytest.raises(KeyboardInterrupt):
+        train(c, show_progress=False)
+    run = tmp_path / "run"
+    assert not (run / "baseline").exists()  # nothing that looks finished
+    state = json.loads((run / ".resume-baseline" / "state.json").read_text())
+    # 54 train rows / batch 8 = 7 steps per epoch: call 10 is the 3rd batch of epoch 2
+    assert (state["epoch"], state["step"]) == (1, 2)
+    monkeypatch.setattr(torch.optim.AdamW, "step", real_step)
+    train(c, show_progress=False)
+    events = [r.get("event") for r in read_log(run)]
+    assert "interrupted" in events and "resumed" in events
+    assert load_checkpoint(run / "baseline").model.mode == "none"
+    assert not (run / ".resume-baseline").exists()
+
+
+def test_same_seed_same_weights(tmp_path, tiny_backbone, toy_data_dir):
+    a = train(cfg(tmp_path / "a", tiny_backbone, toy_data_dir, stages=("baseline",)), show_progress=False)
+    b = train(cfg(tmp_path / "b", tiny_backbone, toy_data_dir, stages=("baseline",)), show_progress=False)
+    sa = load_checkpoint(a).model.state_dict()
+    sb = load_checkpoint(b).model.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_max_train_examples_and_validation_holdout(tmp_path, tiny_backbone, toy_data_dir):
+    from ltp.checkpoint import load_tokenizer
+
+    c = cfg(tmp_path, tiny_backbone, toy_data_dir, max_train_examples=9)
+    d = train_mod.load_train_data(c, load_tokenizer(c.backbone))
+    assert len(d.ids) == 9 and len(d.val_ids) == 6
+    assert sorted(set(d.labels.tolist())) == [0, 1, 2]  # stratified
+
+
+def test_length_grouped_batches_cover_everything_once():
+    lengths = [5, 50, 7, 49, 8, 48, 6, 47, 9, 46] * 7
+    s = LengthGroupedBatches(lengths, batch_size=4, seed=0)
+    batches = s.batches(0)
+    flat = sorted(i for b in batches for i in b)
+    assert flat == list(range(len(lengths)))
+    assert s.batches(0) == batches and s.batches(1) != batches  # deterministic per epoch
+    s.skip = 3
+    assert list(s) == batches[3:] and len(s) == len(batches) - 3
+
+
+def test_invalid_settings_say_how_to_fix(tmp_path):
+    with pytest.raises(ValueError, match="Unknown stage"):
+        TrainConfig(dataset="toy", out=str(tmp_path), stages=("baseline", "medium"))
+    with pytest.raises(ValueError, match="order"):
+        TrainConfig(dataset="toy", out=str(tmp_path), stages=("hard", "soft"))
+    with pytest.raises(ValueError, match="max-length"):
+        TrainConfig(dataset="toy", out=str(tmp_path), max_length=2)
