@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ltp", description="Learned Token Pruning for transformer text classifiers.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--version", action="version", version=f"ltp-lens {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{data,train,evaluate,prune}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{data,train,evaluate,prune,analyze,bench}")
 
     # data prepare
     d = sub.add_parser("data", help="prepare data sets")
@@ -95,6 +95,36 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("text", help='the text ("-" reads standard input)')
     r.add_argument("--mode", choices=("none", "soft", "hard"), default=None, help="pruning mode (default: the checkpoint's)")
     r.add_argument("--json", action="store_true", help="print JSON: text, prediction, probabilities, layers")
+    # analyze
+    a = sub.add_parser("analyze", help="write the retained-token analysis bundle the dashboard reads",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _checkpoint_args(a)
+    a.add_argument("--split", default="test", help="data split")
+    a.add_argument("--limit", type=int, default=None, help="seeded stratified sample of N examples (default: all)")
+    a.add_argument("--out", default=None, help="bundle directory (default: <checkpoint>/analysis)")
+    a.add_argument("--max-embeddings", type=int, default=20_000, help="retained tokens kept for the embedding map")
+    a.add_argument("--top-k-terms", type=int, default=100, help="domain terms per class")
+    a.add_argument("--domain-train-docs", type=int, default=20_000, help="training texts used to find domain terms")
+    a.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity")
+    a.add_argument("--batch-size", type=int, default=64, help="inference batch size")
+    a.add_argument("--seed", type=int, default=0, help="seed of samples and projections")
+    a.add_argument("--data-dir", default=None, help="prepared data root (default: $LTP_DATA_DIR or ./data)")
+    a.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    # bench
+    b = sub.add_parser("bench", help="wall-clock speed of the same weights with pruning off and on",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _checkpoint_args(b)
+    b.add_argument("--split", default="test", help="data split")
+    b.add_argument("--limit", type=int, default=2000, help="examples timed (seeded stratified sample; 0 = all)")
+    b.add_argument("--batch-sizes", default="32", help="comma-separated throughput batch sizes")
+    b.add_argument("--latency-examples", type=int, default=200, help="examples timed one at a time (batch 1)")
+    b.add_argument("--repeats", type=int, default=3, help="timed passes per measurement; the median is reported")
+    b.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    b.add_argument("--device", default="cpu", help="cpu or cuda")
+    b.add_argument("--data-dir", default=None, help="prepared data root (default: $LTP_DATA_DIR or ./data)")
+    b.add_argument("--json", action="store_true", help="print the result as JSON")
+    b.add_argument("--no-save", action="store_true", help="do not write bench.json beside the checkpoint")
     return p
 
 
@@ -133,8 +163,10 @@ def cmd_train(args, argv) -> int:
     def show(rec: dict) -> None:
         if "epoch" in rec and "val_accuracy" in rec:
             print(f"[{rec['stage']}] epoch {rec['epoch']}: loss {rec['loss']:.4f}, kept {rec['kept']:.3f}, "
-                  f"val acc {rec['val_accuracy']:.4f}, val FLOPs reduction {rec['val_flops_reduction']:.2f}x, "
-                  f"{rec['seconds']:.0f} s", file=sys.stderr)
+                  f"val acc {rec['val_accuracy']:.4f}, val FLOPs reduction {rec['val_flops_reduction']:.2f}x"
+                  + (f" (binarised: acc {rec['val_hard_accuracy']:.4f}, {rec['val_hard_flops_reduction']:.2f}x)"
+                     if "val_hard_accuracy" in rec else "")
+                  + f", {rec['seconds']:.0f} s", file=sys.stderr)
         elif "event" in rec:
             print(f"[{rec['stage']}] {rec['event']}", file=sys.stderr)
 
@@ -188,6 +220,97 @@ def cmd_prune(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from ltp.bench import BenchConfig, format_benchmark, run_benchmark, store_benchmark
+    from ltp.checkpoint import find_checkpoint
+
+    path = find_checkpoint(args.checkpoint)
+    try:
+        sizes = tuple(int(x) for x in args.batch_sizes.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"--batch-sizes must be comma-separated integers, got {args.batch_sizes!r}.") from None
+    if not sizes or min(sizes) < 1 or args.repeats < 1 or args.latency_examples < 1:
+        raise ValueError("--batch-sizes, --repeats and --latency-examples must be positive.")
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda was asked for, but no CUDA GPU is visible; use --device cpu.")
+    cfg = BenchConfig(checkpoint=str(path), split=args.split, limit=args.limit or None, batch_sizes=sizes,
+                      latency_examples=args.latency_examples, repeats=args.repeats, threads=args.threads,
+                      device=args.device, data_dir=args.data_dir, backbone=args.backbone)
+    summary = run_benchmark(cfg)
+    if not args.no_save:
+        store_benchmark(path, summary, "cuda" if args.device.startswith("cuda") else "cpu")
+    print(json.dumps(summary, indent=2) if args.json else format_benchmark(summary))
+    return 0
+
+
+def cmd_analyze(args) -> int:
+    from ltp.analysis.bundle import AnalysisConfig, build_bundle, default_bundle_dir, save_bundle
+    from ltp.checkpoint import load_checkpoint
+
+    if args.limit is not None and args.limit <= 0:
+        raise ValueError(f"--limit must be a positive number of examples, got {args.limit}.")
+    ckpt = load_checkpoint(args.checkpoint, backbone=args.backbone)
+    cfg = AnalysisConfig(split=args.split, limit=args.limit, max_embeddings=args.max_embeddings,
+                         top_k_terms=args.top_k_terms, domain_train_docs=args.domain_train_docs,
+                         perplexity=args.perplexity, batch_size=args.batch_size, seed=args.seed)
+    bundle = build_bundle(ckpt, cfg, Path(args.data_dir) if args.data_dir else None,
+                          progress=None if args.quiet else _ProgressBar())
+    out = save_bundle(bundle, Path(args.out) if args.out else default_bundle_dir(ckpt.path))
+    print(format_analysis(bundle))
+    print(f"bundle written to {out}")
+    return 0
+
+
+class _ProgressBar:
+    """tqdm bars per phase, driven by the analysis progress callback."""
+
+    def __init__(self):
+        self.bar, self.phase = None, None
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        from tqdm.auto import tqdm
+
+        if phase != self.phase:
+            if self.bar is not None:
+                self.bar.close()
+            self.bar, self.phase = tqdm(total=total, desc=phase, dynamic_ncols=True), phase
+        self.bar.n = done
+        self.bar.refresh()
+        if done >= total:
+            self.bar.close()
+
+
+def format_analysis(bundle) -> str:
+    """Top retained words per class, POS retention and the domain-term test, as text."""
+    from ltp.analysis import stats
+
+    names, L = bundle.label_names, bundle.num_layers
+    meta = bundle.summary["meta"]
+    lines = [f"{meta['examples']} examples of {meta['dataset']}/{meta['split']} ({meta['sample']}); "
+             f"timings: " + ", ".join(f"{k} {v:.1f}" for k, v in meta["timings"].items())]
+    alive = bundle.summary["statistics"]["mean_alive_per_layer"]
+    # the deepest layer that still keeps a few tokens per example (the last one may keep only [CLS])
+    deep = max([l + 1 for l, a in enumerate(alive) if a >= 4] or [1])
+    for layer in sorted({deep, L}):
+        lines.append(f"top words kept to layer {layer} (mean {alive[layer - 1]:.1f} tokens alive), stopwords excluded:")
+        for c, name in enumerate(names):
+            top = stats.word_frequencies(bundle.words, layer=layer, class_id=c, exclude_stopwords=True, top=12,
+                                         num_layers=L)
+            lines.append(f"  {name}: " + ", ".join(top["word"]))
+    rates = bundle.summary["statistics"]["retention_by_pos"]
+    lines.append("retention by POS (share of words alive) per layer " + " ".join(f"L{l + 1:<5}" for l in range(L)))
+    for pos, r in sorted(rates.items(), key=lambda kv: -kv[1][-1]):
+        lines.append(f"  {pos:<6} " + " ".join(f"{x:6.3f}" for x in r))
+    lines.append("domain terms kept to the last layer vs correctness:")
+    for row in bundle.summary["domain_test"]:
+        lines.append(f"  {row['class']:<9} kept n={row['n_kept']} acc={row['acc_kept']:.4f} | pruned n={row['n_pruned']} "
+                     f"acc={row['acc_pruned']:.4f} | {row['test']} p={row['p_value']:.3g}")
+    return "\n".join(lines)
+
+
 def prune_json(tr) -> dict:
     return {
         "text": tr.text,
@@ -226,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from ltp.checkpoint import CheckpointError
     from ltp.data import DataError
+    from ltp.analysis.bundle import BundleError
     from ltp.inference import InputError
 
     try:
@@ -237,7 +361,11 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_evaluate(args)
         if args.command == "prune":
             return cmd_prune(args)
-    except (CheckpointError, DataError, InputError, ValueError) as err:
+        if args.command == "analyze":
+            return cmd_analyze(args)
+        if args.command == "bench":
+            return cmd_bench(args)
+    except (CheckpointError, DataError, InputError, BundleError, ValueError, RuntimeError) as err:
         print(f"ltp: error: {err}", file=sys.stderr)
         return EXIT_USAGE
     return EXIT_USAGE

@@ -48,7 +48,8 @@ def pruning_metrics(pred: Predictions) -> dict:
 
 
 def evaluation_examples(ckpt: Checkpoint, split: str, limit: int | None, data_dir: Path | None, seed: int = 0):
-    """The data-set rows an evaluation uses: the whole split or a seeded stratified sample."""
+    """The data-set rows an evaluation uses: the whole split or a seeded stratified sample
+    (the same for every model of a data set). `df.attrs["sample"]` describes which."""
     from ltp import data
 
     name = ckpt.config.get("dataset", {}).get("name")
@@ -58,12 +59,16 @@ def evaluation_examples(ckpt: Checkpoint, split: str, limit: int | None, data_di
     if list(names) != list(ckpt.label_names):
         raise CheckpointError(f"Label mismatch: checkpoint labels {ckpt.label_names}, data set {name} labels {names}.")
     df = data.load_split(name, split, data_dir)
+    if len(df) == 0:
+        raise data.DataError(f"The {split} split of {name} is empty; prepare the data set again.")
     if limit is not None:
         if limit <= 0:
             raise data.DataError(f"--limit must be a positive number of examples, got {limit}.")
-        df = data.stratified_sample(df, limit, seed)
-    if len(df) == 0:
-        raise data.DataError(f"The {split} split of {name} is empty.")
+        if limit < len(df):
+            sample = data.stratified_sample(df, limit, seed)
+            sample.attrs["sample"] = f"stratified sample of {len(sample)} of {len(df)} (seed {seed})"
+            return sample
+    df.attrs["sample"] = f"full split ({len(df)})"
     return df
 
 
@@ -86,7 +91,7 @@ def evaluate(
         "split": split,
         "mode": mode,
         "examples": len(df),
-        "sample": "full split" if limit is None or limit >= len(df) else f"stratified sample of {len(df)} (seed {seed})",
+        "sample": df.attrs["sample"],
         "truncated_examples": int(sum(enc.truncated)),
         **classification_metrics(df["label"].to_numpy(), pred.predicted, ckpt.label_names),
         **pruning_metrics(pred),

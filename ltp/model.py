@@ -6,7 +6,9 @@ score and FLOPs helpers, and the model itself. The method follows ../shared/LTP-
 
 * importance  s^l[k] = 1/(H * N_ref) * sum_h sum_{q alive} A_h^l[q, k], N_ref constant;
 * threshold   theta^l = f * l / L + t^l (t^l learned, layer 0 never pruned);
-* soft mode   layer output multiplied by m^l = sigmoid((s^l - theta^l) / T);
+* soft mode   layer output multiplied by m^l = sigmoid((s^l - theta^l) / T); the score's sum
+  over "alive" queries weights each query by the product of its earlier masks, the soft
+  counterpart of hard mode's cascade (without it, binarising removes far more than training saw);
 * hard mode   tokens with s^l < theta^l are removed (gathered out) before layer l's
   feed-forward block and never come back; the first (classification) token is always kept.
 """
@@ -151,16 +153,21 @@ class EncoderAdapter:
 # --------------------------------------------------------------------------- maths
 
 
-def importance_scores(probs: torch.Tensor, alive: torch.Tensor, n_ref: int) -> torch.Tensor:
+def importance_scores(
+    probs: torch.Tensor, alive: torch.Tensor, n_ref: int, query_weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """s[b, k] = 1/(H * n_ref) * sum_h sum_{q alive} A[b, h, q, k].
 
     Args:
         probs: (B, H, t, t) post-softmax attention, queries on dim 2, keys on dim 3.
         alive: (B, t) bool, the real, not yet pruned positions.
+        query_weight: (B, t) soft aliveness of each query (soft mode: the product of the
+            token's earlier soft masks), replacing the 0/1 alive indicator of the sum.
     Returns: (B, t) scores; 0 at positions that are not alive.
     """
     heads = probs.shape[1]
-    received = (probs * alive[:, None, :, None].to(probs.dtype)).sum(dim=(1, 2))  # (B, t)
+    w = alive.to(probs.dtype) if query_weight is None else query_weight.to(probs.dtype)
+    received = (probs * w[:, None, :, None]).sum(dim=(1, 2))  # (B, t)
     return received / (heads * n_ref) * alive.to(probs.dtype)
 
 
@@ -277,11 +284,12 @@ class LTPForSequenceClassification(nn.Module):
         rec_soft = torch.zeros_like(rec_scores) if mode == "soft" else None
         macs = torch.zeros(bsz, dtype=torch.float64, device=input_ids.device)
         mask_terms = []
+        survival = alive.to(hidden.dtype) if mode == "soft" else None  # (B, t) product of soft masks so far
 
         for l, layer in enumerate(ad.layers):
             n_attn = alive.sum(1)
             attn_out, probs = ad.attend(layer, hidden, _additive_mask(alive, hidden.dtype), bias)
-            scores = importance_scores(probs, alive, n_ref)  # (B, t)
+            scores = importance_scores(probs, alive, n_ref, survival)  # (B, t)
             rec_scores[l].scatter_(1, positions, scores)
             prunable = l > 0 and mode != "none"
             if prunable and mode == "hard":
@@ -299,6 +307,7 @@ class LTPForSequenceClassification(nn.Module):
                 m = torch.where(alive, m, torch.zeros_like(m))
                 m[:, 0] = 1.0
                 hidden = hidden * m.unsqueeze(-1)
+                survival = survival * m
                 rec_soft[l].scatter_(1, positions, m)
                 mask_terms.append((m * alive).sum(1) / alive.sum(1))  # mean over real tokens
             rec_alive[l].scatter_(1, positions, alive)

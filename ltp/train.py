@@ -230,8 +230,8 @@ def _load_resume(path: Path, model, optimizer, scheduler) -> dict:
 def kept_fraction(out, attention_mask: torch.Tensor) -> float:
     """Mean fraction of real tokens kept over the pruning layers (soft: mean mask value)."""
     real = attention_mask.sum(1).float()  # (B,)
-    if out.soft_masks is not None:
-        kept = out.soft_masks[1:].sum(-1)  # (L-1, B)
+    if out.soft_masks is not None:  # survival = product of the masks so far (the cascade)
+        kept = torch.cumprod(out.soft_masks[1:], dim=0).sum(-1)  # (L-1, B)
     else:
         kept = out.alive[1:].sum(-1).float()
     if kept.numel() == 0:
@@ -353,14 +353,19 @@ def validate(model: LTPForSequenceClassification, data: TrainData, pad_id: int, 
     from ltp.inference import Encoded
 
     enc = Encoded(data.val_ids, [[]] * len(data.val_ids), [False] * len(data.val_ids))
-    p = predict(model, enc, pad_id, batch_size=max(batch_size, 64))
+    result = {}
+    # the soft stage is also scored as it would be binarised: that is what stage 3 starts from
+    modes = [("val", model.mode)] + ([("val_hard", "hard")] if model.mode == "soft" else [])
+    for prefix, mode in modes:
+        p = predict(model, enc, pad_id, batch_size=max(batch_size, 64), mode=mode)
+        kept = p.tokens_alive[:, 1:].sum(1) / (p.lengths * max(model.num_layers - 1, 1))
+        result.update({
+            f"{prefix}_accuracy": round(float((p.predicted == data.val_labels).mean()), 4),
+            f"{prefix}_tokens_kept": round(float(kept.mean()), 4) if model.num_layers > 1 else 1.0,
+            f"{prefix}_flops_reduction": round(float(p.flops_unpruned.sum() / p.flops.sum()), 3),
+        })
     model.train()
-    return {
-        "val_accuracy": round(float((p.predicted == data.val_labels).mean()), 4),
-        "val_tokens_kept": round(float((p.tokens_alive[:, 1:].sum(1) / (p.lengths * (model.num_layers - 1))).mean()), 4)
-        if model.num_layers > 1 else 1.0,
-        "val_flops_reduction": round(float(p.flops_unpruned.sum() / p.flops.sum()), 3),
-    }
+    return result
 
 
 # --------------------------------------------------------------------------- the procedure
