@@ -1,0 +1,1 @@
+"""Retained-token analysis: alignment, domain terms, statistics, projections, charts, bundles."""

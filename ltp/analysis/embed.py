@@ -1,0 +1,27 @@
+"""PCA to 50 dimensions and 2-D t-SNE (openTSNE, FFT-accelerated) of hidden states."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def pca(x: np.ndarray, dims: int = 50, seed: int = 0) -> np.ndarray:
+    """(N, d) -> (N, min(dims, d, N)) principal components, float32."""
+    from sklearn.decomposition import PCA
+
+    if len(x) == 0:
+        return np.zeros((0, dims), dtype=np.float32)
+    k = min(dims, x.shape[1], len(x))
+    return PCA(n_components=k, random_state=seed, svd_solver="randomized" if k < min(x.shape) else "full").fit_transform(
+        x.astype(np.float32)).astype(np.float32)
+
+
+def tsne(x: np.ndarray, perplexity: float = 30.0, seed: int = 0, n_jobs: int = 2) -> np.ndarray:
+    """(N, k) -> (N, 2) t-SNE coordinates; perplexity is capped for small N."""
+    if len(x) < 4:
+        return np.zeros((len(x), 2), dtype=np.float32)
+    from openTSNE import TSNE
+
+    perplexity = float(min(perplexity, (len(x) - 1) / 3))
+    emb = TSNE(n_components=2, perplexity=perplexity, random_state=seed, n_jobs=n_jobs, verbose=False)
+    return np.asarray(emb.fit(np.ascontiguousarray(x, dtype=np.float32)), dtype=np.float32)

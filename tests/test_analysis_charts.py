@@ -1,0 +1,227 @@
+"""Chart builders: trace counts and data lengths, WebGL scatter at 20k points, HTML escaping."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from PIL import Image
+
+from ltp.analysis import charts
+
+LABELS = ["World", "Sports", "Business", "Sci/Tech"]
+
+
+def test_class_colors_fixed_and_cycling():
+    colors = charts.class_colors(LABELS)
+    assert list(colors) == LABELS and len(set(colors.values())) == 4
+    assert charts.class_colors(LABELS) == colors  # same colours on every call
+    many = charts.class_colors([f"c{i}" for i in range(12)])
+    assert many["c10"] == many["c0"]
+    with pytest.raises(ValueError, match="list of class names"):
+        charts.class_colors("World")
+
+
+def test_tokens_alive_chart():
+    fig = charts.tokens_alive_chart([10, 8, 5])
+    assert len(fig.data) == 1 and list(fig.data[0].x) == [1, 2, 3] and list(fig.data[0].y) == [10, 8, 5]
+    fig = charts.tokens_alive_chart([10.5, 8.0, 5.25], input_tokens=12)
+    assert list(fig.data[0].x) == [0, 1, 2, 3] and fig.data[0].y[0] == 12
+    assert fig.layout.xaxis.ticktext[0] == "input"
+    two = charts.tokens_alive_chart({"LTP": [10, 6, 3], "unpruned": [10, 10, 10]})
+    assert [t.name for t in two.data] == ["LTP", "unpruned"]
+    with pytest.raises(ValueError, match="non-empty"):
+        charts.tokens_alive_chart([])
+    with pytest.raises(ValueError, match="equal length"):
+        charts.tokens_alive_chart({"a": [1, 2], "b": [1]})
+
+
+def test_score_heatmap_marks_pruned_cells_and_escapes_tokens():
+    tokens = ["[CLS]", "<b>", "good", "&"]
+    scores = [[0.9, 0.1, 0.5, 0.3], [0.8, None, 0.6, 0.01], [0.7, None, 0.4, None]]
+    alive = [[True, True, True, True], [True, False, True, False], [True, False, True, False]]
+    fig = charts.score_heatmap(tokens, scores, [None, 0.05, 0.02], alive)
+    assert len(fig.data) == 2 and all(isinstance(t, go.Heatmap) for t in fig.data)
+    base, overlay = fig.data
+    assert np.asarray(base.z).shape == (3, 4) and list(base.y) == [1, 2, 3]
+    assert math.isnan(np.asarray(base.z, dtype=float)[1, 1])
+    shaded = ~np.isnan(np.asarray(overlay.z, dtype=float))
+    assert shaded.tolist() == (~np.array(alive)).tolist()
+    assert "threshold none" in base.text[0][0] and "threshold 0.05" in base.text[1][0]
+    assert "pruned" in base.text[1][3] and "&lt;b&gt;" in base.text[0][1]
+    assert list(fig.layout.xaxis.ticktext) == ["[CLS]", "&lt;b&gt;", "good", "&amp;"]
+    with pytest.raises(ValueError, match="one entry per layer"):
+        charts.score_heatmap(tokens, scores, [None, 0.05], alive)
+    with pytest.raises(ValueError, match="one value per token"):
+        charts.score_heatmap(tokens[:3], scores, [None, 0.05, 0.02], alive)
+
+
+def test_probabilities_chart():
+    a, b = {"neg": 0.3, "pos": 0.7}, {"neg": 0.1, "pos": 0.9}
+    one = charts.probabilities_chart(a)
+    assert len(one.data) == 1 and list(one.data[0].x) == ["neg", "pos"]
+    two = charts.probabilities_chart(a, b)
+    assert [t.name for t in two.data] == ["pruned", "unpruned"] and two.layout.barmode == "group"
+    with pytest.raises(ValueError, match="same classes"):
+        charts.probabilities_chart(a, {"pos": 0.9, "neg": 0.1})
+
+
+def test_word_frequency_chart_top_at_top():
+    freq = pd.DataFrame({"word": ["great", "film", "plot"], "count": [5, 3, 1], "share": [0.5, 0.3, 0.1]})
+    fig = charts.word_frequency_chart(freq, title="Kept words")
+    bar = fig.data[0]
+    assert len(fig.data) == 1 and bar.orientation == "h"
+    assert list(bar.y) == ["great", "film", "plot"] and fig.layout.yaxis.autorange == "reversed"
+    with pytest.raises(ValueError, match="count"):
+        charts.word_frequency_chart(freq.drop(columns="count"))
+
+
+def _pos_table() -> pd.DataFrame:
+    rows = [(layer, c, pos, status, 1, 0.5) for layer in (1, 2) for c in (0, 1) for pos in ("NOUN", "ADJ")
+            for status in ("retained", "pruned")]
+    return pd.DataFrame(rows, columns=["layer", "class", "pos", "status", "count", "share"])
+
+
+def test_pos_chart_two_bars_per_class():
+    fig = charts.pos_chart(_pos_table(), 2, LABELS[:2])
+    assert len(fig.data) == 4 and {t.name for t in fig.data} == {"retained", "pruned"}
+    assert all(len(t.x) == 2 for t in fig.data)
+    assert sum(bool(t.showlegend) for t in fig.data) == 2
+    assert [a.text for a in fig.layout.annotations] == ["World", "Sports"]
+    one_layer = charts.pos_chart(_pos_table().query("layer == 1").drop(columns="layer"), 1)
+    assert len(one_layer.data) == 4
+    with pytest.raises(ValueError, match="layer 5"):
+        charts.pos_chart(_pos_table(), 5)
+
+
+def _retention_table(classes) -> pd.DataFrame:
+    rows = [(layer, c, cat, 4, 4 - layer, (4 - layer) / 4) for c in classes for cat in ("stopword", "entity")
+            for layer in (1, 2, 3)]
+    return pd.DataFrame(rows, columns=["layer", "class", "category", "words", "retained", "rate"])
+
+
+def test_category_retention_chart():
+    overall = charts.category_retention_chart(_retention_table(["all"]))
+    assert [t.name for t in overall.data] == ["entity", "stopword"]  # stats.CATEGORIES order
+    assert list(overall.data[0].x) == [1, 2, 3]
+    by_class = charts.category_retention_chart(_retention_table([0, 1, 2]), LABELS)
+    assert len(by_class.data) == 6
+    assert sum(bool(t.showlegend) for t in by_class.data) == 2  # one legend entry per category
+    colors = {t.name: t.line.color for t in by_class.data}
+    assert all(t.line.color == colors[t.name] for t in by_class.data)
+
+
+def test_confusion_matrix_chart():
+    m = np.array([[5, 1, 0], [2, 7, 1], [0, 0, 9]])
+    fig = charts.confusion_matrix_chart(m, LABELS[:3])
+    heat = fig.data[0]
+    assert len(fig.data) == 1 and np.asarray(heat.z).shape == (3, 3) and heat.text[1][1] == "7"
+    norm = charts.confusion_matrix_chart(m, LABELS[:3], normalize=True)
+    assert norm.data[0].text[1][1] == "7 (70%)" and np.asarray(norm.data[0].z)[2, 2] == 1.0
+    with pytest.raises(ValueError, match="4x4"):
+        charts.confusion_matrix_chart(m, LABELS)
+
+
+def test_tradeoff_chart_one_line_per_method():
+    points = pd.DataFrame({"method": ["LTP", "LTP", "top-k", "top-k", "top-k"],
+                           "accuracy": [0.9, 0.92, 0.85, 0.9, 0.88],
+                           "flops_reduction": [2.0, 1.5, 3.0, 1.2, 2.0],
+                           "label": ["t=0.02", "t=0.01", "k=8", "k=32", "k=16"]})
+    fig = charts.tradeoff_chart(points)
+    assert [t.name for t in fig.data] == ["LTP", "top-k"]
+    assert list(fig.data[1].x) == [1.2, 2.0, 3.0] and list(fig.data[1].text) == ["k=32", "k=16", "k=8"]
+
+
+def test_thresholds_chart():
+    fig = charts.thresholds_chart([None, 0.01, 0.025])
+    bar = fig.data[0]
+    assert list(bar.x) == [1, 2, 3] and list(bar.y) == [0.0, 0.01, 0.025] and bar.text[0] == "none"
+    with pytest.raises(ValueError, match="one value per layer"):
+        charts.thresholds_chart([])
+
+
+def test_domain_retention_chart_annotates_p_values():
+    df = pd.DataFrame({"class": ["neg", "pos", "all"], "acc_kept": [1.0, 0.8, 0.85],
+                       "acc_pruned": [math.nan, 0.4, 0.5], "n_kept": [1, 50, 51], "n_pruned": [0, 50, 50],
+                       "test": ["n/a", "chi-square", "chi-square"], "p_value": [math.nan, 1e-4, 2e-3]})
+    fig = charts.domain_retention_chart(df)
+    assert len(fig.data) == 2 and all(len(t.x) == 3 for t in fig.data)
+    texts = [a.text for a in fig.layout.annotations]
+    assert texts == ["no test", "p = 0.0001 (chi-square)", "p = 0.002 (chi-square)"]
+
+
+def test_embedding_scatter_20k_points_categorical():
+    rng = np.random.default_rng(0)
+    n = 20_000
+    df = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n),
+                       "gold": rng.integers(0, 4, size=n).astype(np.int16),
+                       "text": np.where(rng.random(n) < 0.5, "<script>alert(1)</script>", "a & b"),
+                       "prob": rng.random(n)})
+    fig = charts.embedding_scatter(df, "x", "y", "gold", ["text", "prob"], LABELS)
+    assert len(fig.data) == 4 and all(isinstance(t, go.Scattergl) for t in fig.data)
+    assert [t.name for t in fig.data] == LABELS
+    assert sum(len(t.x) for t in fig.data) == n
+    assert fig.data[1].marker.color == charts.class_colors(LABELS)["Sports"]
+    hover_text = set(np.asarray(fig.data[0].customdata)[:, 0])
+    assert hover_text == {"&lt;script&gt;alert(1)&lt;/script&gt;", "a &amp; b"}
+    assert len(fig.data[0].customdata) == len(fig.data[0].x)
+
+
+def test_embedding_scatter_continuous_and_raw_categories():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"x": rng.normal(size=500), "y": rng.normal(size=500), "prob": rng.random(500),
+                       "outcome": rng.choice(["TP", "FP", "FN", "TN"], size=500)})
+    cont = charts.embedding_scatter(df, "x", "y", "prob")
+    assert len(cont.data) == 1 and isinstance(cont.data[0], go.Scattergl) and cont.data[0].marker.showscale
+    cat = charts.embedding_scatter(df, "x", "y", "outcome", ["prob"])
+    assert [t.name for t in cat.data] == ["FN", "FP", "TN", "TP"]
+    with pytest.raises(ValueError, match="class indices"):
+        charts.embedding_scatter(df.assign(c=7), "x", "y", "c", label_names=LABELS)
+    with pytest.raises(ValueError, match="nope"):
+        charts.embedding_scatter(df, "x", "y", "nope")
+
+
+def test_word_cloud_image_size_and_empty():
+    image = charts.word_cloud_image({"excellent": 10, "great": 6, "film": 3})
+    assert isinstance(image, Image.Image) and image.size == (800, 400)
+    small = charts.word_cloud_image({"excellent": 10}, width=300, height=200, colormap="viridis")
+    assert small.size == (300, 200)
+    blank = charts.word_cloud_image({})
+    assert blank.size == (800, 400) and len(blank.getcolors(maxcolors=10_000)) > 1  # message drawn
+    assert charts.word_cloud_image({"x": 0}).size == (800, 400)
+    with pytest.raises(ValueError, match="positive ints"):
+        charts.word_cloud_image({"a": 1}, width=0)
+
+
+def test_layer_text_html_escapes_and_strikes_pruned_pieces():
+    text = "<script>alert(1)</script> & unbelievable\nend"
+    # tokens: [CLS], "<script>alert(1)</script>" as 2 pieces, "&", "un" + "believable", "end", [SEP]
+    offsets = [(0, 0), (0, 8), (8, 25), (26, 27), (28, 30), (30, 40), (41, 44), (0, 0)]
+    alive = [True, True, False, True, False, False, True, True]
+    special = [True, False, False, False, False, False, False, True]
+    out = charts.layer_text_html(text, offsets, alive, special)
+    assert "<script>" not in out and "&lt;script&gt;" in out
+    assert "&amp;" in out and " & " not in out
+    pruned = f'<span class="ltp-pruned" style="{charts.PRUNED_STYLE}">'
+    assert "opacity:.35" in charts.PRUNED_STYLE and "line-through" in charts.PRUNED_STYLE
+    assert f"{pruned}alert(1)&lt;/script&gt;</span>" in out
+    assert f"{pruned}un</span>{pruned}believable</span>\nend" in out  # pieces of one word, newline kept
+    assert out.count(pruned) == 3
+
+
+def test_layer_text_html_preserves_text_and_marks_unseen_tail():
+    text = "Hello,  world! and more"
+    out = charts.layer_text_html(text, [(0, 0), (0, 5), (5, 6), (8, 13), (13, 14)],
+                                 [True, True, True, True, False], [True, False, False, False, False])
+    assert out.startswith('<div class="ltp-layer-text"')
+    assert "Hello,  world" in out  # double space between tokens kept
+    assert 'class="ltp-unseen"' in out and " and more</span>" in out
+    full = charts.layer_text_html("a b", [(0, 1), (2, 3)], [True, True], [False, False])
+    assert "ltp-unseen" not in full and ">a b</div>" in full
+    with pytest.raises(ValueError, match="outside the text"):
+        charts.layer_text_html("ab", [(0, 5)], [True], [False])
+    with pytest.raises(ValueError, match="one entry per token"):
+        charts.layer_text_html("ab", [(0, 1)], [True, False], [False])
