@@ -321,10 +321,10 @@ def _atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
 
 def load_split(name: str, split: str, data_dir: Path | None = None) -> pd.DataFrame:
     """Load a prepared split as a DataFrame (text, label); the row index is the example id."""
-    spec = get_spec(name)
-    if split not in spec.splits:
-        raise DataError(f"Unknown split {split!r} for {name}. Available splits: {', '.join(spec.splits)}.")
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    splits = _splits_of(name, data_dir)
+    if split not in splits:
+        raise DataError(f"Unknown split {split!r} for {name}. Available splits: {', '.join(splits)}.")
     path = data_dir / name / f"{split}.parquet"
     if not path.is_file():
         raise _not_prepared(name, data_dir, f"{split}.parquet")
@@ -339,8 +339,8 @@ def load_split(name: str, split: str, data_dir: Path | None = None) -> pd.DataFr
 
 def load_label_names(name: str, data_dir: Path | None = None) -> list[str]:
     """Class names of a prepared data set, read from its ``labels.json``."""
-    get_spec(name)
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    _splits_of(name, data_dir)
     path = data_dir / name / LABELS_FILE
     if not path.is_file():
         raise _not_prepared(name, data_dir, LABELS_FILE)
@@ -350,6 +350,16 @@ def load_label_names(name: str, data_dir: Path | None = None) -> list[str]:
         hint = prepare_command(name, data_dir)
         raise DataError(f"{path} is damaged ({exc}). Re-create it: {hint}") from exc
     return [str(n) for n in names]
+
+
+def _splits_of(name: str, data_dir: Path) -> tuple[str, ...]:
+    """Splits of a known data set, or of any data set already prepared in data_dir (a
+    process that did not register it, e.g. a benchmark worker, can still read it)."""
+    if name in DATASETS:
+        return DATASETS[name].splits
+    if (data_dir / name / LABELS_FILE).is_file():
+        return tuple(sorted(p.stem for p in (data_dir / name).glob("*.parquet")))
+    return get_spec(name).splits  # raises: unknown data set
 
 
 def _not_prepared(name: str, data_dir: Path, missing_file: str) -> DataError:

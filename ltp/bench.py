@@ -1,0 +1,190 @@
+"""Wall-clock benchmark of the same weights with pruning off ("none") and on ("hard").
+
+Throughput: examples/s over the evaluation examples in length-sorted batches. Latency: batch 1,
+median and p90 per example. Warm-up before timing, a fixed thread count, several repetitions
+(the median is reported). Each mode runs in a fresh child process so its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class BenchConfig:
+    checkpoint: str
+    split: str = "test"
+    limit: int | None = 2000  # evaluation examples timed (seeded stratified sample)
+    batch_sizes: tuple[int, ...] = (32,)  # throughput batch sizes
+    latency_examples: int = 200  # examples timed one by one
+    repeats: int = 3  # timed passes per measurement (median reported)
+    warmup_batches: int = 3
+    threads: int | None = None  # torch threads (default: all cores)
+    device: str = "cpu"
+    data_dir: str | None = None
+    backbone: str | None = None
+    seed: int = 0
+
+
+def _timed_pass(model, batches, mode, device, sync) -> float:
+    import torch
+
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        for ids, mask in batches:
+            model(ids, mask, mode=mode)
+    sync()
+    return time.perf_counter() - t0
+
+
+def _measure(cfg: BenchConfig, mode: str) -> dict:
+    """Runs in a child process: load, warm up, time throughput and latency for one mode."""
+    import resource
+
+    import torch
+
+    from ltp.checkpoint import load_checkpoint
+    from ltp.evaluate import evaluation_examples
+    from ltp.inference import encode, length_sorted_batches, pad_batch
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    ckpt = load_checkpoint(cfg.checkpoint, backbone=cfg.backbone)
+    model = ckpt.model.to(cfg.device).eval()
+    df = evaluation_examples(ckpt, cfg.split, cfg.limit, Path(cfg.data_dir) if cfg.data_dir else None, cfg.seed)
+    enc = encode(ckpt.tokenizer, df["text"].tolist(), ckpt.max_length, ckpt.truncation)
+    pad = ckpt.tokenizer.pad_token_id
+    cuda = cfg.device.startswith("cuda")
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    lengths = [len(s) for s in enc.input_ids]
+    result = {"mode": mode, "examples": len(df), "threads": torch.get_num_threads()}
+
+    flops = flops_un = 0.0
+    for bs in cfg.batch_sizes:
+        batches = []
+        for idx in length_sorted_batches(lengths, bs):
+            ids, mask = pad_batch([enc.input_ids[i] for i in idx], pad)
+            batches.append((ids.to(cfg.device), mask.to(cfg.device)))
+        with torch.inference_mode():
+            for ids, mask in batches[: cfg.warmup_batches]:
+                model(ids, mask, mode=mode)
+            if bs == cfg.batch_sizes[0]:
+                for ids, mask in batches:
+                    out = model(ids, mask, mode=mode)
+                    flops += float(out.flops.sum())
+                    flops_un += float(out.flops_unpruned.sum())
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        times = [_timed_pass(model, batches, mode, cfg.device, sync) for _ in range(cfg.repeats)]
+        result[f"throughput_bs{bs}"] = len(df) / float(np.median(times))
+        result[f"throughput_bs{bs}_runs"] = [len(df) / t for t in times]
+        if cuda:
+            result[f"peak_gpu_mb_bs{bs}"] = torch.cuda.max_memory_allocated() / 2**20
+
+    rng = np.random.default_rng(cfg.seed)
+    pick = rng.choice(len(df), size=min(cfg.latency_examples, len(df)), replace=False)
+    singles = [torch.tensor([enc.input_ids[i]], device=cfg.device) for i in pick]
+    per_example = []
+    with torch.inference_mode():
+        for ids in singles[: cfg.warmup_batches * 4]:
+            model(ids, mode=mode)
+        for _ in range(cfg.repeats):
+            for ids in singles:
+                t0 = time.perf_counter()
+                model(ids, mode=mode)
+                sync()
+                per_example.append(time.perf_counter() - t0)
+    ms = np.array(per_example) * 1000
+    result.update({
+        "latency_ms_median": float(np.median(ms)),
+        "latency_ms_p90": float(np.percentile(ms, 90)),
+        "flops_reduction": flops_un / flops if flops else None,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    })
+    return result
+
+
+def _child(cfg: BenchConfig, mode: str, queue) -> None:
+    try:
+        queue.put(("ok", _measure(cfg, mode)))
+    except BaseException as err:  # noqa: BLE001 - reported to the parent as a message
+        queue.put(("error", f"{type(err).__name__}: {err}"))
+
+
+def run_benchmark(cfg: BenchConfig, isolate: bool = True) -> dict:
+    """Both modes, each in its own process (isolate=False runs in this one, for tests)."""
+    results = {}
+    for mode in ("none", "hard"):
+        if not isolate:
+            results[mode] = _measure(cfg, mode)
+            continue
+        ctx = mp.get_context("spawn")
+        queue = ctx.Queue()
+        proc = ctx.Process(target=_child, args=(cfg, mode, queue))
+        proc.start()
+        status, payload = queue.get()
+        proc.join()
+        if status != "ok":
+            raise RuntimeError(f"benchmark of mode {mode} failed: {payload}")
+        results[mode] = payload
+    return summarize(cfg, results)
+
+
+def summarize(cfg: BenchConfig, results: dict) -> dict:
+    off, on = results["none"], results["hard"]
+    summary = {"device": describe_device(cfg.device), "config": asdict(cfg), "none": off, "hard": on}
+    red = on["flops_reduction"]
+    for bs in cfg.batch_sizes:
+        speed = on[f"throughput_bs{bs}"] / off[f"throughput_bs{bs}"]
+        summary[f"speedup_throughput_bs{bs}"] = speed
+        summary[f"flops_to_time_bs{bs}"] = speed / red if red else None  # share of the FLOPs saving that shows
+    summary["speedup_latency_median"] = off["latency_ms_median"] / on["latency_ms_median"]
+    summary["flops_reduction"] = red
+    return summary
+
+
+def describe_device(device: str) -> str:
+    if device.startswith("cuda"):
+        import torch
+
+        return f"{torch.cuda.get_device_name(0)} (cuda)"
+    cpu = platform.processor() or platform.machine()
+    return f"CPU {cpu}, {os.cpu_count()} cores"
+
+
+def store_benchmark(ckpt_path: Path, summary: dict, key: str) -> None:
+    """Merge into <checkpoint>/bench.json under key (e.g. "cpu", "cuda")."""
+    from ltp.checkpoint import write_json_atomic
+
+    path = Path(ckpt_path) / "bench.json"
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[key] = summary
+    write_json_atomic(path, data)
+
+
+def format_benchmark(s: dict) -> str:
+    off, on = s["none"], s["hard"]
+    lines = [f"device: {s['device']}; {on['examples']} examples; {on['threads']} threads; "
+             f"median of {s['config']['repeats']} runs",
+             f"{'':24}{'pruning off':>14}{'LTP (hard)':>14}{'speed-up':>10}"]
+    for bs in s["config"]["batch_sizes"]:
+        k = f"throughput_bs{bs}"
+        lines.append(f"{'throughput bs' + str(bs) + ' (ex/s)':24}{off[k]:>14.1f}{on[k]:>14.1f}{s['speedup_' + k]:>9.2f}x")
+    lines.append(f"{'latency bs1 median (ms)':24}{off['latency_ms_median']:>14.2f}{on['latency_ms_median']:>14.2f}"
+                 f"{s['speedup_latency_median']:>9.2f}x")
+    lines.append(f"{'latency bs1 p90 (ms)':24}{off['latency_ms_p90']:>14.2f}{on['latency_ms_p90']:>14.2f}")
+    mem = "peak_gpu_mb_bs" + str(s["config"]["batch_sizes"][0]) if "peak_gpu_mb_bs" + str(s["config"]["batch_sizes"][0]) in on else "peak_rss_mb"
+    lines.append(f"{'peak memory (MB, ' + ('GPU' if 'gpu' in mem else 'RSS') + ')':24}{off[mem]:>14.0f}{on[mem]:>14.0f}")
+    bs0 = s["config"]["batch_sizes"][0]
+    lines.append(f"FLOPs reduction {s['flops_reduction']:.2f}x; throughput speed-up (bs{bs0}) "
+                 f"{s['speedup_throughput_bs' + str(bs0)]:.2f}x = {100 * s['flops_to_time_bs' + str(bs0)]:.0f}% "
+                 "of the FLOPs saving shows as time")
+    return "\n".join(lines)

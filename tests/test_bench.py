@@ -1,0 +1,57 @@
+"""`ltp bench`: both modes measured, speed-ups and FLOPs reduction stored beside the checkpoint."""
+
+import json
+
+import pytest
+
+from ltp.bench import BenchConfig, format_benchmark, run_benchmark
+from ltp.cli import main
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory, tiny_backbone, toy_data_dir):
+    out = tmp_path_factory.mktemp("bench") / "run"
+    assert main(["train", "--dataset", "toy", "--out", str(out), "--backbone", str(tiny_backbone),
+                 "--data-dir", str(toy_data_dir), "--max-length", "24", "--batch-size", "8",
+                 "--val-examples", "6", "--final-threshold", "0.06", "--quiet"]) == 0
+    return out / "hard"
+
+
+def test_benchmark_in_process(ckpt, toy_data_dir):
+    cfg = BenchConfig(checkpoint=str(ckpt), limit=None, batch_sizes=(4, 8), latency_examples=5, repeats=2,
+                      threads=1, data_dir=str(toy_data_dir))
+    s = run_benchmark(cfg, isolate=False)
+    for mode in ("none", "hard"):
+        r = s[mode]
+        assert r["examples"] == 15 and r["threads"] == 1
+        assert r["throughput_bs4"] > 0 and len(r["throughput_bs8_runs"]) == 2
+        assert 0 < r["latency_ms_median"] <= r["latency_ms_p90"]
+        assert r["peak_rss_mb"] > 0
+    assert s["none"]["flops_reduction"] == pytest.approx(1.0)
+    assert s["flops_reduction"] == s["hard"]["flops_reduction"] >= 1.0
+    assert s["speedup_throughput_bs4"] == pytest.approx(s["hard"]["throughput_bs4"] / s["none"]["throughput_bs4"])
+    assert s["flops_to_time_bs4"] == pytest.approx(s["speedup_throughput_bs4"] / s["flops_reduction"])
+    text = format_benchmark(s)
+    assert "throughput bs4" in text and "latency bs1 median" in text and "FLOPs reduction" in text
+
+
+def test_bench_cli_isolated_processes(ckpt, toy_data_dir, capsys):
+    assert main(["bench", "--checkpoint", str(ckpt), "--data-dir", str(toy_data_dir), "--limit", "0",
+                 "--batch-sizes", "8", "--latency-examples", "3", "--repeats", "1", "--threads", "1"]) == 0
+    assert "speed-up" in capsys.readouterr().out
+    stored = json.loads((ckpt / "bench.json").read_text())
+    assert set(stored) == {"cpu"} and stored["cpu"]["config"]["batch_sizes"] == [8]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch-sizes", "a,b"], "comma-separated"),
+    (["--repeats", "0"], "positive"),
+    (["--device", "cuda"], "no CUDA GPU"),
+])
+def test_bench_bad_arguments(ckpt, args, message, capsys):
+    import torch
+
+    if "cuda" in args and torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    assert main(["bench", "--checkpoint", str(ckpt), *args]) == 2
+    assert message in capsys.readouterr().err
