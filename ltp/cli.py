@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ltp", description="Learned Token Pruning for transformer text classifiers.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--version", action="version", version=f"ltp-lens {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{data,train,evaluate,prune,analyze,bench}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{data,train,evaluate,prune,analyze,bench,report}")
 
     # data prepare
     d = sub.add_parser("data", help="prepare data sets")
@@ -125,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--data-dir", default=None, help="prepared data root (default: $LTP_DATA_DIR or ./data)")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.add_argument("--no-save", action="store_true", help="do not write bench.json beside the checkpoint")
+
+    # report
+    rp = sub.add_parser("report", help="markdown results table from stored metrics and benchmarks",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    rp.add_argument("checkpoints", nargs="+", help="checkpoint or run directories")
+    rp.add_argument("--split", default="test", help="data split")
+    rp.add_argument("--json", action="store_true", help="print the rows as JSON")
     return p
 
 
@@ -243,6 +250,14 @@ def cmd_bench(args) -> int:
     if not args.no_save:
         store_benchmark(path, summary, "cuda" if args.device.startswith("cuda") else "cpu")
     print(json.dumps(summary, indent=2) if args.json else format_benchmark(summary))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from ltp.report import markdown_table, results_row
+
+    rows = [results_row(p, args.split) for p in args.checkpoints]
+    print(json.dumps(rows, indent=2) if args.json else markdown_table(rows))
     return 0
 
 
@@ -365,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_analyze(args)
         if args.command == "bench":
             return cmd_bench(args)
+        if args.command == "report":
+            return cmd_report(args)
     except (CheckpointError, DataError, InputError, BundleError, ValueError, RuntimeError) as err:
         print(f"ltp: error: {err}", file=sys.stderr)
         return EXIT_USAGE

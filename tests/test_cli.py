@@ -146,3 +146,19 @@ def test_help_explains_every_option():
     for opt in ("--stages", "--epochs", "--max-train-examples", "--max-length", "--lambda", "--temperature",
                 "--final-threshold", "--seed", "--backbone"):
         assert opt in proc.stdout
+
+
+def test_report_table_from_stored_metrics(run_dir, toy_data_dir, capsys):
+    assert main(["evaluate", "--checkpoint", str(run_dir / "baseline"), "--data-dir", str(toy_data_dir)]) == 0
+    assert main(["evaluate", "--checkpoint", str(run_dir), "--data-dir", str(toy_data_dir)]) == 0
+    capsys.readouterr()
+    assert main(["report", str(run_dir), "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    base = json.loads((run_dir / "baseline" / "metrics.json").read_text())["test/none"]
+    hard = json.loads((run_dir / "hard" / "metrics.json").read_text())["test/hard"]
+    assert row["baseline_accuracy"] == base["accuracy"] and row["ltp_accuracy"] == hard["accuracy"]
+    assert row["accuracy_drop_points"] == pytest.approx(100 * (base["accuracy"] - hard["accuracy"]))
+    assert row["cpu_speedup_bs32"] is None  # not benchmarked: shown as a dash, never invented
+    assert main(["report", str(run_dir)]) == 0
+    table = capsys.readouterr().out
+    assert table.startswith("| model |") and "| – / – |" in table and "–x" not in table

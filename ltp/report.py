@@ -1,0 +1,75 @@
+"""Markdown results tables generated from stored metrics (metrics.json, bench.json)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ltp.checkpoint import find_checkpoint, read_config
+
+
+def _load(path: Path, name: str) -> dict:
+    f = path / name
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+
+def baseline_metrics(ckpt: Path, split: str) -> dict | None:
+    """The unpruned baseline's metrics: stored in the checkpoint under "baseline/<split>"
+    (shipped models) or in the sibling stage directory of a training run."""
+    own = _load(ckpt, "metrics.json").get(f"baseline/{split}")
+    if own:
+        return own
+    sibling = ckpt.parent / "baseline"
+    if sibling != ckpt and (sibling / "metrics.json").is_file():
+        return _load(sibling, "metrics.json").get(f"{split}/none")
+    return None
+
+
+def results_row(path: str | Path, split: str = "test") -> dict:
+    """One model's headline numbers; missing measurements are None."""
+    ckpt = find_checkpoint(path)
+    config = read_config(ckpt)
+    metrics = _load(ckpt, "metrics.json")
+    ltp = metrics.get(f"{split}/hard") or metrics.get(f"{split}/{config['ltp']['mode']}") or {}
+    base = baseline_metrics(ckpt, split) or {}
+    bench = _load(ckpt, "bench.json").get("cpu", {})
+    return {
+        "model": str(path),
+        "dataset": config.get("dataset", {}).get("name"),
+        "examples": ltp.get("examples"),
+        "sample": ltp.get("sample"),
+        "baseline_accuracy": base.get("accuracy"),
+        "ltp_accuracy": ltp.get("accuracy"),
+        "baseline_f1": base.get("f1_macro"),
+        "ltp_f1": ltp.get("f1_macro"),
+        "accuracy_drop_points": (100 * (base["accuracy"] - ltp["accuracy"])) if base and ltp else None,
+        "flops_reduction": ltp.get("flops_reduction"),
+        "tokens_alive_per_layer": ltp.get("tokens_alive_per_layer"),
+        "mean_input_tokens": ltp.get("mean_input_tokens"),
+        "cpu_speedup_bs32": bench.get("speedup_throughput_bs32"),
+        "cpu_latency_speedup": bench.get("speedup_latency_median"),
+    }
+
+
+def _f(x, fmt):
+    return "–" if x is None else format(x, fmt)
+
+
+def _x(x):
+    return "–" if x is None else f"{x:.2f}x"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    head = ("| model | data (test examples) | baseline acc / F1 | LTP acc / F1 | drop (points) | FLOPs reduction "
+            "| tokens alive per layer | CPU speed-up (bs 32 / bs 1) |")
+    lines = [head, "|" + "---|" * 8]
+    for r in rows:
+        alive = r["tokens_alive_per_layer"]
+        alive_s = "–" if not alive else f"{_f(r['mean_input_tokens'], '.0f')} → " + " → ".join(f"{a:.1f}" for a in alive[1:])
+        lines.append(
+            f"| `{r['model']}` | {r['dataset']} ({r['examples']}) | {_f(r['baseline_accuracy'], '.4f')} / "
+            f"{_f(r['baseline_f1'], '.4f')} | {_f(r['ltp_accuracy'], '.4f')} / {_f(r['ltp_f1'], '.4f')} | "
+            f"{_f(r['accuracy_drop_points'], '.2f')} | {_x(r['flops_reduction'])} | {alive_s} | "
+            f"{_x(r['cpu_speedup_bs32'])} / {_x(r['cpu_latency_speedup'])} |"
+        )
+    return "\n".join(lines)
