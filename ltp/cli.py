@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ltp", description="Learned Token Pruning for transformer text classifiers.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--version", action="version", version=f"ltp-lens {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{data,train,evaluate,prune,analyze,bench,report}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{data,train,evaluate,prune,analyze,bench,sweep,report}")
 
     # data prepare
     d = sub.add_parser("data", help="prepare data sets")
@@ -125,6 +125,25 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--data-dir", default=None, help="prepared data root (default: $LTP_DATA_DIR or ./data)")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.add_argument("--no-save", action="store_true", help="do not write bench.json beside the checkpoint")
+
+    # sweep
+    w = sub.add_parser("sweep", help="accuracy vs FLOPs: LTP at several lambdas vs a FLOPs-matched top-k baseline",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    w.add_argument("--dataset", required=True, help="prepared data set name")
+    w.add_argument("--baseline", required=True, help="baseline-stage checkpoint every point starts from")
+    w.add_argument("--out", required=True, help="directory for the points' runs and sweep.json")
+    w.add_argument("--lambdas", default="0.01,0.05,0.2", help="comma-separated regularisation strengths")
+    w.add_argument("--no-topk", action="store_true", help="skip the matched top-k baselines")
+    w.add_argument("--max-train-examples", type=int, default=8000, help="fixed training subset of every point")
+    w.add_argument("--soft-epochs", type=int, default=1, help="LTP soft-stage epochs")
+    w.add_argument("--hard-epochs", type=int, default=1, help="LTP hard-stage epochs (top-k gets soft+hard)")
+    w.add_argument("--threshold-lr", type=float, default=1e-3, help="thresholds learning rate")
+    w.add_argument("--eval-limit", type=int, default=2000, help="stratified test sample of every point (0 = all)")
+    w.add_argument("--batch-size", type=int, default=32, help="training batch size")
+    w.add_argument("--seed", type=int, default=42, help="random seed")
+    w.add_argument("--data-dir", default=None, help="prepared data root (default: $LTP_DATA_DIR or ./data)")
+    w.add_argument("--store-in", default=None, help="also write sweep.json into this checkpoint (shipped model)")
+    w.add_argument("--quiet", action="store_true", help="no progress bars")
 
     # report
     rp = sub.add_parser("report", help="markdown results table from stored metrics and benchmarks",
@@ -250,6 +269,29 @@ def cmd_bench(args) -> int:
     if not args.no_save:
         store_benchmark(path, summary, "cuda" if args.device.startswith("cuda") else "cpu")
     print(json.dumps(summary, indent=2) if args.json else format_benchmark(summary))
+    return 0
+
+
+def cmd_sweep(args) -> int:
+    from ltp.sweep import SweepConfig, run_sweep
+
+    try:
+        lambdas = tuple(float(x) for x in args.lambdas.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"--lambdas must be comma-separated numbers, got {args.lambdas!r}.") from None
+    if not lambdas or min(lambdas) < 0:
+        raise ValueError("--lambdas needs at least one value >= 0.")
+    cfg = SweepConfig(dataset=args.dataset, baseline=args.baseline, out=args.out, lambdas=lambdas,
+                      topk=not args.no_topk, max_train_examples=args.max_train_examples,
+                      soft_epochs=args.soft_epochs, hard_epochs=args.hard_epochs, threshold_lr=args.threshold_lr,
+                      eval_limit=args.eval_limit or None, batch_size=args.batch_size, seed=args.seed,
+                      data_dir=args.data_dir, store_in=args.store_in)
+    record = run_sweep(cfg, log=lambda m: print(m, file=sys.stderr), show_progress=not args.quiet)
+    print(f"{'method':<8} {'point':<24} {'accuracy':>9} {'F1':>7} {'FLOPs red.':>10} {'speed-up':>9}")
+    for p in record["points"]:
+        sp = f"{p['speedup']:.2f}x" if p["speedup"] else "-"
+        print(f"{p['method']:<8} {p['label']:<24} {p['accuracy']:>9.4f} {p['f1']:>7.4f} {p['flops_reduction']:>9.2f}x {sp:>9}")
+    print(f"sweep written to {Path(args.out) / 'sweep.json'}")
     return 0
 
 
@@ -382,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_bench(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "sweep":
+            return cmd_sweep(args)
     except (CheckpointError, DataError, InputError, BundleError, ValueError, RuntimeError) as err:
         print(f"ltp: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -68,7 +68,7 @@ def evaluation_examples(ckpt: Checkpoint, split: str, limit: int | None, data_di
             sample = data.stratified_sample(df, limit, seed)
             sample.attrs["sample"] = f"stratified sample of {len(sample)} of {len(df)} (seed {seed})"
             return sample
-    df.attrs["sample"] = f"full split ({len(df)})"
+    df.attrs["sample"] = f"full split of {len(df)}"
     return df
 
 

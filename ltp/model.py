@@ -11,6 +11,8 @@ score and FLOPs helpers, and the model itself. The method follows ../shared/LTP-
   counterpart of hard mode's cascade (without it, binarising removes far more than training saw);
 * hard mode   tokens with s^l < theta^l are removed (gathered out) before layer l's
   feed-forward block and never come back; the first (classification) token is always kept.
+* topk mode   the comparison baseline: the same score and removal, but layer l keeps a fixed
+  fraction topk_keep[l] of the input's real tokens (the highest-scoring ones).
 """
 
 from __future__ import annotations
@@ -21,18 +23,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MODES = ("none", "soft", "hard")
+MODES = ("none", "soft", "hard", "topk")
 
 
 @dataclass
 class LTPConfig:
     """Pruning hyper-parameters; saved inside every checkpoint."""
 
-    mode: str = "none"  # "none" (plain encoder), "soft" (training stage 1) or "hard" (binarised)
+    mode: str = "none"  # "none" (plain encoder), "soft" (training stage 1), "hard" (binarised) or "topk"
     n_ref: int = 128  # constant score divisor N_ref: the training max length
     final_threshold: float | None = None  # f in theta^l = f*l/L + t^l; None -> 0.01 * 128 / n_ref
     temperature: float = 1e-3  # T of the soft mask sigmoid((s - theta) / T)
     mask_lambda: float = 0.1  # weight of the L1 push towards pruning in soft mode
+    topk_keep: list[float] | None = None  # topk mode: fraction of the input kept after each layer
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -47,6 +50,10 @@ class LTPConfig:
             self.final_threshold = 0.01 * 128 / self.n_ref
         if self.final_threshold < 0:
             raise ValueError(f"final_threshold must be >= 0, got {self.final_threshold}.")
+        if self.mode == "topk" and not self.topk_keep:
+            raise ValueError("topk mode needs topk_keep: the fraction of tokens kept after each layer.")
+        if self.topk_keep is not None and not all(0 < k <= 1 for k in self.topk_keep):
+            raise ValueError(f"topk_keep fractions must be in (0, 1], got {self.topk_keep}.")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -292,8 +299,8 @@ class LTPForSequenceClassification(nn.Module):
             scores = importance_scores(probs, alive, n_ref, survival)  # (B, t)
             rec_scores[l].scatter_(1, positions, scores)
             prunable = l > 0 and mode != "none"
-            if prunable and mode == "hard":
-                keep = alive & (scores >= theta[l])
+            if prunable and mode in ("hard", "topk"):
+                keep = alive & (scores >= theta[l]) if mode == "hard" else self._topk_keep(scores, alive, real_len, l)
                 keep[:, 0] = True  # the classification token always stays
                 order, new_len = _compact(keep)
                 order = order[:, :new_len]
@@ -335,6 +342,17 @@ class LTPForSequenceClassification(nn.Module):
             if out.mask_loss is not None:
                 out.loss = out.loss + self.ltp_config.mask_lambda * out.mask_loss
         return out
+
+    def _topk_keep(self, scores: torch.Tensor, alive: torch.Tensor, real_len: torch.Tensor, layer: int) -> torch.Tensor:
+        """(B, t) bool: the ceil(keep[layer] * real_len) highest-scoring alive tokens."""
+        keep_frac = self.ltp_config.topk_keep
+        if keep_frac is None or len(keep_frac) != self.num_layers:
+            raise ValueError(f"topk_keep needs one fraction per layer ({self.num_layers}), got {keep_frac}.")
+        k = torch.ceil(keep_frac[layer] * real_len.to(torch.float32)).long().clamp(min=1)  # (B,)
+        ranked = torch.where(alive, scores, torch.full_like(scores, -1.0))
+        ranked[:, 0] = float("inf")  # [CLS] counts among the kept
+        rank = torch.argsort(torch.argsort(ranked, dim=1, descending=True, stable=True), dim=1)
+        return alive & (rank < k[:, None])
 
     # ----- parameters
 

@@ -15,7 +15,7 @@ import shutil
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from ltp.checkpoint import (
+    ALL_STAGES,
     DEFAULT_BACKBONE,
     STAGES,
     CheckpointError,
@@ -38,7 +39,7 @@ from ltp.checkpoint import (
 from ltp.inference import encode, pad_batch, predict
 from ltp.model import LTPConfig, LTPForSequenceClassification
 
-STAGE_MODE = {"baseline": "none", "soft": "soft", "hard": "hard"}
+STAGE_MODE = {"baseline": "none", "soft": "soft", "hard": "hard", "topk": "topk"}
 
 
 @dataclass
@@ -53,9 +54,12 @@ class TrainConfig:
     baseline_epochs: int | None = None
     soft_epochs: int | None = None
     hard_epochs: int | None = None
+    topk_epochs: int | None = None
     baseline_lr: float = 5e-5  # weights learning rate per stage
     soft_lr: float = 2e-5
     hard_lr: float = 1e-5
+    topk_lr: float = 1e-5
+    topk_keep: tuple[float, ...] | None = None  # topk stage: fraction of the input kept after each layer
     threshold_lr: float = 1e-3  # learning rate of the threshold offsets (soft stage)
     weight_decay: float = 0.01  # on weights only, never on thresholds
     warmup_ratio: float = 0.06
@@ -76,10 +80,14 @@ class TrainConfig:
     command: str | None = None  # the command line, recorded in the model card
 
     def __post_init__(self):
-        bad = [s for s in self.stages if s not in STAGES]
+        bad = [s for s in self.stages if s not in ALL_STAGES]
         if bad or not self.stages:
-            raise ValueError(f"Unknown stage(s) {bad}: choose from {', '.join(STAGES)} (comma separated).")
-        if list(self.stages) != sorted(self.stages, key=STAGES.index):
+            raise ValueError(f"Unknown stage(s) {bad}: choose from {', '.join(ALL_STAGES)} (comma separated).")
+        if "topk" in self.stages:
+            if tuple(self.stages) != ("topk",) or not self.topk_keep:
+                raise ValueError("The topk stage runs alone from a baseline (--init or <out>/baseline) "
+                                 "and needs --topk-keep with one fraction per layer.")
+        elif list(self.stages) != sorted(self.stages, key=STAGES.index):
             raise ValueError(f"Stages must run in the order {', '.join(STAGES)}.")
         if self.max_length < 8 or self.max_length > 4096:
             raise ValueError(f"--max-length must be between 8 and 4096, got {self.max_length}.")
@@ -272,7 +280,7 @@ def run_stage(
     if groups["thresholds"]:
         param_groups.append({"params": groups["thresholds"], "lr": cfg.threshold_lr, "weight_decay": 0.0})
     optimizer = torch.optim.AdamW(param_groups)
-    sampler = LengthGroupedBatches([len(s) for s in data.ids], cfg.batch_size, cfg.seed + STAGES.index(stage) * 1000)
+    sampler = LengthGroupedBatches([len(s) for s in data.ids], cfg.batch_size, cfg.seed + ALL_STAGES.index(stage) * 1000)
     steps_per_epoch = math.ceil(len(data.ids) / cfg.batch_size)
     total = max(1, steps_per_epoch * epochs)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
@@ -403,6 +411,7 @@ def train(cfg: TrainConfig, show_progress: bool = True, log_fn: Callable[[dict],
         if log_fn:
             log_fn(record)
 
+    cfg = replace(cfg, backbone=_effective_backbone(cfg, run_dir))
     set_seed(cfg.seed)
     tokenizer = load_tokenizer(cfg.backbone)
     data = None
@@ -416,13 +425,13 @@ def train(cfg: TrainConfig, show_progress: bool = True, log_fn: Callable[[dict],
             stage_info[stage] = read_config(target).get("training", {}).get("stages", {}).get(stage, {})
             continue
         if previous is None and stage != "baseline":  # e.g. --stages soft in a run dir with baseline/
-            before = run_dir / STAGES[STAGES.index(stage) - 1]
+            before = run_dir / ("baseline" if stage == "topk" else STAGES[STAGES.index(stage) - 1])
             previous = before if _stage_done(before) else None
         if data is None:
             data = load_train_data(cfg, tokenizer)
         model, frozen = _stage_model(stage, previous, cfg, data.label_names)
         log({"stage": stage, "event": "start", "examples": len(data.ids), "epochs": cfg.stage_epochs(stage)})
-        set_seed(cfg.seed + STAGES.index(stage))
+        set_seed(cfg.seed + ALL_STAGES.index(stage))
         info = run_stage(stage, model, data, tokenizer, cfg, frozen, log, show_progress)
         stage_info[stage] = {k: info[k] for k in ("epochs", "examples", "wall_seconds")} | {"lr": cfg.stage_lr(stage)}
         state.wait_for_everyone()
@@ -433,6 +442,16 @@ def train(cfg: TrainConfig, show_progress: bool = True, log_fn: Callable[[dict],
         state.wait_for_everyone()
         previous = target
     return previous
+
+
+def _effective_backbone(cfg: TrainConfig, run_dir: Path) -> str:
+    """The backbone the run is built on: that of --init or of a finished stage in the run dir
+    (so later stages use the same weights and tokenizer), else --backbone."""
+    starts = [Path(cfg.init)] if cfg.init else [run_dir / s for s in ALL_STAGES]
+    for path in starts:
+        if cfg.init or _stage_done(path):
+            return read_config(find_checkpoint(path))["backbone"]["spec"]
+    return cfg.backbone
 
 
 def _save_stage(model, target: Path, stage: str, frozen, data: TrainData, cfg: TrainConfig, stage_info, log_path):
@@ -449,20 +468,25 @@ def _save_stage(model, target: Path, stage: str, frozen, data: TrainData, cfg: T
 def _stage_model(stage: str, previous: Path | None, cfg: TrainConfig, label_names: list[str]):
     """The model a stage starts from: the backbone (baseline) or the previous checkpoint."""
     ltp_cfg = LTPConfig(mode=STAGE_MODE[stage], n_ref=cfg.resolved_n_ref, final_threshold=cfg.final_threshold,
-                        temperature=cfg.temperature, mask_lambda=cfg.mask_lambda)
+                        temperature=cfg.temperature, mask_lambda=cfg.mask_lambda,
+                        topk_keep=list(cfg.topk_keep) if stage == "topk" else None)
     if stage == "baseline" and previous is None:
         model = build_model(cfg.backbone, label_names, ltp_cfg, seed=cfg.seed)
     else:
         if previous is None:
             raise CheckpointError(f"Stage {stage!r} starts from the previous stage's checkpoint: run "
                                   f"--stages baseline,{stage} or pass --init CHECKPOINT.")
-        ckpt = load_checkpoint(find_checkpoint(previous), backbone=cfg.backbone if cfg.init is None else None)
+        ckpt = load_checkpoint(find_checkpoint(previous), backbone=cfg.backbone)
         if ckpt.label_names != label_names:
             raise CheckpointError(f"Label mismatch: {previous} has labels {ckpt.label_names}, "
                                   f"data set {cfg.dataset} has {label_names}.")
         model = ckpt.model
         if stage == "soft":  # new pruning hyper-parameters apply from the soft stage on
             model.ltp_config = ltp_cfg
+        elif stage == "topk":
+            model.ltp_config = ltp_cfg
+            if len(cfg.topk_keep) != model.num_layers:
+                raise ValueError(f"--topk-keep needs {model.num_layers} fractions (one per layer), got {len(cfg.topk_keep)}.")
         else:
             keep = model.ltp_config  # hard: thresholds and N_ref come from the soft stage
             keep.mode = "hard"

@@ -218,3 +218,33 @@ def test_unsupported_encoder_is_refused():
     cfg = tf.DistilBertConfig(vocab_size=50, dim=16, n_layers=1, n_heads=2, hidden_dim=32)
     with pytest.raises(ValueError, match="not supported"):
         LTPForSequenceClassification(tf.DistilBertForSequenceClassification(cfg))
+
+
+def test_topk_mode_keeps_fixed_fraction_of_highest_scores():
+    model = pruning_model("bert")
+    model.ltp_config.topk_keep = [1.0, 0.5, 0.25]
+    model.set_mode("topk")
+    ids, mask = batch(model.hf)
+    with torch.no_grad():
+        out = model(ids, mask)
+    real = mask.sum(1)
+    expected = [real, torch.ceil(0.5 * real), torch.ceil(0.25 * real)]
+    for layer in range(1, 3):
+        assert torch.equal(out.tokens_alive[layer], expected[layer].long())
+    # survivors at layer 1 are the top-scoring alive tokens ([CLS] included)
+    for b in range(ids.shape[0]):
+        s = out.scores[1, b].clone()
+        s[0] = float("inf")
+        s[~mask[b].bool()] = -1
+        top = set(torch.topk(s, int(expected[1][b])).indices.tolist())
+        assert set(out.alive[1, b].nonzero().flatten().tolist()) == top
+    # batched equals per example here too
+    with torch.no_grad():
+        n = int(real[2])
+        one = model(ids[2:3, :n], mask[2:3, :n])
+    torch.testing.assert_close(one.logits[0], out.logits[2], atol=1e-5, rtol=0)
+
+
+def test_topk_needs_a_schedule():
+    with pytest.raises(ValueError, match="topk_keep"):
+        LTPConfig(mode="topk")

@@ -1,0 +1,58 @@
+"""The trade-off sweep and the top-k stage on a tiny model."""
+
+import json
+
+import pytest
+
+from ltp.checkpoint import load_checkpoint
+from ltp.cli import main
+from ltp.train import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory, tiny_backbone, toy_data_dir):
+    out = tmp_path_factory.mktemp("sw") / "run"
+    train(TrainConfig(dataset="toy", out=str(out), backbone=str(tiny_backbone), data_dir=str(toy_data_dir),
+                      stages=("baseline",), max_length=24, batch_size=8, val_examples=6), show_progress=False)
+    return out / "baseline"
+
+
+def test_topk_stage_trains_from_baseline(baseline, tmp_path, toy_data_dir):
+    cfg = TrainConfig(dataset="toy", out=str(tmp_path / "tk"), init=str(baseline), stages=("topk",),
+                      topk_keep=(1.0, 0.5, 0.3), data_dir=str(toy_data_dir), max_length=24, batch_size=8,
+                      val_examples=6)
+    final = train(cfg, show_progress=False)
+    ck = load_checkpoint(final)
+    assert ck.model.mode == "topk" and ck.config["stage"] == "topk"
+    assert ck.model.ltp_config.topk_keep == [1.0, 0.5, 0.3]
+
+
+def test_topk_stage_validation(tmp_path):
+    with pytest.raises(ValueError, match="topk"):
+        TrainConfig(dataset="toy", out=str(tmp_path), stages=("baseline", "topk"), topk_keep=(1, 1, 1))
+    with pytest.raises(ValueError, match="topk-keep"):
+        TrainConfig(dataset="toy", out=str(tmp_path), stages=("topk",))
+
+
+def test_sweep_cli_writes_points(baseline, tmp_path, toy_data_dir, capsys):
+    store = tmp_path / "shipped"
+    store.mkdir()
+    assert main(["sweep", "--dataset", "toy", "--baseline", str(baseline), "--out", str(tmp_path / "sweep"),
+                 "--lambdas", "0.01,0.5", "--max-train-examples", "20", "--eval-limit", "0",
+                 "--batch-size", "8", "--data-dir", str(toy_data_dir), "--store-in", str(store), "--quiet"]) == 0
+    assert "top-k" in capsys.readouterr().out
+    rec = json.loads((store / "sweep.json").read_text())
+    methods = [p["method"] for p in rec["points"]]
+    assert methods == ["baseline", "LTP", "top-k", "LTP", "top-k"]
+    for ltp_p, topk_p in zip(rec["points"][1::2], rec["points"][2::2]):
+        # matched schedules: top-k keeps the LTP point's mean fraction per layer (rounded up per example)
+        assert topk_p["flops_reduction"] == pytest.approx(ltp_p["flops_reduction"], rel=0.35)
+    assert rec["points"][0]["flops_reduction"] == pytest.approx(1.0)
+
+
+def test_sweep_needs_a_baseline_checkpoint(tmp_path, capsys):
+    assert main(["sweep", "--dataset", "toy", "--baseline", str(tmp_path / "x"), "--out", str(tmp_path / "o")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["sweep", "--dataset", "toy", "--baseline", str(tmp_path), "--out", str(tmp_path / "o"),
+                 "--lambdas", "a"]) == 2
+    assert "comma-separated" in capsys.readouterr().err
