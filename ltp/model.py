@@ -85,6 +85,12 @@ class LTPOutput:
     last_hidden_state: torch.Tensor | None = None  # (B, t, d) final states of the survivors
     last_positions: torch.Tensor | None = None  # (B, t) input positions of those states
     last_alive: torch.Tensor | None = None  # (B, t) bool: real survivor (False = padding)
+    # the states the final layer reads (output of layer L-1 for the tokens alive after it): the
+    # last layer's own pruning only skips FFNs whose outputs nothing reads, so these are the
+    # tokens that matter at the end
+    final_input_state: torch.Tensor | None = None  # (B, t', d)
+    final_input_positions: torch.Tensor | None = None  # (B, t')
+    final_input_alive: torch.Tensor | None = None  # (B, t') bool
 
     @property
     def tokens_alive(self) -> torch.Tensor:
@@ -293,7 +299,10 @@ class LTPForSequenceClassification(nn.Module):
         mask_terms = []
         survival = alive.to(hidden.dtype) if mode == "soft" else None  # (B, t) product of soft masks so far
 
+        final_input = (hidden, positions, alive)
         for l, layer in enumerate(ad.layers):
+            if l == self.num_layers - 1:
+                final_input = (hidden, positions, alive)
             n_attn = alive.sum(1)
             attn_out, probs = ad.attend(layer, hidden, _additive_mask(alive, hidden.dtype), bias)
             scores = importance_scores(probs, alive, n_ref, survival)  # (B, t)
@@ -333,6 +342,9 @@ class LTPForSequenceClassification(nn.Module):
             last_hidden_state=hidden,
             last_positions=positions,
             last_alive=alive,
+            final_input_state=final_input[0],
+            final_input_positions=final_input[1],
+            final_input_alive=final_input[2],
         )
         if mask_terms:
             out.mask_loss = torch.stack(mask_terms, 0).sum(0).mean()

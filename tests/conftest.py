@@ -85,3 +85,56 @@ def toy_data_dir(tmp_path_factory) -> Path:
                                             splits=("train", "test"), description="three-class toy data for tests")
     data.prepare_dataset("toy", src, root)
     return root
+
+
+def calibrate_thresholds(path, data_dir, dataset: str = "toy", max_length: int = 24):
+    """A tiny random model attends almost uniformly, so any threshold keeps all tokens or
+    none; set each layer's threshold to the median score of its input tokens instead, so
+    that roughly half survive each layer (what a trained model does)."""
+    import torch
+
+    from ltp import data
+    from ltp.checkpoint import load_checkpoint, save_checkpoint
+    from ltp.inference import encode, pad_batch
+
+    ck = load_checkpoint(path)
+    texts = data.load_split(dataset, "test", data_dir)["text"].tolist()
+    ids, mask = pad_batch(encode(ck.tokenizer, texts, max_length).input_ids, ck.tokenizer.pad_token_id)
+    model = ck.model
+    with torch.no_grad():
+        for layer in range(1, model.num_layers):
+            out = model(ids, mask, mode="hard")
+            entering = out.alive[layer - 1] & (torch.arange(ids.shape[1]) > 0)  # [CLS] stays anyway
+            median = out.scores[layer][entering].median()
+            model.threshold_offsets[layer] += median - model.thresholds()[layer]
+    save_checkpoint(model, path, backbone=ck.config["backbone"]["spec"], label_names=ck.label_names,
+                    max_length=max_length, stage="hard", frozen=ck.config["frozen_parameters"],
+                    dataset=ck.config["dataset"])
+    return path
+
+
+@pytest.fixture(scope="session")
+def app_models(tmp_path_factory, tiny_backbone, toy_data_dir) -> dict:
+    """What the dashboard tests need: a models dir holding one tiny trained + calibrated
+    checkpoint ("toy-tiny") with its analysis bundle, and the toy data root.
+
+    Returns:
+        {"models_dir", "data_dir", "checkpoint"} (Paths).
+    """
+    from ltp.analysis.bundle import AnalysisConfig, build_bundle, default_bundle_dir, save_bundle
+    from ltp.checkpoint import load_checkpoint
+    from ltp.cli import main
+
+    run = tmp_path_factory.mktemp("app-run") / "run"
+    assert main(["train", "--dataset", "toy", "--out", str(run), "--backbone", str(tiny_backbone),
+                 "--data-dir", str(toy_data_dir), "--max-length", "24", "--batch-size", "8",
+                 "--val-examples", "6", "--quiet"]) == 0
+    models = tmp_path_factory.mktemp("app-models")
+    ckpt = models / "toy-tiny"
+    shutil.copytree(run / "hard", ckpt)
+    calibrate_thresholds(ckpt, toy_data_dir)
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--data-dir", str(toy_data_dir), "--mode", "both"]) == 0
+    bundle = build_bundle(load_checkpoint(ckpt), AnalysisConfig(top_k_terms=5, min_term_count=2, perplexity=5),
+                          toy_data_dir)
+    save_bundle(bundle, default_bundle_dir(ckpt))
+    return {"models_dir": models, "data_dir": toy_data_dir, "checkpoint": ckpt}

@@ -91,6 +91,7 @@ def test_pos_chart_two_bars_per_class():
     assert all(len(t.x) == 2 for t in fig.data)
     assert sum(bool(t.showlegend) for t in fig.data) == 2
     assert [a.text for a in fig.layout.annotations] == ["World", "Sports"]
+    assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis2.dtick == 1  # every tag labelled in every panel
     one_layer = charts.pos_chart(_pos_table().query("layer == 1").drop(columns="layer"), 1)
     assert len(one_layer.data) == 4
     with pytest.raises(ValueError, match="layer 5"):
@@ -225,3 +226,53 @@ def test_layer_text_html_preserves_text_and_marks_unseen_tail():
         charts.layer_text_html("ab", [(0, 5)], [True], [False])
     with pytest.raises(ValueError, match="one entry per token"):
         charts.layer_text_html("ab", [(0, 1)], [True, False], [False])
+
+
+# --------------------------------------------------------------------------- dashboard additions
+
+
+def test_layers_table_html_rows_counts_and_escaping():
+    text = "<script>alert(1)</script> ok"
+    offsets = [(0, 0), (0, 8), (8, 25), (26, 28), (0, 0)]
+    special = [True, False, False, False, True]
+    alive = [[True] * 5, [True, False, True, True, True], [True, False, False, True, False]]
+    out = charts.layers_table_html(text, offsets, special, alive)
+    assert out.startswith('<table class="ltp-layers"') and "<script>" not in out
+    assert "&lt;script&gt;" in out
+    rows = out.split("<tr ")[1:]
+    assert [r.split('data-count="')[1].split('"')[0] for r in rows] == ["5", "5", "4", "2"]
+    assert ">input<" in rows[0] and ">Layer 3<" in rows[3] and ">2 tokens<" in rows[3]
+    assert rows[2].count("ltp-pruned") == 1 and rows[3].count("ltp-pruned") == 2
+    assert "Layer" in charts.layers_table_html(text, offsets, special, alive, input_label=None).split("<tr ")[1]
+    with pytest.raises(ValueError, match="one row per layer"):
+        charts.layers_table_html(text, offsets, special, [])
+
+
+def test_word_depth_chart():
+    survival = {"word": "<b>", "occurrences": 5, "mean_depth": 2.2, "depth_histogram": {1: 1, 2: 2, 3: 2}}
+    fig = charts.word_depth_chart(survival)
+    assert list(fig.data[0].x) == [1, 2, 3] and list(fig.data[0].y) == [1, 2, 2]
+    assert "&lt;b&gt;" in fig.layout.title.text and "2.20" in fig.layout.title.text
+    with pytest.raises(ValueError, match="word_survival"):
+        charts.word_depth_chart({"word": "x"})
+
+
+def test_retention_curves_chart():
+    fig = charts.retention_curves_chart({"all": [1.0, 0.5, 0.25], "in <x> examples": [1.0, 0.8, None]})
+    assert [t.name for t in fig.data] == ["all", "in &lt;x&gt; examples"]
+    assert list(fig.data[0].x) == [1, 2, 3] and math.isnan(fig.data[1].y[2])
+    with pytest.raises(ValueError, match="equally long"):
+        charts.retention_curves_chart({"a": [1.0], "b": [1.0, 0.5]})
+
+
+def test_token_flow_chart():
+    tokens = ["[CLS]", "good", "<i>"]
+    alive = [[True, True, True], [True, True, False], [True, False, False]]
+    fig = charts.token_flow_chart(tokens, alive)
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    crosses = [t for t in fig.data if t.mode == "markers"]
+    assert [list(t.y) for t in lines] == [[0, 1, 2, 3], [0, 1, 2], [0, 1]]
+    assert [list(t.y) for t in crosses] == [[3], [2]]  # where "good" and "<i>" were pruned
+    assert "&lt;i&gt;" in fig.layout.xaxis.ticktext and fig.layout.yaxis.ticktext[-1] == "layer 3 (1)"
+    with pytest.raises(ValueError, match="one row per layer"):
+        charts.token_flow_chart(tokens, [[True]])

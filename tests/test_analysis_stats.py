@@ -1,4 +1,7 @@
-"""Word-level statistics on hand-made bundles (4 examples, 12 words, L = 3) with known answers."""
+"""Word-level statistics on hand-made bundles (4 examples, 12 words, L = 4) with known answers.
+
+As in real LTP models, no word survives the last layer's own pruning (max depth 3): a word
+reaches the last layer when its depth is at least L - 1 = 3."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from scipy import stats as sps
 
 from ltp.analysis import stats
 
-L = 3
+L = 4
 LABELS = ["neg", "pos"]
 
 # (example_id, text, pos, depth, is_stop, ent_type, domain_class, is_punct, is_num)
@@ -44,7 +47,7 @@ def make_examples(gold_pred: dict[int, tuple[int, int]] = GOLD_PRED) -> pd.DataF
                        "prob_0": np.where(pred == 0, 0.8, 0.2).astype(np.float32),
                        "prob_1": np.where(pred == 1, 0.8, 0.2).astype(np.float32),
                        "correct": gold == pred, "n_tokens": np.full(n, 6, dtype=np.int16)})
-    for layer, alive in zip(range(1, L + 1), (6, 4, 2)):
+    for layer, alive in zip(range(1, L + 1), (6, 4, 2, 1)):
         df[f"alive_{layer}"] = np.full(n, alive, dtype=np.int16)
     return df
 
@@ -57,7 +60,8 @@ def make_words(rows=WORDS, gold_pred=GOLD_PRED) -> pd.DataFrame:
     df["lower"] = df["text"].str.lower()
     df["depth"] = df["depth"].astype(np.int16)
     df["domain_class"] = df["domain_class"].astype(np.int16)
-    df["kept_last"] = df["depth"] == L
+    df["kept_last"] = df["depth"] >= L - 1
+    df.attrs["num_layers"] = L
     df["gold"] = df["example_id"].map(lambda i: gold_pred[i][0]).astype(np.int16)
     df["pred"] = df["example_id"].map(lambda i: gold_pred[i][1]).astype(np.int16)
     df["correct"] = df["gold"] == df["pred"]
@@ -130,7 +134,7 @@ def test_select_outcome_bad_inputs(examples):
 
 
 def test_word_frequencies_kept_to_last_layer(words):
-    freq = stats.word_frequencies(words)  # default: retained at L = 3, punctuation excluded
+    freq = stats.word_frequencies(words)  # default: reaching the last layer (depth >= 3), no punctuation
     assert list(freq.columns) == ["word", "count", "share"]
     assert freq["word"].tolist() == ["boring", "film", "great", "paris", "superb"]
     assert freq["count"].tolist() == [1] * 5
@@ -170,8 +174,8 @@ def test_word_frequencies_class_and_outcome(words, examples):
 
 
 def test_word_frequencies_bad_inputs(words, examples):
-    with pytest.raises(ValueError, match="1..3"):
-        stats.word_frequencies(words, layer=4)
+    with pytest.raises(ValueError, match="1..4"):
+        stats.word_frequencies(words, layer=5)
     with pytest.raises(ValueError, match="layer"):
         stats.word_frequencies(words, layer=0)
     with pytest.raises(ValueError, match="needs a class"):
@@ -182,10 +186,11 @@ def test_word_frequencies_bad_inputs(words, examples):
         stats.word_frequencies(words, top=0)
     with pytest.raises(ValueError, match="missing from examples"):
         stats.word_frequencies(words, class_id=1, examples=examples[examples["id"] != 13])
-    no_last = words.assign(kept_last=False)
+    no_attrs = words.copy()
+    no_attrs.attrs = {}
     with pytest.raises(ValueError, match="num_layers"):
-        stats.word_frequencies(no_last)
-    assert len(stats.word_frequencies(no_last, num_layers=3)) == 5
+        stats.word_frequencies(no_attrs)
+    assert len(stats.word_frequencies(no_attrs, num_layers=4)) == 5
 
 
 # --------------------------------------------------------------------------- POS
@@ -213,14 +218,14 @@ def test_pos_distribution_layer_one_prunes_nothing_and_by_pred(words):
     assert by_pred.loc[(1, "PROPN", "retained"), "count"] == 1  # Paris: example 11 predicted 1
     with pytest.raises(ValueError, match="'gold' or 'pred'"):
         stats.pos_distribution(words, 3, by="label")
-    with pytest.raises(ValueError, match="1..3"):
+    with pytest.raises(ValueError, match="1..4"):
         stats.pos_distribution(words, 5)
 
 
 def test_pos_distribution_all_layers(words):
     out = stats.pos_distribution_all_layers(words)
     assert list(out.columns) == ["layer", "class", "pos", "status", "count", "share"]
-    assert sorted(out["layer"].unique()) == [1, 2, 3]
+    assert sorted(out["layer"].unique()) == [1, 2, 3, 4]
     pd.testing.assert_frame_equal(out[out["layer"] == 2].drop(columns="layer").reset_index(drop=True),
                                   stats.pos_distribution(words, 2))
 
@@ -233,11 +238,11 @@ def test_category_retention_overall(words):
     assert list(out.columns) == ["layer", "class", "category", "words", "retained", "rate"]
     assert len(out) == 7 * L and set(out["class"]) == {"all"}
     rates = out.pivot(index="category", columns="layer", values="rate")
-    assert rates.loc["domain term"].tolist() == pytest.approx([1, 1, 0.5])
-    assert rates.loc["stopword"].tolist() == pytest.approx([1, 0.5, 0])
-    assert rates.loc["punctuation"].tolist() == pytest.approx([1, 0, 0])
-    assert rates.loc["entity"].tolist() == pytest.approx([1, 1, 1])
-    assert out.loc[out["category"] == "domain term", "words"].tolist() == [4, 4, 4]
+    assert rates.loc["domain term"].tolist() == pytest.approx([1, 1, 0.5, 0])
+    assert rates.loc["stopword"].tolist() == pytest.approx([1, 0.5, 0, 0])
+    assert rates.loc["punctuation"].tolist() == pytest.approx([1, 0, 0, 0])
+    assert rates.loc["entity"].tolist() == pytest.approx([1, 1, 1, 0])
+    assert out.loc[out["category"] == "domain term", "words"].tolist() == [4, 4, 4, 4]
     assert out[out["layer"] == 1]["category"].tolist() == list(stats.CATEGORIES)  # priority order
 
 
@@ -262,7 +267,7 @@ def test_word_survival(words):
     assert out["occurrences"] == 2
     assert out["mean_depth"] == pytest.approx(2.5)
     assert out["share_kept_last"] == pytest.approx(0.5)
-    assert out["depth_histogram"] == {1: 0, 2: 1, 3: 1}
+    assert out["depth_histogram"] == {1: 0, 2: 1, 3: 1, 4: 0}
     assert out["per_class"] == {0: {"occurrences": 1, "mean_depth": 2.0, "share_kept_last": 0.0},
                                 1: {"occurrences": 1, "mean_depth": 3.0, "share_kept_last": 1.0}}
     json.dumps(out)
@@ -271,7 +276,7 @@ def test_word_survival(words):
 def test_word_survival_unknown_word_and_bad_input(words):
     out = stats.word_survival(words, "zzz")
     assert out["occurrences"] == 0 and out["mean_depth"] is None
-    assert out["depth_histogram"] == {1: 0, 2: 0, 3: 0} and out["per_class"] == {}
+    assert out["depth_histogram"] == {1: 0, 2: 0, 3: 0, 4: 0} and out["per_class"] == {}
     with pytest.raises(ValueError, match="non-empty string"):
         stats.word_survival(words, "  ")
 
@@ -321,7 +326,7 @@ def _synthetic(cells: dict[str, int]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Class-1 examples, each with one class-1 domain term, filling a kept/pruned x correct table."""
     rows, gold_pred, i = [], {}, 0
     for cell, n in cells.items():
-        depth = L if cell.startswith("kept") else 2
+        depth = L - 1 if cell.startswith("kept") else 2
         pred = 1 if cell.endswith("_correct") else 0
         for _ in range(n):
             rows.append((i, "term", "NOUN", depth, False, "", 1, False, False))
@@ -359,12 +364,12 @@ def test_domain_retention_test_bad_inputs(words, examples):
 def test_summary_counts(words, examples):
     out = stats.summary_counts(words, examples, L)
     assert json.loads(json.dumps(out)) == out  # plain JSON types only
-    assert (out["n_examples"], out["n_words"], out["num_layers"]) == (4, 12, 3)
+    assert (out["n_examples"], out["n_words"], out["num_layers"]) == (4, 12, 4)
     assert out["accuracy"] == pytest.approx(0.5)
-    assert out["mean_alive_per_layer"] == pytest.approx([6, 4, 2])
-    assert out["retention_by_pos"]["ADJ"] == pytest.approx([1, 1, 0.6])
-    assert out["retention_by_pos"]["PUNCT"] == pytest.approx([1, 0, 0])
-    assert out["retention_by_category"]["domain term"] == pytest.approx([1, 1, 0.5])
+    assert out["mean_alive_per_layer"] == pytest.approx([6, 4, 2, 1])
+    assert out["retention_by_pos"]["ADJ"] == pytest.approx([1, 1, 0.6, 0])
+    assert out["retention_by_pos"]["PUNCT"] == pytest.approx([1, 0, 0, 0])
+    assert out["retention_by_category"]["domain term"] == pytest.approx([1, 1, 0.5, 0])
     assert set(out["retention_by_category"]) == set(stats.CATEGORIES)
 
 
@@ -375,3 +380,29 @@ def test_summary_counts_bad_inputs(words, examples):
         stats.summary_counts(words, examples.iloc[:0], L)
     with pytest.raises(ValueError, match="DataFrame"):
         stats.summary_counts(words.to_dict(), examples, L)
+
+
+# --------------------------------------------------------------------------- domain terms by layer
+
+
+def test_domain_term_retention_by_group(words):
+    got = stats.domain_term_retention(words, 1, L, LABELS)
+    assert list(got.columns) == ["layer", "group", "words", "retained", "rate"]
+    by = {g: part.sort_values("layer")["retained"].tolist() for g, part in got.groupby("group")}
+    assert by == {"all": [3, 3, 1, 0], "in pos examples": [2, 2, 1, 0], "in other examples": [1, 1, 0, 0]}
+    assert got.loc[(got["group"] == "all") & (got["layer"] == 3), "rate"].item() == pytest.approx(1 / 3)
+    only_own = stats.domain_term_retention(words, 0, L)  # "boring" occurs only in a class-0 example
+    assert set(only_own["group"]) == {"all", "in 0 examples"}
+    assert stats.domain_term_retention(words, 5, L).empty
+    with pytest.raises(ValueError, match="class_id"):
+        stats.domain_term_retention(words, -1, L)
+    with pytest.raises(ValueError, match="num_layers"):
+        stats.domain_term_retention(words, 1, 2)  # depths go up to 3
+
+
+def test_term_survival(words):
+    got = stats.term_survival(words, ["great", "Excellent", "nope"], L)
+    assert got["term"].tolist() == ["great", "excellent", "nope"]
+    assert got["occurrences"].tolist() == [2, 1, 0]
+    assert got["mean_depth"].iloc[0] == 2.5 and got["share_kept_last"].iloc[0] == 0.5
+    assert got["share_kept_last"].iloc[1] == 0.0 and math.isnan(got["mean_depth"].iloc[2])

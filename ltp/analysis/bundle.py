@@ -10,7 +10,13 @@ words.parquet      example_id, word_index, text, lower, start, end, n_pieces, de
                    pos, tag, is_stop, ent_type, is_punct, is_num, domain_class, gold, pred, correct
 domain_terms.parquet  class, class_name, term, z, rank, count
 token_embeddings.parquet   example_id, position, piece, word, word_index, pos, gold, pred,
-                   correct, x, y, pca_0..pca_49 (float16)  -- last-layer states of retained tokens
+                   correct, x, y, pca_0..pca_49 (float16)  -- states of the tokens reaching the last layer
+
+"Reaching the last layer" (kept_last) means alive after layer L-1: the tokens the final layer
+attends over, i.e. what [CLS] reads at the end. The last layer's own pruning only skips the
+feed-forward block of tokens whose outputs nothing reads (the classifier reads [CLS] alone), so
+the regulariser removes nearly every token there at no cost; words that "survive" layer L are
+almost always none, which says nothing about what the model used.
 example_embeddings.parquet example_id, gold, pred, correct, n_retained, x, y, pca_0..pca_49
 summary.json       meta (checkpoint, split, sample, labels, layers, timings) + statistics
 No data-set text is stored beyond the word rows; full texts are looked up by `id`.
@@ -90,7 +96,7 @@ def load_spacy():
 @dataclass
 class _ModelRecords:
     depths: list  # per example: (n,) int16 piece depths
-    states: list  # per example: (k, d) float32 last-layer states of retained non-special pieces
+    states: list  # per example: (k, d) float32 states of the non-special pieces reaching the last layer
     positions: list  # per example: (k,) their positions
 
 
@@ -101,9 +107,9 @@ def _run_model(ckpt: Checkpoint, enc, cfg: AnalysisConfig, progress: Progress | 
 
     def on_batch(_, out, idx):
         alive = out.alive.numpy()  # (L, B, T)
-        hid = out.last_hidden_state.float().numpy()
-        pos = out.last_positions.numpy()
-        ok = out.last_alive.numpy()
+        hid = out.final_input_state.float().numpy()
+        pos = out.final_input_positions.numpy()
+        ok = out.final_input_alive.numpy()
         for b, i in enumerate(idx):
             length = len(enc.input_ids[i])
             recs.depths[i] = align.piece_depths(alive[:, b, :length])
@@ -221,6 +227,7 @@ def build_bundle(ckpt: Checkpoint, cfg: AnalysisConfig | None = None, data_dir: 
         if progress and (i % 200 == 0 or i == len(texts) - 1):
             progress("spacy", i + 1, len(texts))
     words = _words_table(rows, examples, term_class, L)
+    words.attrs["num_layers"] = L
     timings["spacy_s"] = time.perf_counter() - t
 
     # embeddings
@@ -247,7 +254,7 @@ def _words_table(rows, examples: pd.DataFrame, term_class: dict[str, int], L: in
     w = pd.DataFrame(rows, columns=_WORD_COLS)
     w = w.astype({"example_id": np.int64, "word_index": np.int32, "start": np.int32, "end": np.int32,
                   "n_pieces": np.int16, "depth": np.int16, "is_stop": bool, "is_punct": bool, "is_num": bool})
-    w.insert(w.columns.get_loc("depth") + 1, "kept_last", w["depth"] == L)
+    w.insert(w.columns.get_loc("depth") + 1, "kept_last", w["depth"] >= max(L - 1, 1))
     w["domain_class"] = w["lower"].map(term_class).fillna(-1).astype(np.int16)
     ex = examples.set_index("id")[["gold", "pred", "correct"]]
     w = w.join(ex, on="example_id")
@@ -323,6 +330,7 @@ def load_bundle(path: Path) -> Bundle:
     except (OSError, ValueError) as err:
         raise BundleError(f"The analysis bundle at {path} is incomplete or corrupt ({err}); "
                           f"recompute it with: ltp analyze --checkpoint {path.parent}") from err
+    tables["words"].attrs["num_layers"] = summary["meta"]["num_layers"]
     return Bundle(summary=summary, **tables)
 
 

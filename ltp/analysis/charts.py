@@ -225,7 +225,11 @@ def pos_chart(pos_df: pd.DataFrame, layer: int, label_names: Sequence[str] | Non
                                  hovertemplate="%{x}: %{y:.1%} (%{customdata} words)<extra>" + status + "</extra>"),
                           **_cell(k))
     fig.update_yaxes(tickformat=".0%")
-    return _finish(fig, title or f"Part of speech of retained vs pruned words at layer {layer}", barmode="group")
+    # every POS tag labelled (plotly would skip every other one in a narrow panel)
+    fig.update_xaxes(type="category", tickmode="linear", dtick=1, tickangle=-90, tickfont=dict(size=10))
+    rows = math.ceil(len(classes) / FACET_COLS)
+    return _finish(fig, title or f"Part of speech of retained vs pruned words at layer {layer}", barmode="group",
+                   height=120 + 320 * rows)
 
 
 def category_retention_chart(df: pd.DataFrame, label_names: Sequence[str] | None = None, *,
@@ -488,3 +492,105 @@ def layer_text_html(text: str, offsets: Sequence[tuple[int, int]], alive: Sequen
     out.append(f'<span class="ltp-unseen" style="{UNSEEN_STYLE}" title="not seen by the model (truncated)">'
                f"{tail}</span>" if pieces and tail.strip() else tail)
     return f'<div class="ltp-layer-text" style="white-space:pre-wrap;line-height:1.7">{"".join(out)}</div>'
+
+
+def layers_table_html(text: str, offsets: Sequence[tuple[int, int]], special: Sequence[bool],
+                      alive_by_layer: Sequence[Sequence[bool]], *, input_label: str | None = "input") -> str:
+    """A table with one row per layer: "Layer l", the tokens alive after it, and the text with
+    the pieces pruned by then faded and struck through (``layer_text_html``, so text is escaped).
+
+    Args:
+        text, offsets, special: as for ``layer_text_html`` (one text, its tokens).
+        alive_by_layer: L x T, True where the token is alive after that layer.
+        input_label: if given, a first row with every token alive (the input), under this label.
+
+    Returns:
+        ``<table class="ltp-layers">``; each row carries ``data-layer`` and ``data-count``
+        attributes (the count includes special tokens, as ``Trace.layers[l].count`` does).
+    """
+    if len(alive_by_layer) == 0:
+        raise ValueError("alive_by_layer needs one row per layer (True where a token is alive).")
+    rows = [(input_label, 0, [True] * len(offsets))] if input_label is not None else []
+    rows += [(f"Layer {i + 1}", i + 1, list(alive)) for i, alive in enumerate(alive_by_layer)]
+    cell = "padding:4px 10px;vertical-align:top;border-bottom:1px solid #eee"
+    out = ['<table class="ltp-layers" style="border-collapse:collapse;width:100%">']
+    for label, layer, alive in rows:
+        count = int(sum(bool(a) for a in alive))
+        body = layer_text_html(text, offsets, alive, special)
+        out.append(f'<tr data-layer="{layer}" data-count="{count}">'
+                   f'<td style="{cell};white-space:nowrap;font-weight:600">{html.escape(str(label))}</td>'
+                   f'<td class="ltp-count" style="{cell};white-space:nowrap;text-align:right">{count} tokens</td>'
+                   f'<td dir="auto" style="{cell};width:100%">{body}</td></tr>')
+    out.append("</table>")
+    return "".join(out)
+
+
+def word_depth_chart(survival: Mapping, label_names: Sequence[str] | None = None, *,
+                     title: str | None = None) -> go.Figure:
+    """Bars of how many occurrences of one word reach each layer as their deepest
+    (``stats.word_survival`` output); the title names the word and its mean depth."""
+    if "depth_histogram" not in survival or "word" not in survival:
+        raise ValueError("survival must be the dict returned by ltp.analysis.stats.word_survival.")
+    hist = {int(k): int(v) for k, v in survival["depth_histogram"].items()}
+    x = sorted(hist)
+    fig = go.Figure(go.Bar(x=x, y=[hist[k] for k in x], marker_color=STATUS_COLORS["retained"],
+                           hovertemplate="deepest layer %{x}: %{y} occurrences<extra></extra>"))
+    fig.update_xaxes(title="deepest layer reached", dtick=1)
+    fig.update_yaxes(title="occurrences", rangemode="tozero")
+    mean = survival.get("mean_depth")
+    default = f"“{html.escape(str(survival['word']))}”: {survival.get('occurrences', 0)} occurrences" + (
+        f", mean depth {mean:.2f} of {len(x)}" if mean is not None else "")
+    return _finish(fig, title or default)
+
+
+def retention_curves_chart(curves: Mapping[str, Sequence[float]], *,
+                           title: str = "Share alive per layer") -> go.Figure:
+    """Lines of the share of some words alive at each layer 1..L, one line per group."""
+    lengths = {len(v) for v in curves.values()}
+    if not curves or 0 in lengths or len(lengths) != 1:
+        raise ValueError("curves must map group names to equally long lists of shares per layer (1..L).")
+    n_layers = lengths.pop()
+    fig = go.Figure()
+    for i, (name, values) in enumerate(curves.items()):
+        fig.add_trace(go.Scatter(x=list(range(1, n_layers + 1)), y=_floats(values), mode="lines+markers",
+                                 name=html.escape(str(name)), line=dict(color=PALETTE[i % len(PALETTE)]),
+                                 hovertemplate="layer %{x}: %{y:.1%}<extra>%{fullData.name}</extra>"))
+    fig.update_xaxes(title="layer", dtick=1)
+    fig.update_yaxes(title="share alive", range=[0, 1.05], tickformat=".0%")
+    return _finish(fig, title)
+
+
+def token_flow_chart(tokens: Sequence[str], alive: Sequence[Sequence[bool]], *,
+                     title: str = "Tokens flowing through the layers") -> go.Figure:
+    """Diagram: one column per token, one row per layer; a token is a filled dot while it
+    is alive and its line stops where it is pruned (an x marks the layer that removed it).
+
+    Args:
+        tokens: the T token strings.
+        alive: L x T, True where the token is alive after that layer (cascading).
+    """
+    n_layers = len(alive)
+    if n_layers == 0 or any(len(row) != len(tokens) for row in alive):
+        raise ValueError("alive needs one row per layer with one value per token.")
+    a = np.array(alive, dtype=bool).reshape(n_layers, len(tokens))
+    layers = np.arange(1, n_layers + 1)
+    fig = go.Figure()
+    for j, tok in enumerate(tokens):
+        depth = int(a[:, j].sum())
+        ys = [0, *layers[:depth]]
+        fig.add_trace(go.Scatter(x=[j] * len(ys), y=ys, mode="lines+markers", showlegend=False,
+                                 line=dict(color=STATUS_COLORS["retained"], width=3),
+                                 marker=dict(size=12, color=STATUS_COLORS["retained"]),
+                                 hovertemplate=f"{html.escape(str(tok))}: alive through layer {depth}<extra></extra>"))
+        if depth < n_layers:
+            fig.add_trace(go.Scatter(x=[j], y=[depth + 1], mode="markers", showlegend=False,
+                                     marker=dict(symbol="x", size=12, color=STATUS_COLORS["pruned"]),
+                                     hovertemplate=f"{html.escape(str(tok))}: pruned at layer {depth + 1}"
+                                                   "<extra></extra>"))
+    counts = a.sum(axis=1)
+    fig.update_xaxes(tickmode="array", tickvals=list(range(len(tokens))),
+                     ticktext=[html.escape(str(t)) for t in tokens], side="top", showgrid=False)
+    fig.update_yaxes(tickmode="array", tickvals=[0, *layers],
+                     ticktext=[f"input ({len(tokens)})", *[f"layer {l} ({c})" for l, c in zip(layers, counts)]],
+                     autorange="reversed", showgrid=False, zeroline=False)
+    return _finish(fig, title, height=max(300, 60 * (n_layers + 1) + 80))

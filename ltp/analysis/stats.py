@@ -3,11 +3,13 @@
 Every function is pure: it takes the analysis bundle's tables (``examples``, ``words``) as
 pandas DataFrames and returns a DataFrame or a JSON-ready dict. Layers are numbered 1..L and
 layer 1 never prunes. A word is *alive* (retained) at layer ``l`` iff ``depth >= l`` and
-*pruned* by layer ``l`` iff ``depth < l``; it is *kept to the last layer* iff ``depth == L``.
+*pruned* by layer ``l`` iff ``depth < l``. It *reaches the last layer* (``kept_last``) iff
+``depth >= L - 1``: alive after layer L-1, so the final layer attends over it. (The last layer's
+own pruning only skips feed-forward blocks whose outputs nothing reads — the classifier reads
+[CLS] alone — so nearly every token is dropped there at no cost; ``depth == L`` says nothing.)
 
-Where a function needs L but is not given it, L is read from ``words.attrs["num_layers"]`` or,
-failing that, from the depth of the words flagged ``kept_last``; pass ``num_layers=`` when
-neither is available.
+Where a function needs L but is not given it, L is read from ``words.attrs["num_layers"]``;
+pass ``num_layers=`` otherwise.
 """
 
 from __future__ import annotations
@@ -77,9 +79,12 @@ def _infer_num_layers(words: pd.DataFrame, num_layers: int | None) -> int | None
         return _check_num_layers(num_layers)
     if "num_layers" in words.attrs:
         return _check_num_layers(words.attrs["num_layers"])
-    if "kept_last" in words.columns and "depth" in words.columns and words["kept_last"].any():
-        return int(words.loc[words["kept_last"].astype(bool), "depth"].max())
     return None
+
+
+def last_reached_layer(num_layers: int) -> int:
+    """The depth a word needs to reach the last layer: L - 1 (layer 1 for a 1-layer model)."""
+    return max(int(num_layers) - 1, 1)
 
 
 def _known_layers(words: pd.DataFrame, num_layers: int | None) -> int:
@@ -216,7 +221,7 @@ def word_frequencies(words: pd.DataFrame, *, retained: bool = True, layer: int |
     n_layers = _infer_num_layers(words, num_layers)
     if layer is None and n_layers is None:
         raise ValueError("Cannot tell the last layer from these words; pass layer= or num_layers=.")
-    layer = _check_layer(n_layers if layer is None else layer, n_layers)
+    layer = _check_layer(last_reached_layer(n_layers) if layer is None else layer, n_layers)
     mask = (words["depth"] >= layer) if retained else (words["depth"] < layer)
     mask &= _example_mask(words, class_id, outcome, examples)
     if exclude_stopwords:
@@ -319,7 +324,7 @@ def _survival(depth: pd.Series, num_layers: int) -> dict:
     return {
         "occurrences": int(n),
         "mean_depth": float(depth.mean()) if n else None,
-        "share_kept_last": float((depth >= num_layers).mean()) if n else None,
+        "share_kept_last": float((depth >= last_reached_layer(num_layers)).mean()) if n else None,
     }
 
 
@@ -398,11 +403,11 @@ def independence_test(table: np.ndarray) -> tuple[str, float, float]:
 
 
 def _domain_groups(words: pd.DataFrame, examples: pd.DataFrame, num_layers: int) -> pd.DataFrame:
-    """Per example with a domain term of its gold class: gold, correct, kept (any term at depth L)."""
+    """Per example with a domain term of its gold class: gold, correct, kept (any term reaches the last layer)."""
     gold = examples.set_index("id")["gold"]
     word_gold = words["example_id"].map(gold)
     own = words.loc[words["domain_class"].to_numpy() == word_gold.to_numpy()]
-    kept = (own["depth"] >= num_layers).groupby(own["example_id"]).any().rename("kept")
+    kept = (own["depth"] >= last_reached_layer(num_layers)).groupby(own["example_id"]).any().rename("kept")
     per_example = examples.set_index("id")[["gold", "correct"]].join(kept, how="inner")
     return per_example.astype({"kept": bool, "correct": bool})
 
@@ -486,3 +491,60 @@ def summary_counts(words: pd.DataFrame, examples: pd.DataFrame, num_layers: int)
         "retention_by_pos": _retention_curves(words["pos"].astype(str), words["depth"], n_layers),
         "retention_by_category": _retention_curves(category_of(words), words["depth"], n_layers),
     }
+
+
+# --------------------------------------------------------------------------- domain terms by layer
+
+
+def domain_term_retention(words: pd.DataFrame, class_id: int, num_layers: int,
+                          label_names: Sequence[str] | None = None) -> pd.DataFrame:
+    """Share of the occurrences of one class's domain terms alive at each layer.
+
+    The occurrences (words with ``domain_class == class_id``) are split by where they occur:
+    in examples whose gold class is that class ("in <class> examples") and in the others
+    ("in other examples"); "all" covers both.
+
+    Returns:
+        Long DataFrame[layer, group, words, retained, rate] (groups with no occurrence are left
+        out; an empty frame when the class's terms never occur).
+    """
+    _require_columns(words, ("domain_class", "depth", "gold"), "words")
+    n_layers = _check_num_layers(num_layers)
+    if not _is_int(class_id) or int(class_id) < 0:
+        raise ValueError(f"class_id must be a non-negative int class index, got {class_id!r}.")
+    _check_depths(words, n_layers)
+    name = str(label_names[class_id]) if label_names is not None and class_id < len(label_names) else str(class_id)
+    terms = words.loc[words["domain_class"].to_numpy() == int(class_id)]
+    own = terms["gold"].to_numpy() == int(class_id)
+    groups = [("all", terms["depth"]), (f"in {name} examples", terms.loc[own, "depth"]),
+              ("in other examples", terms.loc[~own, "depth"])]
+    rows = []
+    for group, depth in groups:
+        if len(depth) == 0:
+            continue
+        for layer in range(1, n_layers + 1):
+            kept = int((depth >= layer).sum())
+            rows.append({"layer": layer, "group": group, "words": int(len(depth)), "retained": kept,
+                         "rate": kept / len(depth)})
+    columns = ["layer", "group", "words", "retained", "rate"]
+    return pd.DataFrame(rows, columns=columns).astype({"layer": "int64", "words": "int64", "retained": "int64",
+                                                      "rate": "float64"})
+
+
+def term_survival(words: pd.DataFrame, terms: Sequence[str], num_layers: int) -> pd.DataFrame:
+    """Per term: occurrences among the analysed words, mean depth and share kept to the last layer.
+
+    Returns:
+        DataFrame[term, occurrences, mean_depth, share_kept_last] in the order of ``terms``
+        (NaN for a term that does not occur).
+    """
+    _require_columns(words, ("lower", "depth"), "words")
+    n_layers = _check_num_layers(num_layers)
+    keys = [str(t).lower() for t in terms]
+    hits = words.loc[words["lower"].astype(str).isin(keys), ["lower", "depth"]]
+    grouped = hits.groupby(hits["lower"].astype(str))["depth"]
+    table = pd.DataFrame({"occurrences": grouped.size(), "mean_depth": grouped.mean(),
+                          "share_kept_last": grouped.apply(lambda d: float((d >= last_reached_layer(n_layers)).mean()))})
+    table = table.reindex(keys)
+    table["occurrences"] = table["occurrences"].fillna(0).astype("int64")
+    return table.rename_axis("term").reset_index()
