@@ -276,3 +276,10 @@ def test_token_flow_chart():
     assert "&lt;i&gt;" in fig.layout.xaxis.ticktext and fig.layout.yaxis.ticktext[-1] == "layer 3 (1)"
     with pytest.raises(ValueError, match="one row per layer"):
         charts.token_flow_chart(tokens, [[True]])
+
+
+def test_embedding_scatter_many_categories_get_distinct_colours():
+    tags = [f"T{i:02d}" for i in range(17)]  # like spaCy's 17 POS tags
+    df = pd.DataFrame({"x": np.arange(34.0), "y": np.arange(34.0), "pos": tags * 2})
+    fig = charts.embedding_scatter(df, "x", "y", "pos")
+    assert len(fig.data) == 17 and len({t.marker.color for t in fig.data}) == 17

@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ltp.analysis.stats import CATEGORIES, STATUSES
 
 PALETTE = qualitative.Plotly  # qualitative palette for classes and methods, cycled
+LARGE_PALETTE = qualitative.Dark24  # for a categorical colour column with more values than PALETTE has
 CATEGORY_PALETTE = qualitative.D3  # word categories, in stats.CATEGORIES order
 STATUS_COLORS = {STATUSES[0]: "#2E86AB", STATUSES[1]: "#C0C0C0"}  # retained / pruned
 PRUNED_OVERLAY = "rgba(90, 90, 90, 0.55)"  # shade over pruned cells of the score heat map
@@ -388,11 +389,12 @@ def embedding_scatter(df: pd.DataFrame, x: str, y: str, color: str, hover_cols: 
     names = [str(n) for n in label_names] if label_names is not None else None
     keys = [n for n in names if n in groups] if names is not None else list(groups)
     colors = class_colors(names) if names is not None else {}
+    palette = PALETTE if len(keys) <= len(PALETTE) else LARGE_PALETTE  # e.g. 17 POS tags: no repeated colour
     fig = go.Figure()
     for i, key in enumerate(keys):
         idx = groups[key]
         fig.add_trace(go.Scattergl(x=xs[idx], y=ys[idx], mode="markers", name=str(key),
-                                   marker={**marker, "color": colors.get(str(key), PALETTE[i % len(PALETTE)])},
+                                   marker={**marker, "color": colors.get(str(key), palette[i % len(palette)])},
                                    customdata=None if custom is None else custom[idx], hovertemplate=template))
     return _finish(fig, title, legend=dict(title=str(color), itemsizing="constant"))
 

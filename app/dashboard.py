@@ -1,0 +1,224 @@
+"""Shared parts of the dashboard: caches, the sidebar's checkpoint picker, and the helpers
+every page uses to show a chart (with PNG export) or a table (with a CSV download).
+
+Models, tokenizers and the spaCy pipeline load once per server (``st.cache_resource``; shared,
+never mutated, model calls under a lock); bundles and tables are ``st.cache_data``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from ltp import app_support as sup
+from ltp.checkpoint import CheckpointError
+
+REPO = Path(__file__).resolve().parents[1]
+SELECTION_KEY = "ltp_selection"
+
+
+# --------------------------------------------------------------------------- caches
+
+
+@dataclass
+class LoadedModel:
+    """A checkpoint loaded once per server; hold ``lock`` around every model call."""
+
+    ckpt: object  # ltp.checkpoint.Checkpoint
+    lock: threading.Lock
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def _load_model(path: str, config_stamp: float) -> LoadedModel:
+    """Load and warm up a checkpoint; ``config_stamp`` (config.json mtime) is part of the
+    cache key, so a rewritten checkpoint reloads."""
+    from ltp.checkpoint import load_checkpoint
+    from ltp.inference import trace
+
+    ckpt = load_checkpoint(path)
+    with sup.torch_threads():
+        for mode in ("hard", "none"):  # the first call of a fresh model is slow; keep it off the clock
+            trace(ckpt.model, ckpt.tokenizer, sup.DEFAULT_SENTENCE, ckpt.max_length, ckpt.label_names,
+                  ckpt.truncation, mode)
+    return LoadedModel(ckpt, threading.Lock())
+
+
+def model_for(path: Path) -> LoadedModel:
+    """The cached model of a checkpoint dir. Raises CheckpointError."""
+    return _load_model(str(path), sup.stamp(Path(path) / "config.json"))
+
+
+@st.cache_resource(show_spinner="Loading spaCy's English pipeline…")
+def spacy_pipeline():
+    from ltp.analysis.bundle import load_spacy
+
+    return load_spacy()
+
+
+@st.cache_data(show_spinner="Reading the analysis bundle…", max_entries=4)
+def bundle(path: str, stamp: float):
+    """The analysis bundle at ``path``; ``stamp`` (summary.json mtime) refreshes it."""
+    from ltp.analysis.bundle import load_bundle
+
+    return load_bundle(Path(path))
+
+
+@st.cache_data(show_spinner="Reading the data set…", max_entries=4)
+def split_frame(dataset: str, split: str, root: str, stamp: float) -> pd.DataFrame:
+    """A prepared split (text, label), indexed by example id."""
+    from ltp.data import load_split
+
+    return load_split(dataset, split, Path(root))
+
+
+def split_for(dataset: str | None, split: str = "test") -> pd.DataFrame | None:
+    """The split's rows (text, label) when the data set is prepared, else None."""
+    root = sup.data_dir(REPO)
+    if not sup.dataset_prepared(dataset, root, split):
+        return None
+    return split_frame(dataset, split, str(root), sup.stamp(root / dataset / f"{split}.parquet"))
+
+
+# --------------------------------------------------------------------------- sidebar
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The checkpoint chosen in the sidebar; ``error`` says why there is none."""
+
+    path: Path | None
+    card: dict | None
+    error: str | None
+
+    @property
+    def dataset(self) -> str | None:
+        return self.card["dataset"] if self.card else None
+
+
+def sidebar() -> Selection:
+    """Checkpoint picker (models dir + a free path) and the model card; stores the selection."""
+    root = sup.models_dir(REPO)
+    found = sup.discover_checkpoints(root)
+    with st.sidebar:
+        st.subheader("Checkpoint")
+        chosen = None
+        if found:
+            chosen = st.selectbox("Model", found, index=0, format_func=lambda p: p.name, key="ckpt_choice",
+                                  help=f"Checkpoints found in {root}")
+        else:
+            st.caption(f"No checkpoint in `{root}`.")
+        typed = st.text_input("or a path", key="ckpt_path", placeholder="runs/ag2k/hard",
+                              help="Any checkpoint directory or training run directory (its latest stage).")
+        try:
+            path = sup.resolve_checkpoint(typed, chosen, REPO)
+            card = sup.model_card(path)
+            selection = Selection(path, card, None)
+            st.markdown(sup.model_card_markdown(card))
+        except CheckpointError as err:
+            selection = Selection(None, None, str(err))
+            if typed.strip():
+                st.error(str(err))
+    st.session_state[SELECTION_KEY] = selection
+    return selection
+
+
+def current() -> Selection:
+    """The selection the sidebar made in this run."""
+    return st.session_state.get(SELECTION_KEY) or Selection(None, None, "No checkpoint selected.")
+
+
+def require_checkpoint() -> Selection:
+    """The selection, or stop the page with the reason and the command that makes a model."""
+    sel = current()
+    if sel.path is None:
+        if st.session_state.get("ckpt_path", "").strip():
+            st.error(sel.error)
+        else:
+            st.info(f"No model to show. {sel.error}")
+        st.stop()
+    return sel
+
+
+# --------------------------------------------------------------------------- display
+
+
+def plotly_config(name: str) -> dict:
+    """Plotly's mode bar with the PNG export (toImage) named after the chart."""
+    return {"displaylogo": False, "toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}}
+
+
+def chart(fig, name: str, key: str | None = None) -> None:
+    st.plotly_chart(fig, config=plotly_config(name), key=key or f"chart-{name}", width="stretch")
+
+
+def table(df: pd.DataFrame, name: str, *, height: int | str = "auto", column_config: dict | None = None) -> None:
+    """A dataframe with a CSV download button under it."""
+    st.dataframe(df, hide_index=True, height=height, column_config=column_config, key=f"table-{name}")
+    download(df, name)
+
+
+def download(df: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
+    """A CSV download button for a table (shown or not)."""
+    st.download_button(label, sup.to_csv_bytes(df), file_name=f"{name}.csv", mime="text/csv",
+                       key=f"csv-{name}", icon=":material/download:")
+
+
+def need_bundle(sel: Selection):
+    """The selected checkpoint's analysis bundle, or stop the page offering to compute it."""
+    from ltp.analysis.bundle import BundleError, default_bundle_dir
+
+    where = default_bundle_dir(sel.path)
+    summary = where / "summary.json"
+    if summary.is_file():
+        try:
+            return bundle(str(where), sup.stamp(summary))
+        except BundleError as err:
+            st.error(str(err))
+    else:
+        st.info(f"This checkpoint has no analysis bundle yet (`{where}`).")
+    _offer_analysis(sel)
+    st.stop()
+
+
+def _offer_analysis(sel: Selection) -> None:
+    """"Compute analysis" when the data set is prepared, else the commands that get there."""
+    root = sup.data_dir(REPO)
+    cmd = f"ltp analyze --checkpoint {sel.path}"
+    if not sup.dataset_prepared(sel.dataset, root):
+        prep = sup.prepare_hint(sel.dataset, root) if sel.dataset else "ltp data prepare NAME"
+        st.markdown(f"The data set **{sel.dataset or 'of this checkpoint'}** is not prepared in `{root}`. "
+                    "Get it, then compute the analysis:")
+        st.code(f"{prep}\n{cmd}", language="bash")
+        return
+    st.markdown(f"Compute it here (or run `{cmd}`): a stratified sample of the test split goes through the "
+                "model and spaCy, then t-SNE.")
+    n = st.number_input("Sample size (examples)", min_value=10, max_value=100_000, value=1000, step=100,
+                        key="analysis_limit")
+    if st.button("Compute analysis", type="primary", key="analysis_run"):
+        _compute_analysis(sel, int(n))
+
+
+def _compute_analysis(sel: Selection, limit: int) -> None:
+    from ltp.analysis.bundle import AnalysisConfig, BundleError, build_bundle, default_bundle_dir, save_bundle
+    from ltp.data import DataError
+
+    bar = st.progress(0.0, text="Finding domain terms in the training split…")
+
+    def progress(phase: str, done: int, total: int) -> None:
+        bar.progress(sup.progress_fraction(phase, done, total), text=f"{phase}: {done} / {total}")
+
+    try:
+        model = model_for(sel.path)
+        nlp = spacy_pipeline()
+        with model.lock:
+            result = build_bundle(model.ckpt, AnalysisConfig(limit=limit), sup.data_dir(REPO), progress, nlp)
+        save_bundle(result, default_bundle_dir(sel.path))
+    except (BundleError, DataError, CheckpointError, ValueError, OSError, RuntimeError) as err:
+        st.error(f"The analysis failed: {err}")
+        return
+    bar.progress(1.0, text="Done.")
+    st.rerun()

@@ -1,0 +1,99 @@
+"""Embedding map: t-SNE of the last-layer states of the tokens LTP kept (and of each example's
+mean kept state), coloured by class, prediction, correctness or part of speech."""
+
+import streamlit as st
+
+import dashboard as db
+from ltp import app_support as sup
+from ltp.analysis import charts, embed
+
+COLOR_BY = {"gold class": "gold", "predicted class": "pred", "correctness": "outcome", "part of speech": "pos"}
+
+
+@st.cache_data(show_spinner="Preparing the points…", max_entries=8)
+def points(key: str, table: str, _b, _texts):
+    """The table's rows with class names, outcome and (when texts are known) a text snippet."""
+    df = sup.with_names(getattr(_b, table).drop(columns=[c for c in getattr(_b, table).columns
+                                                        if c.startswith("pca_")]), _b.label_names)
+    if _texts is not None:
+        df["context"] = (sup.context_snippets(df, _b.words, _texts) if table == "token_embeddings"
+                         else sup.text_previews(df["example_id"], _texts))
+    return df
+
+
+@st.cache_data(show_spinner="Running t-SNE (this can take a minute for 20,000 points)…", max_entries=8)
+def tsne_xy(key: str, table: str, perplexity: float, _pcs):
+    return embed.tsne(_pcs, perplexity)
+
+
+def projected(b, table: str, key: str, df):
+    """df with x, y from the bundle, or from a t-SNE recomputed at the chosen perplexity."""
+    default = float(b.summary["meta"]["config"].get("perplexity", 30.0))
+    state = f"emb_perplexity_{table}"
+    c1, c2, c3 = st.columns([3, 1, 3], vertical_alignment="bottom")
+    perplexity = c1.slider("t-SNE perplexity", 5, 100, int(default), key=f"emb_slider_{table}")
+    if c2.button("Recompute", key=f"emb_recompute_{table}"):
+        st.session_state[state] = (key, float(perplexity))
+    chosen = st.session_state.get(state)
+    if chosen and chosen[0] == key and chosen[1] != default:
+        table_df = getattr(b, table)
+        pcs = table_df[[c for c in table_df.columns if c.startswith("pca_")]].to_numpy(dtype="float32")
+        xy = tsne_xy(key, table, chosen[1], pcs)
+        df = df.assign(x=xy[:, 0], y=xy[:, 1])
+        df.attrs["projection"] = chosen[1]
+        c3.caption(f"Shown: t-SNE recomputed with perplexity {chosen[1]:g}.")
+    else:
+        c3.caption(f"Shown: the bundle's t-SNE (perplexity {default:g}).")
+    return df
+
+
+@st.cache_data(show_spinner="Drawing the map…", max_entries=16)
+def scatter(key: str, table: str, projection, color: str, hover: tuple, title: str, legend: str, _df, _names):
+    """The map's figure (cached: building 20,000 WebGL points takes a few hundred ms)."""
+    fig = charts.embedding_scatter(_df, "x", "y", color, list(hover), _names, marker_size=marker_size(len(_df)),
+                                   title=title)
+    return fig.update_layout(height=650 if table == "token_embeddings" else 600, legend_title_text=legend)
+
+
+def marker_size(n: int) -> float:
+    """Smaller dots for more points (20,000 points stay readable)."""
+    return 3 if n > 5000 else 5 if n > 1000 else 7
+
+
+def color_args(choice: str, names):
+    column = COLOR_BY[choice]
+    return column, (names if column in ("gold", "pred") else None)
+
+
+sel = db.require_checkpoint()
+st.title("Embedding map")
+b = db.need_bundle(sel)
+key = f"{b.summary['meta']['checkpoint']}:{b.summary['meta']['sample']}:{len(b.token_embeddings)}"
+texts = db.split_for(b.summary["meta"]["dataset"], b.summary["meta"]["split"])
+texts = None if texts is None else texts["text"]
+if texts is None:
+    st.caption("The data set is not prepared here, so hover labels show no context snippet.")
+
+st.subheader("Tokens reaching the last layer")
+tokens = points(key, "token_embeddings", b, texts)
+st.caption(f"{len(tokens):,} word pieces that reach the last layer (the bundle keeps up to 20,000), their hidden "
+           "states reduced to 50 dimensions by PCA, then to 2 by t-SNE. Hover a point for its word and context.")
+choice = st.radio("Colour by", list(COLOR_BY), horizontal=True, key="emb_color")
+tokens = projected(b, "token_embeddings", key, tokens)
+column, names = color_args(choice, b.label_names)
+hover = ["piece", "word", "gold_class", "predicted_class"] + (["context"] if "context" in tokens else [])
+db.chart(scatter(key, "token_embeddings", tokens.attrs.get("projection"), column, tuple(hover),
+                 f"Tokens reaching the last layer, coloured by {choice}", choice, tokens, names), "token-map")
+db.download(tokens, "token-map-points", "Download the points (CSV)")
+
+st.subheader("Examples")
+examples = points(key, "example_embeddings", b, texts)
+st.caption(f"{len(examples):,} examples, each the mean state of its tokens that reach the last layer.")
+ex_choice = st.radio("Colour by", [c for c in COLOR_BY if c != "part of speech"], horizontal=True,
+                     key="emb_ex_color")
+examples = projected(b, "example_embeddings", key, examples)
+column, names = color_args(ex_choice, b.label_names)
+hover = ["example_id", "n_retained", "gold_class", "predicted_class"] + (["context"] if "context" in examples else [])
+db.chart(scatter(key, "example_embeddings", examples.attrs.get("projection"), column, tuple(hover),
+                 f"Examples, coloured by {ex_choice}", ex_choice, examples, names), "example-map")
+db.download(examples, "example-map-points", "Download the points (CSV)")

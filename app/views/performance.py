@@ -1,0 +1,86 @@
+"""Performance: baseline vs LTP accuracy and F1, what pruning saves in FLOPs and in measured
+time, the learned thresholds, and the accuracy-vs-FLOPs trade-off when a sweep is stored."""
+
+import streamlit as st
+
+import dashboard as db
+from ltp import app_support as sup
+from ltp.analysis import charts
+
+sel = db.require_checkpoint()
+st.title("Performance")
+path = sel.path
+try:
+    metrics = sup.read_json(path / "metrics.json")
+    bench = sup.read_json(path / "bench.json")
+    sweep = sup.sweep_points(path / "sweep.json")
+except ValueError as err:
+    st.error(str(err))
+    st.stop()
+
+hard, none = metrics.get("test/hard"), metrics.get("test/none")
+if not hard and not none:
+    st.info(f"No test metrics are stored for this model yet. Measure them with:\n\n"
+            f"```bash\nltp evaluate --checkpoint {path} --mode both\n```")
+else:
+    baseline = sup.baseline_result(path, metrics, repo=db.REPO)
+    main = hard or none
+    cols = st.columns(4)
+    cols[0].metric("Accuracy (LTP)" if hard else "Accuracy (pruning off)", f"{main['accuracy']:.4f}",
+                   f"{main['accuracy'] - baseline['accuracy']:+.4f} vs baseline" if baseline and hard else None)
+    cols[1].metric("Macro F1", f"{main['f1_macro']:.4f}",
+                   f"{main['f1_macro'] - baseline['f1_macro']:+.4f} vs baseline" if baseline and hard else None)
+    if hard:
+        cols[2].metric("FLOPs reduction", f"{hard['flops_reduction']:.2f}x",
+                       f"{hard['gflops_mean'] * 1000:.1f} M vs {hard['gflops_unpruned_mean'] * 1000:.1f} M per example",
+                       delta_color="off", delta_arrow="off")
+    speed = sup.bench_table(bench)
+    if len(speed):
+        cols[3].metric("Measured speed-up", f"{speed['throughput_speedup'].iloc[0]:.2f}x",
+                       f"batch {speed['batch'].iloc[0]}, {speed['device'].iloc[0]}", delta_color="off",
+                       delta_arrow="off")
+    else:
+        cols[3].metric("Measured speed-up", "–", "not measured (see below)", delta_color="off", delta_arrow="off")
+    st.caption(f"Test split: {main.get('sample')}. Baseline: "
+               + ("the separately fine-tuned model without LTP." if baseline else
+                  "not stored (a `baseline/test` entry in metrics.json or a sibling `baseline` stage)."))
+    db.table(sup.metrics_table(metrics, baseline), "metrics")
+
+    st.subheader("Per class and confusion matrix")
+    runs = [(name, r) for name, r in (("LTP (hard)", hard), ("pruning off", none)) if r]
+    for tab, (name, result) in zip(st.tabs([n for n, _ in runs]), runs):
+        with tab:
+            left, right = st.columns(2)
+            with left:
+                db.table(sup.per_class_table(result), f"per-class-{result['mode']}")
+                st.code(result["report"], language=None)
+            with right:
+                db.chart(charts.confusion_matrix_chart(result["confusion_matrix"], sel.card["labels"],
+                                                       normalize=True, title=f"Confusion matrix, {name}"),
+                         f"confusion-{result['mode']}")
+
+    st.subheader("Tokens alive per layer over the test set")
+    left, right = st.columns(2)
+    with left:
+        series = {name: r["tokens_alive_per_layer"] for name, r in runs}
+        db.chart(charts.tokens_alive_chart(series, input_tokens=main["mean_input_tokens"],
+                                           title="Mean tokens alive after each layer"), "tokens-alive-dataset")
+    with right:
+        db.chart(charts.thresholds_chart(sel.card["thresholds"]),
+                 "thresholds")
+
+st.subheader("Measured speed")
+if len(bench_rows := sup.bench_table(bench)):
+    db.table(bench_rows, "bench")
+    st.caption("Throughput in examples/s, latency at batch 1 (median); `share_of_flops_saving_as_time` is the "
+               "speed-up divided by the FLOPs reduction.")
+else:
+    st.info(f"No timing is stored for this model. Measure it with `ltp bench --checkpoint {path}` (writes bench.json).")
+
+st.subheader("Accuracy vs FLOPs trade-off")
+if sweep is None:
+    st.info("`ltp` sweep results are not stored for this model (no sweep.json beside the checkpoint). "
+            f"Make them with `{sup.sweep_command(path, sel.dataset)}`.")
+else:
+    db.chart(charts.tradeoff_chart(sweep), "tradeoff")
+    db.table(sweep, "sweep")

@@ -1,0 +1,437 @@
+"""Pure helpers behind the dashboard pages: finding checkpoints, model cards, per-layer rows,
+metrics tables, context snippets, CSV export.
+
+Nothing here imports Streamlit: each function takes plain data (paths, dicts, DataFrames, a
+``Trace``) and returns plain data, so the pages stay thin and these are unit-tested.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ltp.checkpoint import CheckpointError, find_checkpoint, read_config
+from ltp.inference import Trace
+
+MODELS_DIR_ENV = "LTP_MODELS_DIR"
+DATA_DIR_ENV = "LTP_DATA_DIR"
+DEFAULT_SENTENCE = "This is the best restaurant, and I will be returning for another meal."
+TRAIN_COMMAND = "ltp train --dataset ag_news --out models/ag_news"
+SWEEP_COLUMNS = ("method", "label", "accuracy", "f1", "flops_reduction", "speedup")
+SNIPPET_CHARS = 40  # context on each side of a word in the embedding map's hover
+INTERACTIVE_THREADS = 1  # torch threads for one typed text (see torch_threads)
+
+
+# --------------------------------------------------------------------------- locations
+
+
+def models_dir(repo: Path) -> Path:
+    """Where shipped checkpoints live: ``$LTP_MODELS_DIR`` if set, else ``<repo>/models``."""
+    env = os.environ.get(MODELS_DIR_ENV, "").strip()
+    return Path(env).expanduser() if env else Path(repo) / "models"
+
+
+def data_dir(repo: Path) -> Path:
+    """Prepared data sets: ``$LTP_DATA_DIR`` if set, else ``<repo>/data`` (ltp.data's ./data
+    when the app runs from the repository root)."""
+    env = os.environ.get(DATA_DIR_ENV, "").strip()
+    return Path(env).expanduser() if env else Path(repo) / "data"
+
+
+def prepare_hint(dataset: str, root: Path) -> str:
+    """The command that prepares a data set into ``root`` (naming LTP_DATA_DIR only when ``root``
+    is not where ltp would look by default from the working directory)."""
+    from ltp.data import default_data_dir, prepare_command
+
+    same = Path(root).resolve() == default_data_dir().resolve()
+    return prepare_command(dataset, None if same else Path(root))
+
+
+def dataset_prepared(dataset: str | None, root: Path, split: str = "test") -> bool:
+    """True when ``root/<dataset>`` holds labels.json and the split's parquet file."""
+    if not dataset:
+        return False
+    folder = Path(root) / dataset
+    return (folder / "labels.json").is_file() and (folder / f"{split}.parquet").is_file()
+
+
+def discover_checkpoints(root: Path) -> list[Path]:
+    """Sorted subdirectories of ``root`` that are checkpoints (hold config.json) or training
+    run dirs (a stage subdirectory holds one); empty when ``root`` does not exist."""
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    found = []
+    for child in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            find_checkpoint(child)
+        except CheckpointError:
+            continue
+        found.append(child)
+    return found
+
+
+def resolve_checkpoint(typed: str | None, chosen: Path | None, repo: Path) -> Path:
+    """The checkpoint to show: a typed path (relative paths are tried against the working
+    directory, then the repository) wins over the picked one. Raises CheckpointError."""
+    typed = (typed or "").strip()
+    if typed:
+        path = Path(typed).expanduser()
+        if not path.is_absolute() and not path.exists() and (Path(repo) / path).exists():
+            path = Path(repo) / path
+        return find_checkpoint(path)
+    if chosen is None:
+        raise CheckpointError(f"No checkpoint found. Make one with `{TRAIN_COMMAND}` (or copy a checkpoint "
+                              f"directory into models/), or type a checkpoint or run directory in the sidebar.")
+    return find_checkpoint(chosen)
+
+
+def stamp(path: Path) -> float:
+    """A cache key that changes when a file is rewritten (its mtime; 0.0 when missing)."""
+    try:
+        return Path(path).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def read_json(path: Path) -> dict:
+    """A JSON object from a file; {} when the file is missing. Raises ValueError if corrupt."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is corrupt ({err}); rerun the command that writes it.") from err
+    if not isinstance(data, (dict, list)):
+        raise ValueError(f"{path} does not hold a JSON object; rerun the command that writes it.")
+    return data
+
+
+# --------------------------------------------------------------------------- model card
+
+
+def layer_thresholds(config: dict) -> list[float | None]:
+    """Per layer 1..L the pruning threshold, None for layer 1 (it never prunes)."""
+    return [None if i == 0 else float(t) for i, t in enumerate(config.get("thresholds", []))]
+
+
+def headline_metrics(metrics: dict, mode: str, split: str = "test") -> dict:
+    """The evaluation of the checkpoint's own mode (else hard, else none) on a split, or {}."""
+    for key in (f"{split}/{mode}", f"{split}/hard", f"{split}/none"):
+        if isinstance(metrics.get(key), dict):
+            return metrics[key]
+    return {}
+
+
+def model_card(path: Path) -> dict:
+    """A short summary of a checkpoint for the sidebar: data set, backbone, layers,
+    thresholds, mode, accuracy (when metrics.json has it)."""
+    path = find_checkpoint(path)
+    config = read_config(path)
+    backbone = config.get("backbone", {})
+    data = config.get("dataset") or {}
+    mode = config.get("ltp", {}).get("mode", "hard")
+    try:
+        result = headline_metrics(read_json(path / "metrics.json"), mode)
+    except ValueError:
+        result = {}
+    return {
+        "path": str(path),
+        "stage": config.get("stage"),
+        "dataset": data.get("name"),
+        "dataset_description": data.get("description"),
+        "labels": list(config.get("labels", [])),
+        "backbone": backbone.get("spec"),
+        "model_type": backbone.get("model_type"),
+        "num_layers": backbone.get("num_layers"),
+        "hidden_size": backbone.get("hidden_size"),
+        "max_length": config.get("max_length"),
+        "mode": mode,
+        "thresholds": layer_thresholds(config),
+        "accuracy": result.get("accuracy"),
+        "f1_macro": result.get("f1_macro"),
+        "flops_reduction": result.get("flops_reduction") if result.get("mode") == "hard" else None,
+        "evaluated_on": f"{result.get('split')}/{result.get('mode')}, {result.get('sample')}" if result else None,
+    }
+
+
+def model_card_markdown(card: dict) -> str:
+    """The model card as a few markdown lines (values escaped for markdown)."""
+    thr = ", ".join("–" if t is None else f"{t:.4f}" for t in card["thresholds"])
+    lines = [
+        f"**Data set** {_md(card['dataset'] or 'n/a')} ({len(card['labels'])} classes)",
+        f"**Backbone** `{card['backbone']}` ({_md(card['model_type'])}, {card['num_layers']} layers, "
+        f"{card['hidden_size']} wide)",
+        f"**Stage / mode** {_md(card['stage'])} / {_md(card['mode'])}; max length {card['max_length']}",
+        f"**Thresholds** {thr}",
+    ]
+    if card["accuracy"] is not None:
+        extra = f", {card['flops_reduction']:.2f}x fewer FLOPs" if card["flops_reduction"] else ""
+        lines.append(f"**Accuracy** {card['accuracy']:.4f} (F1 {card['f1_macro']:.4f}{extra}; "
+                     f"{_md(card['evaluated_on'])})")
+    else:
+        lines.append(f"**Accuracy** not measured: `ltp evaluate --checkpoint {card['path']} --mode both`")
+    return "  \n".join(lines)
+
+
+def _md(value) -> str:
+    """Text safe inside markdown (no emphasis, links or HTML from data)."""
+    text = str(value)
+    for ch in "\\`*_{}[]<>()#+!|~":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+# --------------------------------------------------------------------------- prune a sentence
+
+
+def alive_masks(tr: Trace) -> list[list[bool]]:
+    """L x T: True where token t is alive after layer l."""
+    n = len(tr.tokens)
+    masks = []
+    for lt in tr.layers:
+        alive = set(lt.positions)
+        masks.append([i in alive for i in range(n)])
+    return masks
+
+
+def heatmap_inputs(tr: Trace) -> tuple[list[str], list[list[float | None]], list[float | None], list[list[bool]]]:
+    """(tokens, scores, thresholds, alive) for ``charts.score_heatmap``: a score is None where
+    the token had already been pruned before entering the layer."""
+    alive = alive_masks(tr)
+    entering = [[True] * len(tr.tokens)] + alive[:-1]
+    scores = [[s if e else None for s, e in zip(lt.scores, ent)] for lt, ent in zip(tr.layers, entering)]
+    return list(tr.tokens), scores, [lt.threshold for lt in tr.layers], alive
+
+
+def layer_rows(tr: Trace) -> pd.DataFrame:
+    """One row per layer: tokens alive after it, pruned by it, its threshold, the survivors."""
+    previous = tr.input_tokens
+    rows = []
+    for lt in tr.layers:
+        rows.append({"layer": lt.layer, "tokens_alive": lt.count, "pruned_here": previous - lt.count,
+                     "threshold": lt.threshold, "surviving_tokens": " ".join(lt.tokens)})
+        previous = lt.count
+    return pd.DataFrame(rows, columns=["layer", "tokens_alive", "pruned_here", "threshold", "surviving_tokens"])
+
+
+def seen_text(tr: Trace) -> tuple[str, int]:
+    """The part of the text the model saw (all of it unless truncated) and how many
+    characters were cut off."""
+    if not tr.truncated:
+        return tr.text, 0
+    end = max((e for (s, e), sp in zip(tr.offsets, tr.special) if not sp), default=0)
+    return tr.text[:end], len(tr.text) - end
+
+
+_CONTROL = {c: 0x2400 + c for c in range(0x20) if chr(c) not in "\t\n\r"} | {0x7F: 0x2421}
+
+
+def printable(text: str) -> str:
+    """Control characters shown as their Unicode control pictures (U+2400...), one character
+    for one, so token offsets into the text stay valid."""
+    return text.translate(_CONTROL)
+
+
+@contextlib.contextmanager
+def torch_threads(n: int = INTERACTIVE_THREADS):
+    """Run a block with ``n`` intra-op torch threads, then restore the previous number.
+
+    One text of at most a few hundred tokens gains little from intra-op threads, and on a busy
+    CPU OpenMP's spinning threads make it far slower: MiniLM on 52 tokens took a median 580 ms
+    with 2 threads but 11.5 ms with 1 on a 2-core machine shared with a training job. Callers
+    hold the model lock, so no other model call sees the change.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if n != before:
+            torch.set_num_threads(before)
+
+
+def prune_summary(hard: Trace, none: Trace) -> dict:
+    """FLOPs and measured model time of one text with pruning on (hard) and off (none)."""
+    return {
+        "flops": hard.flops,
+        "flops_unpruned": hard.flops_unpruned,
+        "flops_reduction": hard.flops_unpruned / hard.flops if hard.flops else None,
+        "flops_saved": 1 - hard.flops / hard.flops_unpruned if hard.flops_unpruned else None,
+        "ms_hard": 1000 * hard.seconds,
+        "ms_none": 1000 * none.seconds,
+        "same_prediction": hard.prediction == none.prediction,
+    }
+
+
+# --------------------------------------------------------------------------- performance
+
+
+def baseline_result(ckpt: Path, metrics: dict, split: str = "test", repo: Path | None = None) -> dict | None:
+    """The separately fine-tuned, unpruned baseline's metrics, if stored: in metrics.json under
+    "baseline/<split>", in a sibling `baseline` stage (see ltp.report), or in the baseline
+    checkpoint the training started from (``--init``, relative to the repository)."""
+    from ltp.report import baseline_metrics
+
+    own = metrics.get(f"baseline/{split}")
+    if isinstance(own, dict):
+        return own
+    found = baseline_metrics(Path(ckpt), split)
+    if found:
+        return found
+    try:
+        init = read_config(Path(ckpt)).get("training", {}).get("config", {}).get("init")
+    except CheckpointError:
+        return None
+    if not init:
+        return None
+    init_path = Path(init) if Path(init).is_absolute() or repo is None else Path(repo) / init
+    try:
+        if read_config(init_path).get("stage") != "baseline":
+            return None
+        found = read_json(init_path / "metrics.json").get(f"{split}/none")
+    except (CheckpointError, OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def metrics_table(metrics: dict, baseline: dict | None = None, split: str = "test") -> pd.DataFrame:
+    """One row per stored evaluation: the baseline, this model with pruning off, LTP (hard)."""
+    runs = [("baseline (fine-tuned, no LTP)", baseline), ("this model, pruning off", metrics.get(f"{split}/none")),
+            ("LTP (hard pruning)", metrics.get(f"{split}/hard"))]
+    rows = []
+    for name, r in runs:
+        if not isinstance(r, dict):
+            continue
+        alive = r.get("tokens_alive_per_layer") or [None]
+        rows.append({"model": name, "examples": r.get("examples"), "accuracy": r.get("accuracy"),
+                     "precision": r.get("precision_macro"), "recall": r.get("recall_macro"), "f1": r.get("f1_macro"),
+                     "mean_input_tokens": r.get("mean_input_tokens"), "tokens_at_last_layer": alive[-1],
+                     "flops_reduction": r.get("flops_reduction"), "examples_per_second": r.get("examples_per_second")})
+    return pd.DataFrame(rows, columns=["model", "examples", "accuracy", "precision", "recall", "f1",
+                                       "mean_input_tokens", "tokens_at_last_layer", "flops_reduction",
+                                       "examples_per_second"])
+
+
+def per_class_table(result: dict) -> pd.DataFrame:
+    """Precision, recall, F1 and support per class of one evaluation."""
+    rows = [{"class": name, **values} for name, values in (result.get("per_class") or {}).items()]
+    return pd.DataFrame(rows, columns=["class", "precision", "recall", "f1", "support"])
+
+
+def bench_table(bench: dict) -> pd.DataFrame:
+    """Measured speed of pruning off vs on, one row per device key of bench.json."""
+    rows = []
+    for key, s in bench.items():
+        if not isinstance(s, dict) or "none" not in s or "hard" not in s:
+            continue
+        bs = [k for k in s if k.startswith("speedup_throughput_bs")]
+        b = bs[0].removeprefix("speedup_throughput_bs") if bs else None
+        rows.append({
+            "device": s.get("device", key),
+            "batch": int(b) if b else None,
+            "throughput_off": s["none"].get(f"throughput_bs{b}"), "throughput_ltp": s["hard"].get(f"throughput_bs{b}"),
+            "throughput_speedup": s.get(f"speedup_throughput_bs{b}"),
+            "latency_ms_off": s["none"].get("latency_ms_median"), "latency_ms_ltp": s["hard"].get("latency_ms_median"),
+            "latency_speedup": s.get("speedup_latency_median"),
+            "flops_reduction": s.get("flops_reduction"),
+            "share_of_flops_saving_as_time": s.get(f"flops_to_time_bs{b}"),
+        })
+    return pd.DataFrame(rows, columns=["device", "batch", "throughput_off", "throughput_ltp", "throughput_speedup",
+                                       "latency_ms_off", "latency_ms_ltp", "latency_speedup", "flops_reduction",
+                                       "share_of_flops_saving_as_time"])
+
+
+def sweep_points(path: Path) -> pd.DataFrame | None:
+    """The accuracy-vs-FLOPs points of ``sweep.json`` (None when the file is missing): either a
+    list of points or ``ltp sweep``'s record {"points": [...], ...}. Raises ValueError when the
+    points lack the expected fields."""
+    data = read_json(path)
+    if isinstance(data, dict) and not data:
+        return None
+    points = data.get("points") if isinstance(data, dict) else data
+    if not isinstance(points, list) or not points or not all(isinstance(p, dict) for p in points):
+        raise ValueError(f"{path} must hold a non-empty list of points ({', '.join(SWEEP_COLUMNS)}).")
+    df = pd.DataFrame(points)
+    missing = [c for c in ("method", "label", "accuracy", "flops_reduction") if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path} lacks field(s) {missing}; each point needs {', '.join(SWEEP_COLUMNS)}.")
+    extra = [c for c in df.columns if c not in SWEEP_COLUMNS and not isinstance(df[c].iloc[0], (list, dict))]
+    return df.reindex(columns=[*SWEEP_COLUMNS, *extra])
+
+
+def sweep_command(ckpt: Path, dataset: str | None) -> str:
+    """The command that stores a trade-off sweep beside a checkpoint."""
+    return (f"ltp sweep --dataset {dataset or 'NAME'} --baseline BASELINE_CHECKPOINT --out runs/sweep "
+            f"--store-in {ckpt}")
+
+
+# --------------------------------------------------------------------------- bundle views
+
+
+def with_names(df: pd.DataFrame, label_names: list[str]) -> pd.DataFrame:
+    """Adds gold_class / predicted_class names and an "outcome" column (correct / wrong)."""
+    names = np.asarray([str(n) for n in label_names], dtype=object)
+    out = df.copy()
+    out["gold_class"] = names[out["gold"].to_numpy().astype(int)]
+    out["predicted_class"] = names[out["pred"].to_numpy().astype(int)]
+    out["outcome"] = np.where(out["correct"].to_numpy().astype(bool), "correct", "wrong")
+    return out
+
+
+def context_snippets(points: pd.DataFrame, words: pd.DataFrame, texts: pd.Series,
+                     width: int = SNIPPET_CHARS) -> pd.Series:
+    """Per point (example_id, word_index) the text around its word: ``width`` characters each
+    side, the word in «», whitespace collapsed. Unescaped (the chart escapes hover text);
+    "" where the example or word is unknown."""
+    spans = words.set_index(["example_id", "word_index"])[["start", "end"]]
+    keys = pd.MultiIndex.from_arrays([points["example_id"].to_numpy(), points["word_index"].to_numpy()])
+    found = spans.reindex(keys)
+    out = []
+    for ex_id, start, end in zip(points["example_id"].to_numpy(), found["start"].to_numpy(), found["end"].to_numpy()):
+        text = texts.get(int(ex_id)) if not pd.isna(start) else None
+        if not isinstance(text, str):
+            out.append("")
+            continue
+        s, e = int(start), int(end)
+        left = text[max(0, s - width):s]
+        right = text[e:e + width]
+        snippet = (("…" if s > width else "") + left + "«" + text[s:e] + "»" + right
+                   + ("…" if e + width < len(text) else ""))
+        out.append(" ".join(printable(snippet).split()))
+    return pd.Series(out, index=points.index, name="context", dtype=object)
+
+
+def text_previews(ids: pd.Series, texts: pd.Series, chars: int = 2 * SNIPPET_CHARS) -> pd.Series:
+    """The first characters of each example's text (unescaped), "" where unknown."""
+    out = []
+    for ex_id in ids.to_numpy():
+        text = texts.get(int(ex_id))
+        out.append("" if not isinstance(text, str) else
+                   " ".join(printable(text[:chars]).split()) + ("…" if len(text) > chars else ""))
+    return pd.Series(out, index=ids.index, name="text", dtype=object)
+
+
+PROGRESS_SPANS = {"model": (0.0, 0.4), "spacy": (0.4, 0.85), "t-SNE (tokens)": (0.85, 0.95),
+                  "t-SNE (examples)": (0.95, 1.0)}
+
+
+def progress_fraction(phase: str, done: int, total: int) -> float:
+    """Overall progress in 0..1 of ``build_bundle`` from its (phase, done, total) callback."""
+    lo, hi = PROGRESS_SPANS.get(phase, (0.0, 1.0))
+    share = done / total if total else 1.0
+    return float(min(1.0, max(0.0, lo + (hi - lo) * min(1.0, max(0.0, share)))))
+
+
+def to_csv_bytes(df: pd.DataFrame) -> bytes:
+    """A table as UTF-8 CSV bytes (no index), for a download button."""
+    return df.to_csv(index=False).encode("utf-8")

@@ -1,0 +1,291 @@
+"""Every dashboard page under Streamlit's AppTest, on a tiny trained checkpoint with its bundle.
+
+The app reads its models dir and data dir from LTP_MODELS_DIR / LTP_DATA_DIR; the fixture
+`app_models` (conftest) puts one tiny checkpoint ("toy-tiny", 3 layers) with an analysis
+bundle under a temporary models dir.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ltp.app_support import DEFAULT_SENTENCE
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+HOME = Path(__file__).resolve().parents[1] / "app" / "Home.py"
+PAGES = ["views/prune.py", "views/performance.py", "views/retained.py", "views/pos.py", "views/embedding.py",
+         "views/domain.py", "views/about.py"]
+TIMEOUT = 120
+
+
+@pytest.fixture
+def app_env(app_models, monkeypatch):
+    monkeypatch.setenv("LTP_MODELS_DIR", str(app_models["models_dir"]))
+    monkeypatch.setenv("LTP_DATA_DIR", str(app_models["data_dir"]))
+    return app_models
+
+
+def start(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(HOME), default_timeout=TIMEOUT).run()
+    if page:
+        at.switch_page(page).run()
+    return at
+
+
+def no_errors(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def layer_counts(at: AppTest) -> list[int]:
+    """The per-layer counts in the prune page's layer table (without the input row)."""
+    tables = [h.value for h in at.get("html") if "ltp-layers" in h.value]
+    assert len(tables) == 1
+    rows = re.findall(r'data-layer="(\d+)" data-count="(\d+)"', tables[0])
+    return [int(count) for layer, count in rows if layer != "0"]
+
+
+def trace_counts(ckpt_path: Path, text: str, mode: str = "hard") -> list[int]:
+    from ltp.checkpoint import load_checkpoint
+    from ltp.inference import trace
+
+    ck = load_checkpoint(ckpt_path)
+    tr = trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, mode)
+    return [lt.count for lt in tr.layers]
+
+
+def charts_of(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+# --------------------------------------------------------------------------- shell
+
+
+def test_home_lists_the_pages_and_the_model_card(app_env):
+    at = start()
+    no_errors(at)
+    assert at.sidebar.selectbox(key="ckpt_choice").value.name == "toy-tiny"
+    card = " ".join(m.value for m in at.sidebar.markdown)
+    assert "toy" in card and "3 layers" in card and "Accuracy" in card
+    assert at.title[0].value == "Prune a sentence"  # the landing page
+
+
+def test_every_page_renders_without_error(app_env):
+    at = start()
+    for page in PAGES:
+        at.switch_page(page).run()
+        no_errors(at)
+        assert at.title, page
+        if page != "views/about.py":
+            assert at.get("download_button"), f"{page}: tables come with a CSV download"
+        for chart in charts_of(at):  # the PNG export of the mode bar stays on
+            assert '"toImageButtonOptions"' in chart.proto.config and "displayModeBar" not in chart.proto.config
+
+
+def test_no_model_names_the_train_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("LTP_MODELS_DIR", str(tmp_path / "empty"))
+    at = start()
+    assert not at.exception
+    assert any("ltp train" in i.value for i in at.info)
+    at.switch_page("views/performance.py").run()
+    assert any("ltp train" in i.value for i in at.info)
+
+
+def test_a_path_that_is_not_a_checkpoint_shows_the_error(app_env, tmp_path):
+    at = start()
+    at.sidebar.text_input(key="ckpt_path").input(str(tmp_path)).run()
+    assert not at.exception
+    assert any("not an ltp-lens checkpoint" in e.value for e in at.error)
+    at.sidebar.text_input(key="ckpt_path").input(str(tmp_path / "missing")).run()
+    assert any("does not exist" in e.value for e in at.error)
+    at.sidebar.text_input(key="ckpt_path").input(str(app_env["checkpoint"])).run()  # a good path works
+    no_errors(at)
+    assert layer_counts(at)
+
+
+# --------------------------------------------------------------------------- prune a sentence
+
+
+def test_prune_page_counts_match_trace_and_follow_the_text(app_env):
+    at = start()
+    no_errors(at)
+    assert at.text_area(key="prune_text").value == DEFAULT_SENTENCE
+    expected = trace_counts(app_env["checkpoint"], DEFAULT_SENTENCE)
+    assert layer_counts(at) == expected
+    assert len(charts_of(at)) == 3  # tokens alive, probabilities, heat map
+    labels = [m.label for m in at.metric]
+    assert "Prediction with LTP" in labels and "FLOPs" in labels and "Model time (this input)" in labels
+    assert at.metric[labels.index("Model time (this input)")].value.endswith(" ms")
+
+    other = "stocks fell on wall street as the bank raised interest rates again and again today"
+    at.text_area(key="prune_text").input(other).run()
+    no_errors(at)
+    assert layer_counts(at) == trace_counts(app_env["checkpoint"], other) != expected
+    layers = at.dataframe[0].value
+    assert layers["tokens_alive"].tolist() == layer_counts(at)
+
+
+def test_prune_page_random_example(app_env):
+    at = start()
+    at.button(key="prune_random").click().run()
+    no_errors(at)
+    from ltp import data
+
+    texts = set(data.load_split("toy", "test", app_env["data_dir"])["text"])
+    assert at.text_area(key="prune_text").value in texts
+    assert any("Test example #" in c.value for c in at.caption)
+
+
+def test_prune_page_without_data_names_the_prepare_command(app_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("LTP_DATA_DIR", str(tmp_path / "no-data"))
+    at = start()
+    no_errors(at)
+    assert "prune_random" not in [b.key for b in at.button]
+    assert any("ltp data prepare toy" in c.value for c in at.caption)
+
+
+def test_prune_page_bad_inputs(app_env):
+    at = start()
+    at.text_area(key="prune_text").input("   ").run()
+    assert not at.exception and any("empty" in w.value for w in at.warning)
+    assert not at.get("html")
+
+    at.text_area(key="prune_text").input("word " * 4000).run()  # 20,000 characters
+    no_errors(at)
+    assert any("longer than the model's max length" in i.value for i in at.info)
+    assert layer_counts(at)[0] == 24  # max length of the tiny model
+
+    cases = [("<script>alert(1)</script> 😀 שלום \x07 end", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+             ("<img src=x onerror=alert(2)>", "&lt;img src=x onerror=alert(2)&gt;")]
+    for nasty, escaped in cases:
+        at.text_area(key="prune_text").input(nasty).run()
+        no_errors(at)
+        table = next(h.value for h in at.get("html") if "ltp-layers" in h.value)
+        assert "<script" not in table and "<img" not in table
+        shown = re.sub(r"<[^>]+>", "", table)  # the text content, still escaped
+        assert escaped in shown
+    at.text_area(key="prune_text").input("<script>alert(1)</script> 😀 שלום \x07 end").run()
+    shown = re.sub(r"<[^>]+>", "", next(h.value for h in at.get("html") if "ltp-layers" in h.value))
+    assert "😀" in shown and "שלום" in shown and "\u2407" in shown  # the bell shown as its control picture
+
+
+# --------------------------------------------------------------------------- performance
+
+
+def test_performance_page(app_env):
+    at = start("views/performance.py")
+    no_errors(at)
+    labels = [m.label for m in at.metric]
+    assert "Accuracy (LTP)" in labels and "FLOPs reduction" in labels
+    metrics = at.dataframe[0].value
+    assert metrics["model"].tolist() == ["this model, pruning off", "LTP (hard pruning)"]
+    assert any("precision" in c.value and "recall" in c.value for c in at.code)  # the classification report
+    assert any("sweep results are not stored" in i.value for i in at.info)
+    assert any("ltp bench --checkpoint" in i.value for i in at.info)
+    assert len(charts_of(at)) >= 3  # confusion matrix, tokens alive, thresholds
+
+
+def test_performance_page_with_sweep_and_without_metrics(app_env, tmp_path, monkeypatch):
+    import json
+
+    models = tmp_path / "models"
+    ck = models / "copy"
+    shutil.copytree(app_env["checkpoint"], ck)
+    (ck / "metrics.json").unlink()
+    (ck / "sweep.json").write_text(json.dumps([
+        {"method": "LTP", "label": "lambda=0.1", "accuracy": 0.9, "f1": 0.9, "flops_reduction": 2.0, "speedup": 1.4},
+        {"method": "top-k", "label": "k", "accuracy": 0.8, "f1": 0.8, "flops_reduction": 2.0, "speedup": 1.3}]))
+    monkeypatch.setenv("LTP_MODELS_DIR", str(models))
+    at = start("views/performance.py")
+    no_errors(at)
+    assert any("--mode both" in i.value for i in at.info)
+    assert any(len(c.proto.spec) and '"top-k"' in c.proto.spec for c in charts_of(at))
+
+
+# --------------------------------------------------------------------------- data-set pages
+
+
+def test_retained_page_filters_change_the_tables(app_env):
+    at = start("views/retained.py")
+    no_errors(at)
+    assert at.get("imgs") or at.get("image")  # word clouds
+    last = at.dataframe[0].value.copy()
+    at.slider(key="ret_layer").set_value(1).run()
+    no_errors(at)
+    first = at.dataframe[0].value
+    assert first["count"].sum() >= last["count"].sum() and not first.equals(last)
+    assert any("layer 1 never prunes" in i.value for i in at.info)
+
+    at.selectbox(key="ret_class").set_value(0).run()
+    at.radio(key="ret_outcome").set_value("TP").run()
+    no_errors(at)
+    assert not at.dataframe[0].value.equals(first)
+
+    at.text_input(key="ret_word").input("the").run()
+    no_errors(at)
+    assert "Occurrences" in [m.label for m in at.metric]
+    at.text_input(key="ret_word").input("zzzz").run()
+    assert any("does not occur" in i.value for i in at.info)
+
+
+def test_pos_page_layer_slider(app_env):
+    at = start("views/pos.py")
+    no_errors(at)
+    before = at.dataframe[0].value.copy()
+    at.slider(key="pos_layer").set_value(3).run()
+    no_errors(at)
+    assert not at.dataframe[0].value.equals(before)
+    assert len(charts_of(at)) == 2
+
+
+def test_embedding_page_colours_and_recompute(app_env):
+    at = start("views/embedding.py")
+    no_errors(at)
+    spec = charts_of(at)[0].proto.spec
+    assert "scattergl" in spec and "context" in spec  # hover carries the context snippet
+    at.radio(key="emb_color").set_value("part of speech").run()
+    no_errors(at)
+    assert '"NOUN"' in charts_of(at)[0].proto.spec
+    at.slider(key="emb_slider_token_embeddings").set_value(6).run()
+    at.button(key="emb_recompute_token_embeddings").click().run()
+    no_errors(at)
+    assert any("recomputed with perplexity 6" in c.value for c in at.caption)
+
+
+def test_domain_page(app_env):
+    at = start("views/domain.py")
+    no_errors(at)
+    labels = [m.label for m in at.metric]
+    assert "p-value" in labels and any(label.startswith("Test statistic") for label in labels)
+    terms = at.dataframe[0].value
+    assert {"term", "z", "occurrences", "share_kept_last"} <= set(terms.columns)
+    at.selectbox(key="dom_class").set_value(1).run()
+    no_errors(at)
+    assert not at.dataframe[0].value.equals(terms)
+
+
+def test_dataset_pages_without_bundle_offer_to_compute_it(app_env, tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    shutil.copytree(app_env["checkpoint"], models / "nobundle", ignore=shutil.ignore_patterns("analysis"))
+    monkeypatch.setenv("LTP_MODELS_DIR", str(models))
+    at = start("views/retained.py")
+    no_errors(at)
+    assert any("no analysis bundle" in i.value for i in at.info)
+    at.number_input(key="analysis_limit").set_value(10).run()
+    at.button(key="analysis_run").click().run()
+    no_errors(at)
+    assert (models / "nobundle" / "analysis" / "summary.json").is_file()
+    assert at.title[0].value == "Retained tokens" and at.dataframe  # the page now shows the analysis
+
+    monkeypatch.setenv("LTP_DATA_DIR", str(tmp_path / "no-data"))
+    shutil.rmtree(models / "nobundle" / "analysis")
+    at = start("views/domain.py")
+    no_errors(at)
+    code = " ".join(c.value for c in at.code)
+    assert "ltp data prepare toy" in code and f"ltp analyze --checkpoint {models / 'nobundle'}" in code

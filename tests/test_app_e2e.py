@@ -1,0 +1,187 @@
+"""The dashboard in a real browser: `streamlit run app/Home.py` on a free loopback port with the
+tiny checkpoint, driven by Playwright with Debian's Chromium (no browser download).
+
+Needs /usr/bin/chromium (`apt-get install -y chromium`); skipped without it. Screenshots go to
+test-artifacts/e2e/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts" / "e2e"
+BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update"]
+PAGES = {"performance": "Performance", "retained": "Retained tokens", "pos": "Parts of speech",
+         "embedding": "Embedding map", "domain": "Domain terms", "about": "How Learned Token Pruning works"}
+SENTENCE = "The striker scored twice and the fans cheered the final whistle of a great season"
+STARTUP_S = 120
+RENDER_MS = 120_000
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(app_models, tmp_path_factory):
+    """A real Streamlit server on the tiny models dir; always terminated."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) "
+                    "to run the browser tests")
+    pytest.importorskip("playwright.sync_api")
+    port = _free_port()
+    env = {**os.environ, "LTP_MODELS_DIR": str(app_models["models_dir"]), "LTP_DATA_DIR": str(app_models["data_dir"])}
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "Home.py"), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer /_stcore/health within {STARTUP_S} s:\n"
+                            f"{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.dialogs = []  # any alert() that fires would land here
+    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
+    yield pg
+    context.close()
+
+
+def settle(page) -> None:
+    """Wait until the script run ends (the running indicator is gone) and charts have drawn."""
+    page.wait_for_timeout(300)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=RENDER_MS)
+    page.wait_for_timeout(700)
+
+
+def snap(page, name: str) -> None:
+    """A screenshot of the whole page (Streamlit scrolls inside its main block, so the viewport
+    is stretched to the content first)."""
+    height = page.evaluate("() => (document.querySelector('[data-testid=\"stMain\"]') || document.body).scrollHeight")
+    width = page.viewport_size["width"]
+    page.set_viewport_size({"width": width, "height": min(max(1000, height + 40), 6000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size({"width": width, "height": 1000})
+
+
+def shown_counts(page) -> list[int]:
+    """The per-layer counts in the layer table, layers 1..L (without the input row)."""
+    rows = page.locator("table.ltp-layers tr")
+    counts = []
+    for i in range(rows.count()):
+        label, count = rows.nth(i).locator("td").nth(0).inner_text(), rows.nth(i).locator("td").nth(1).inner_text()
+        if label.startswith("Layer"):
+            counts.append(int(re.match(r"(\d+) tokens", count).group(1)))
+    return counts
+
+
+def apply_text(page, text: str) -> None:
+    area = page.locator('[data-testid="stTextArea"] textarea').first
+    area.fill(text)
+    area.press("Control+Enter")
+    probe = text.split()[-1]
+    page.wait_for_function("(w) => { const t = document.querySelector('table.ltp-layers');"
+                           " return t && t.innerText.includes(w); }", arg=probe, timeout=RENDER_MS)
+    settle(page)
+
+
+def cli_counts(checkpoint: Path, text: str) -> list[int]:
+    out = subprocess.run([sys.executable, "-m", "ltp.cli", "prune", "--checkpoint", str(checkpoint), text, "--json"],
+                         capture_output=True, text=True, timeout=300, cwd=REPO, check=True)
+    return [layer["count"] for layer in json.loads(out.stdout)["layers"]]
+
+
+def no_error_boxes(page, where: str) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, f"{where}: a traceback is shown"
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, f"{where}: error box {errors.first.inner_text()!r}"
+
+
+def test_prune_page_matches_the_cli_and_escapes_html(server, page, app_models):
+    page.goto(server)
+    page.wait_for_selector("table.ltp-layers", timeout=RENDER_MS)
+    settle(page)
+    no_error_boxes(page, "landing page")
+
+    apply_text(page, SENTENCE)
+    no_error_boxes(page, "prune page")
+    assert shown_counts(page) == cli_counts(app_models["checkpoint"], SENTENCE)
+    snap(page, "prune")
+
+    payload = "<script>alert(1)</script>"
+    apply_text(page, payload + " hello")
+    table = page.locator("table.ltp-layers")
+    assert payload in table.inner_text()  # shown as text ...
+    assert table.locator("script").count() == 0  # ... not as an element
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+    no_error_boxes(page, "prune page with HTML input")
+    snap(page, "prune-script-text")
+
+
+@pytest.mark.parametrize("slug", list(PAGES))
+def test_every_page_renders_without_an_error_box(server, page, slug):
+    page.goto(f"{server}/{slug}")
+    page.wait_for_selector(f"h1:has-text('{PAGES[slug]}')", timeout=RENDER_MS)
+    page.wait_for_selector(".js-plotly-plot", timeout=RENDER_MS)  # the charts drew
+    if slug != "about":
+        page.wait_for_selector('[data-testid="stDownloadButton"]', timeout=RENDER_MS)  # tables come with CSV
+    settle(page)
+    snap(page, slug)
+    no_error_boxes(page, slug)

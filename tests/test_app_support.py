@@ -1,0 +1,227 @@
+"""The dashboard's pure helpers: finding checkpoints, model cards, per-layer rows, tables, snippets."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from ltp import app_support as sup
+from ltp.checkpoint import CheckpointError
+from ltp.inference import LayerTrace, Trace
+
+
+def _config(**over) -> dict:
+    cfg = {"format": "ltp-lens-checkpoint", "format_version": 1, "stage": "hard",
+           "backbone": {"spec": "pypi:x", "model_type": "bert", "num_layers": 3, "hidden_size": 32},
+           "labels": ["A", "B"], "max_length": 24, "ltp": {"mode": "hard"}, "thresholds": [0.0, 0.01, 0.02],
+           "dataset": {"name": "toy", "description": "toy data"}}
+    cfg.update(over)
+    return cfg
+
+
+def _checkpoint(path, metrics=None, **over):
+    path.mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps(_config(**over)))
+    if metrics is not None:
+        (path / "metrics.json").write_text(json.dumps(metrics))
+    return path
+
+
+def _trace(text="ab cd", truncated=False) -> Trace:
+    # tokens: [CLS] ab cd [SEP]; layer 1 keeps all, layer 2 drops "cd", layer 3 drops "ab" and [SEP]
+    layers = [LayerTrace(1, 4, [0, 1, 2, 3], ["[CLS]", "ab", "cd", "[SEP]"], [0.3, 0.2, 0.1, 0.4], None),
+              LayerTrace(2, 3, [0, 1, 3], ["[CLS]", "ab", "[SEP]"], [0.5, 0.3, 0.05, 0.2], 0.1),
+              LayerTrace(3, 1, [0], ["[CLS]"], [0.9, 0.05, 0.0, 0.01], 0.2)]
+    return Trace(text=text, tokens=["[CLS]", "ab", "cd", "[SEP]"], offsets=[(0, 0), (0, 2), (3, 5), (0, 0)],
+                 special=[True, False, False, True], truncated=truncated, prediction="A",
+                 probabilities={"A": 0.7, "B": 0.3}, layers=layers, flops=50.0, flops_unpruned=100.0,
+                 seconds=0.002, mode="hard")
+
+
+def test_locations_follow_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv(sup.MODELS_DIR_ENV, raising=False)
+    monkeypatch.delenv(sup.DATA_DIR_ENV, raising=False)
+    assert sup.models_dir(tmp_path) == tmp_path / "models" and sup.data_dir(tmp_path) == tmp_path / "data"
+    monkeypatch.chdir(tmp_path)
+    assert sup.prepare_hint("imdb", tmp_path / "data") == "ltp data prepare imdb --from DIR"
+    assert sup.prepare_hint("imdb", tmp_path / "x") == f"LTP_DATA_DIR={tmp_path / 'x'} ltp data prepare imdb --from DIR"
+    monkeypatch.setenv(sup.MODELS_DIR_ENV, str(tmp_path / "m"))
+    monkeypatch.setenv(sup.DATA_DIR_ENV, str(tmp_path / "d"))
+    assert sup.models_dir(tmp_path) == tmp_path / "m" and sup.data_dir(tmp_path) == tmp_path / "d"
+    assert sup.prepare_hint("imdb", tmp_path / "d") == "ltp data prepare imdb --from DIR"
+
+
+def test_dataset_prepared(tmp_path):
+    assert not sup.dataset_prepared("toy", tmp_path) and not sup.dataset_prepared(None, tmp_path)
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "labels.json").write_text("{}")
+    assert not sup.dataset_prepared("toy", tmp_path)
+    (tmp_path / "toy" / "test.parquet").write_bytes(b"")
+    assert sup.dataset_prepared("toy", tmp_path)
+
+
+def test_discover_checkpoints_sorted_with_run_dirs(tmp_path):
+    assert sup.discover_checkpoints(tmp_path / "missing") == []
+    _checkpoint(tmp_path / "b-model")
+    _checkpoint(tmp_path / "a-run" / "hard")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "file.txt").write_text("x")
+    _checkpoint(tmp_path / ".hidden")
+    assert [p.name for p in sup.discover_checkpoints(tmp_path)] == ["a-run", "b-model"]
+
+
+def test_resolve_checkpoint(tmp_path, monkeypatch):
+    ck = _checkpoint(tmp_path / "repo" / "models" / "m")
+    monkeypatch.chdir(tmp_path)
+    assert sup.resolve_checkpoint("", ck, tmp_path / "repo") == ck
+    assert sup.resolve_checkpoint("models/m", None, tmp_path / "repo") == tmp_path / "repo" / "models" / "m"
+    with pytest.raises(CheckpointError, match="ltp train"):
+        sup.resolve_checkpoint("  ", None, tmp_path / "repo")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        sup.resolve_checkpoint("nowhere", ck, tmp_path / "repo")  # a typed path wins over the picked one
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(CheckpointError, match="not an ltp-lens checkpoint"):
+        sup.resolve_checkpoint(str(tmp_path / "plain"), None, tmp_path)
+
+
+def test_model_card_with_and_without_metrics(tmp_path):
+    metrics = {"test/hard": {"split": "test", "mode": "hard", "sample": "full split (15)", "accuracy": 0.8,
+                             "f1_macro": 0.75, "flops_reduction": 2.5}}
+    card = sup.model_card(_checkpoint(tmp_path / "m", metrics))
+    assert card["dataset"] == "toy" and card["num_layers"] == 3 and card["labels"] == ["A", "B"]
+    assert card["thresholds"] == [None, 0.01, 0.02] and card["mode"] == "hard"
+    assert card["accuracy"] == 0.8 and card["flops_reduction"] == 2.5
+    text = sup.model_card_markdown(card)
+    assert "0.8000" in text and "2.50x fewer FLOPs" in text and "–, 0.0100, 0.0200" in text
+    bare = sup.model_card(_checkpoint(tmp_path / "n"))
+    assert bare["accuracy"] is None
+    assert "ltp evaluate --checkpoint" in sup.model_card_markdown(bare)
+    (tmp_path / "n" / "metrics.json").write_text("{broken")
+    assert sup.model_card(tmp_path / "n")["accuracy"] is None  # a corrupt file does not break the sidebar
+
+
+def test_model_card_markdown_escapes_data():
+    text = sup.model_card_markdown({"dataset": "<b>*x*</b>", "labels": ["a"], "backbone": "b", "model_type": "m",
+                                    "num_layers": 1, "hidden_size": 2, "stage": "hard", "mode": "hard",
+                                    "max_length": 8, "thresholds": [None], "accuracy": None, "path": "p"})
+    assert "<b>" not in text and "\\*x\\*" in text
+
+
+def test_read_json(tmp_path):
+    assert sup.read_json(tmp_path / "none.json") == {}
+    (tmp_path / "bad.json").write_text("{nope")
+    with pytest.raises(ValueError, match="corrupt"):
+        sup.read_json(tmp_path / "bad.json")
+
+
+def test_trace_helpers():
+    tr = _trace()
+    assert sup.alive_masks(tr) == [[True] * 4, [True, True, False, True], [True, False, False, False]]
+    tokens, scores, thresholds, alive = sup.heatmap_inputs(tr)
+    assert tokens[1] == "ab" and thresholds == [None, 0.1, 0.2]
+    assert scores[0] == [0.3, 0.2, 0.1, 0.4]
+    assert scores[2] == [0.9, 0.05, None, 0.01]  # "cd" was gone before layer 3
+    rows = sup.layer_rows(tr)
+    assert rows["tokens_alive"].tolist() == [4, 3, 1] and rows["pruned_here"].tolist() == [0, 1, 2]
+    assert rows["surviving_tokens"].iloc[1] == "[CLS] ab [SEP]"
+    s = sup.prune_summary(tr, _trace())
+    assert s["flops_reduction"] == 2.0 and s["flops_saved"] == 0.5 and s["ms_hard"] == pytest.approx(2.0)
+
+
+def test_seen_text_and_printable():
+    assert sup.seen_text(_trace("ab cd")) == ("ab cd", 0)
+    assert sup.seen_text(_trace("ab cd and much more", truncated=True)) == ("ab cd", 14)
+    raw = "a\x00b\tc\n\x1bd\x7f"
+    out = sup.printable(raw)
+    assert len(out) == len(raw) and out == "a\u2400b\tc\n\u241bd\u2421"
+
+
+def test_metrics_and_per_class_tables():
+    hard = {"examples": 10, "accuracy": 0.9, "precision_macro": 0.8, "recall_macro": 0.7, "f1_macro": 0.75,
+            "mean_input_tokens": 20.0, "tokens_alive_per_layer": [20, 10, 5], "flops_reduction": 2.0,
+            "examples_per_second": 100.0, "per_class": {"A": {"precision": 1, "recall": 0.5, "f1": 0.6, "support": 4}}}
+    table = sup.metrics_table({"test/hard": hard, "test/none": {**hard, "flops_reduction": 1.0}},
+                              baseline={**hard, "accuracy": 0.92})
+    assert table["model"].tolist() == ["baseline (fine-tuned, no LTP)", "this model, pruning off", "LTP (hard pruning)"]
+    assert table["tokens_at_last_layer"].tolist() == [5, 5, 5] and table["accuracy"].iloc[0] == 0.92
+    assert sup.metrics_table({}).empty
+    assert sup.per_class_table(hard).to_dict("records") == [{"class": "A", "precision": 1, "recall": 0.5, "f1": 0.6,
+                                                             "support": 4}]
+
+
+def test_bench_table():
+    bench = {"cpu": {"device": "CPU x", "none": {"throughput_bs32": 100.0, "latency_ms_median": 10.0},
+                     "hard": {"throughput_bs32": 150.0, "latency_ms_median": 8.0}, "speedup_throughput_bs32": 1.5,
+                     "speedup_latency_median": 1.25, "flops_reduction": 2.0, "flops_to_time_bs32": 0.75},
+             "junk": 3}
+    t = sup.bench_table(bench)
+    assert len(t) == 1 and t["batch"].iloc[0] == 32 and t["throughput_speedup"].iloc[0] == 1.5
+    assert t["share_of_flops_saving_as_time"].iloc[0] == 0.75
+    assert sup.bench_table({}).empty
+
+
+def test_sweep_points(tmp_path):
+    assert sup.sweep_points(tmp_path / "sweep.json") is None
+    points = [{"method": "LTP", "label": "lambda=0.1", "accuracy": 0.9, "f1": 0.9, "flops_reduction": 2.0,
+               "speedup": 1.5, "fraction_alive_per_layer": [1, 0.5]}]
+    (tmp_path / "sweep.json").write_text(json.dumps(points))
+    df = sup.sweep_points(tmp_path / "sweep.json")
+    assert list(df.columns) == list(sup.SWEEP_COLUMNS) and df["accuracy"].iloc[0] == 0.9
+    (tmp_path / "sweep.json").write_text(json.dumps({"config": {}, "points": points}))  # `ltp sweep`'s record
+    assert len(sup.sweep_points(tmp_path / "sweep.json")) == 1
+    (tmp_path / "sweep.json").write_text(json.dumps([{"method": "LTP"}]))
+    with pytest.raises(ValueError, match="lacks field"):
+        sup.sweep_points(tmp_path / "sweep.json")
+    assert "--store-in" in sup.sweep_command(tmp_path, "toy")
+
+
+def test_with_names_and_snippets():
+    names = ["World", "Sports"]
+    pts = pd.DataFrame({"example_id": [0, 0, 1, 7], "word_index": [1, 0, 0, 0], "gold": [0, 0, 1, 1],
+                        "pred": [0, 1, 1, 1], "correct": [True, False, True, True]})
+    out = sup.with_names(pts, names)
+    assert out["gold_class"].tolist() == ["World", "World", "Sports", "Sports"]
+    assert out["outcome"].tolist() == ["correct", "wrong", "correct", "correct"]
+    words = pd.DataFrame({"example_id": [0, 0, 1], "word_index": [0, 1, 0], "start": [0, 4, 3], "end": [3, 8, 6]})
+    texts = pd.Series({0: "The <b>best</b>\nthing", 1: "an excellent idea " + "x" * 80})
+    snip = sup.context_snippets(pts, words, texts, width=5)
+    assert snip.iloc[0] == "The «<b>b»est</…" and snip.iloc[1] == "«The» <b>b…"
+    assert snip.iloc[2] == "an «exc»ellen…" and snip.iloc[3] == ""  # example 7 is unknown
+    prev = sup.text_previews(pd.Series([1, 9]), texts, chars=5)
+    assert prev.tolist() == ["an ex…", ""]
+
+
+def test_progress_fraction_and_csv():
+    assert sup.progress_fraction("model", 0, 10) == 0.0
+    assert sup.progress_fraction("model", 10, 10) == pytest.approx(0.4)
+    assert 0.4 < sup.progress_fraction("spacy", 5, 10) < 0.85
+    assert sup.progress_fraction("t-SNE (examples)", 1, 1) == 1.0
+    assert sup.progress_fraction("unknown", 3, 0) == 1.0
+    csv = sup.to_csv_bytes(pd.DataFrame({"word": ["é", "a,b"], "count": [1, 2]}))
+    assert csv.decode("utf-8").splitlines() == ["word,count", "é,1", '"a,b",2']
+
+
+def test_torch_threads_restores_the_setting():
+    import torch
+
+    before = torch.get_num_threads()
+    with sup.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), sup.torch_threads(1):
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
+
+
+def test_baseline_result_lookups(tmp_path):
+    _checkpoint(tmp_path / "runs" / "r0" / "baseline", {"test/none": {"accuracy": 0.9}}, stage="baseline")
+    ck = _checkpoint(tmp_path / "models" / "m", training={"config": {"init": "runs/r0/baseline"}})
+    assert sup.baseline_result(ck, {}, repo=tmp_path)["accuracy"] == 0.9  # the --init baseline
+    assert sup.baseline_result(ck, {"baseline/test": {"accuracy": 0.5}}, repo=tmp_path)["accuracy"] == 0.5
+    assert sup.baseline_result(_checkpoint(tmp_path / "x"), {}, repo=tmp_path) is None
+    _checkpoint(tmp_path / "run" / "baseline", {"test/none": {"accuracy": 0.7}}, stage="baseline")
+    assert sup.baseline_result(_checkpoint(tmp_path / "run" / "hard"), {})["accuracy"] == 0.7  # sibling stage
+    soft = _checkpoint(tmp_path / "models" / "s", training={"config": {"init": str(tmp_path / "run" / "hard")}})
+    assert sup.baseline_result(soft, {}) is None  # --init was not a baseline
