@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stamp
 
-.PHONY: venv test run clean
+.PHONY: venv test test-fast test-e2e run clean
 
 venv: $(STAMP)
 
@@ -18,6 +18,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+# without the real-backbone and browser tests
+test-fast: venv
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# the browser end-to-end test alone (needs Debian's chromium at /usr/bin/chromium)
+test-e2e: venv
+	$(BIN)/python -m pytest -q -m e2e
 
 run: venv
 	$(BIN)/streamlit run app/Home.py --server.headless true
