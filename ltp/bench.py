@@ -31,6 +31,7 @@ class BenchConfig:
     device: str = "cpu"
     data_dir: str | None = None
     backbone: str | None = None
+    check_backbone: bool = True  # False: accept a re-encoded copy of the backbone (e.g. float16)
     seed: int = 0
 
 
@@ -57,7 +58,7 @@ def _measure(cfg: BenchConfig, mode: str) -> dict:
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    ckpt = load_checkpoint(cfg.checkpoint, backbone=cfg.backbone)
+    ckpt = load_checkpoint(cfg.checkpoint, backbone=cfg.backbone, check_backbone=cfg.check_backbone)
     model = ckpt.model.to(cfg.device).eval()
     df = evaluation_examples(ckpt, cfg.split, cfg.limit, Path(cfg.data_dir) if cfg.data_dir else None, cfg.seed)
     enc = encode(ckpt.tokenizer, df["text"].tolist(), ckpt.max_length, ckpt.truncation)

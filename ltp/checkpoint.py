@@ -130,6 +130,7 @@ def build_model(
             id2label=dict(enumerate(label_names)),
             label2id={n: i for i, n in enumerate(label_names)},
             attn_implementation="eager",
+            dtype=torch.float32,  # training and CPU inference run in float32, whatever the file holds
         )
     except (OSError, ValueError) as err:
         raise CheckpointError(

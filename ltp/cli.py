@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     b.add_argument("--device", default="cpu", help="cpu or cuda")
     b.add_argument("--data-dir", default=None, help="prepared data root (default: $LTP_DATA_DIR or ./data)")
+    b.add_argument("--no-backbone-check", action="store_true",
+                   help="skip the backbone sha256 check (for a re-encoded copy of the backbone, e.g. float16)")
     b.add_argument("--json", action="store_true", help="print the result as JSON")
     b.add_argument("--no-save", action="store_true", help="do not write bench.json beside the checkpoint")
 
@@ -264,7 +266,8 @@ def cmd_bench(args) -> int:
             raise ValueError("--device cuda was asked for, but no CUDA GPU is visible; use --device cpu.")
     cfg = BenchConfig(checkpoint=str(path), split=args.split, limit=args.limit or None, batch_sizes=sizes,
                       latency_examples=args.latency_examples, repeats=args.repeats, threads=args.threads,
-                      device=args.device, data_dir=args.data_dir, backbone=args.backbone)
+                      device=args.device, data_dir=args.data_dir, backbone=args.backbone,
+                      check_backbone=not args.no_backbone_check)
     summary = run_benchmark(cfg)
     if not args.no_save:
         store_benchmark(path, summary, "cuda" if args.device.startswith("cuda") else "cpu")
