@@ -255,6 +255,92 @@ def _raise_interrupt(signum, frame):  # SIGTERM -> the same path as Ctrl-C
     raise KeyboardInterrupt
 
 
+@dataclass
+class _StageRun:
+    """What one stage trains with, after accelerate.prepare."""
+
+    accelerator: object
+    model: LTPForSequenceClassification
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    loader: object
+    sampler: LengthGroupedBatches
+    steps_per_epoch: int
+
+
+def _prepare_stage(stage: str, model: LTPForSequenceClassification, data: TrainData, pad_id: int,
+                   cfg: TrainConfig) -> _StageRun:
+    """Optimizer (thresholds in their own group, no weight decay), schedule, batches, accelerate."""
+    from accelerate import Accelerator
+    from transformers import get_linear_schedule_with_warmup
+
+    accelerator = Accelerator()
+    groups = model.parameter_groups()
+    param_groups = [{"params": groups["weights"], "lr": cfg.stage_lr(stage), "weight_decay": cfg.weight_decay}]
+    if groups["thresholds"]:
+        param_groups.append({"params": groups["thresholds"], "lr": cfg.threshold_lr, "weight_decay": 0.0})
+    optimizer = torch.optim.AdamW(param_groups)
+    sampler = LengthGroupedBatches([len(s) for s in data.ids], cfg.batch_size, cfg.seed + ALL_STAGES.index(stage) * 1000)
+    steps_per_epoch = math.ceil(len(data.ids) / cfg.batch_size)
+    total = max(1, steps_per_epoch * cfg.stage_epochs(stage))
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+
+    def collate(batch_idx: list[int]):
+        ids, mask = pad_batch([data.ids[i] for i in batch_idx], pad_id)
+        return ids, mask, torch.as_tensor(data.labels[batch_idx], dtype=torch.long)
+
+    loader = torch.utils.data.DataLoader(range(len(data.ids)), batch_sampler=sampler, collate_fn=collate)
+    model, optimizer, scheduler, loader = accelerator.prepare(model, optimizer, scheduler, loader)
+    return _StageRun(accelerator, model, optimizer, scheduler, loader, sampler, steps_per_epoch)
+
+
+def _train_epoch(run: _StageRun, desc: str, show_progress: bool, checkpoint: Callable[[int, str], None]) -> dict:
+    """One pass over the (remaining) batches; returns summed losses, kept fraction and steps.
+
+    `checkpoint(step, event)` saves the resume state: every `SAVE_EVERY_S` seconds (so a kill
+    loses little) and on Ctrl-C / SIGTERM (at the exact step, then the interrupt goes on)."""
+    from tqdm.auto import tqdm
+
+    sums = {"loss": 0.0, "task_loss": 0.0, "mask_loss": 0.0, "kept": 0.0, "steps": 0}
+    step = run.sampler.skip
+    bar = tqdm(run.loader, desc=desc, disable=not show_progress, initial=step, total=run.steps_per_epoch,
+               dynamic_ncols=True)
+    with bar:
+        try:
+            step = _train_steps(run, bar, sums, step, checkpoint)
+        except KeyboardInterrupt:
+            checkpoint(sums["steps"] + run.sampler.skip, "interrupted")
+            raise
+    return sums
+
+
+def _train_steps(run: _StageRun, bar, sums: dict, step: int, checkpoint) -> int:
+    acc = run.accelerator
+    last_save = time.perf_counter()
+    for ids, mask, labels in bar:
+        out = run.model(ids.to(acc.device), mask.to(acc.device), labels=labels.to(acc.device))
+        acc.backward(out.loss)
+        acc.clip_grad_norm_(run.model.parameters(), 1.0)
+        run.optimizer.step()
+        run.scheduler.step()
+        run.optimizer.zero_grad()
+        step += 1
+        kept = kept_fraction(out, mask)
+        sums["loss"] += out.loss.item()
+        sums["task_loss"] += out.task_loss.item()
+        sums["mask_loss"] += out.mask_loss.item() if out.mask_loss is not None else 0.0
+        sums["kept"] += kept
+        sums["steps"] += 1
+        bar.set_postfix(loss=f"{sums['loss'] / sums['steps']:.4f}", kept=f"{kept:.2f}")
+        if time.perf_counter() - last_save > SAVE_EVERY_S and step < run.steps_per_epoch:
+            checkpoint(step, "progress saved")
+            last_save = time.perf_counter()
+    return step
+
+
+SAVE_EVERY_S = 600.0  # mid-epoch resume state every 10 minutes
+
+
 def run_stage(
     stage: str,
     model: LTPForSequenceClassification,
@@ -265,93 +351,57 @@ def run_stage(
     log: Callable[[dict], None],
     show_progress: bool = True,
 ) -> dict:
-    """Train one stage; returns {"epochs", "examples", "wall_seconds", "final": last epoch metrics}."""
-    from accelerate import Accelerator
-    from tqdm.auto import tqdm
-    from transformers import get_linear_schedule_with_warmup
+    """Train one stage; returns {"epochs", "examples", "wall_seconds", "final": last epoch metrics}.
 
+    Resume state (weights, optimizer moments, position; safetensors + JSON) is written at epoch
+    ends, every 10 minutes and on Ctrl-C / SIGTERM; a rerun continues from it."""
     epochs = cfg.stage_epochs(stage)
     model.set_mode(STAGE_MODE[stage])
-    run_dir = Path(cfg.out)
-    resume_dir = run_dir / f".resume-{stage}"
-    accelerator = Accelerator()
-    groups = model.parameter_groups()
-    param_groups = [{"params": groups["weights"], "lr": cfg.stage_lr(stage), "weight_decay": cfg.weight_decay}]
-    if groups["thresholds"]:
-        param_groups.append({"params": groups["thresholds"], "lr": cfg.threshold_lr, "weight_decay": 0.0})
-    optimizer = torch.optim.AdamW(param_groups)
-    sampler = LengthGroupedBatches([len(s) for s in data.ids], cfg.batch_size, cfg.seed + ALL_STAGES.index(stage) * 1000)
-    steps_per_epoch = math.ceil(len(data.ids) / cfg.batch_size)
-    total = max(1, steps_per_epoch * epochs)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-    pad_id = tokenizer.pad_token_id
-
-    def collate(batch_idx: list[int]):
-        ids, mask = pad_batch([data.ids[i] for i in batch_idx], pad_id)
-        return ids, mask, torch.as_tensor(data.labels[batch_idx], dtype=torch.long)
-
-    loader = torch.utils.data.DataLoader(range(len(data.ids)), batch_sampler=sampler, collate_fn=collate)
-    model, optimizer, scheduler, loader = accelerator.prepare(model, optimizer, scheduler, loader)
-
+    resume_dir = Path(cfg.out) / f".resume-{stage}"
+    run = _prepare_stage(stage, model, data, tokenizer.pad_token_id, cfg)
+    unwrap = run.accelerator.unwrap_model
     start_epoch, start_step, wall = 0, 0, 0.0
     if resume_dir.exists():
-        info = _load_resume(resume_dir, accelerator.unwrap_model(model), optimizer, scheduler)
+        info = _load_resume(resume_dir, unwrap(run.model), run.optimizer, run.scheduler)
         start_epoch, start_step, wall = info["epoch"], info["step"], info["wall_seconds"]
         log({"stage": stage, "event": "resumed", "epoch": start_epoch, "step": start_step})
+
+    def save_state(epoch: int, step: int, seconds: float, event: str | None = None) -> None:
+        _save_resume(resume_dir, unwrap(run.model), run.optimizer, run.scheduler,
+                     {"stage": stage, "epoch": epoch, "step": step, "wall_seconds": seconds}, frozen)
+        if event:
+            log({"stage": stage, "event": event, "epoch": epoch, "step": step, "of": run.steps_per_epoch})
 
     old_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
     result = {"epochs": epochs, "examples": len(data.ids), "final": {}}
     try:
         for epoch in range(start_epoch, epochs):
-            sampler.epoch, sampler.skip = epoch, (start_step if epoch == start_epoch else 0)
-            model.train()
+            run.sampler.epoch, run.sampler.skip = epoch, (start_step if epoch == start_epoch else 0)
+            run.model.train()
             t0 = time.perf_counter()
-            sums = {"loss": 0.0, "task_loss": 0.0, "mask_loss": 0.0, "kept": 0.0}
-            steps = 0
-            bar = tqdm(loader, desc=f"{stage} epoch {epoch + 1}/{epochs}", disable=not show_progress,
-                       initial=sampler.skip, total=steps_per_epoch, dynamic_ncols=True)
-            step = sampler.skip
-            try:
-                for ids, mask, labels in bar:
-                    ids, mask, labels = ids.to(accelerator.device), mask.to(accelerator.device), labels.to(accelerator.device)
-                    out = model(ids, mask, labels=labels)
-                    accelerator.backward(out.loss)
-                    accelerator.clip_grad_norm_(model.parameters(), 1.0)
-                    optimizer.step()
-                    scheduler.step()
-                    optimizer.zero_grad()
-                    step += 1
-                    steps += 1
-                    kept = kept_fraction(out, mask)
-                    sums["loss"] += out.loss.item()
-                    sums["task_loss"] += out.task_loss.item()
-                    sums["mask_loss"] += out.mask_loss.item() if out.mask_loss is not None else 0.0
-                    sums["kept"] += kept
-                    bar.set_postfix(loss=f"{sums['loss'] / steps:.4f}", kept=f"{kept:.2f}")
-            except KeyboardInterrupt:
-                wall += time.perf_counter() - t0
-                _save_resume(resume_dir, accelerator.unwrap_model(model), optimizer, scheduler,
-                             {"stage": stage, "epoch": epoch, "step": step, "wall_seconds": wall}, frozen)
-                log({"stage": stage, "event": "interrupted", "epoch": epoch, "step": step})
-                raise
-            finally:
-                bar.close()
+
+            def checkpoint(k: int, event: str, epoch=epoch, t0=t0) -> None:
+                save_state(epoch, k, wall + time.perf_counter() - t0, event)
+
+            sums = _train_epoch(run, f"{stage} epoch {epoch + 1}/{epochs}", show_progress, checkpoint)
             wall += time.perf_counter() - t0
-            unwrapped = accelerator.unwrap_model(model)
-            metrics = {"stage": stage, "epoch": epoch + 1, "steps": steps,
-                       **{k: v / max(steps, 1) for k, v in sums.items()},
-                       "seconds": round(time.perf_counter() - t0, 2),
-                       "thresholds": [round(float(t), 6) for t in unwrapped.thresholds().detach()]}
-            metrics.update(validate(unwrapped, data, pad_id, cfg.batch_size))
-            log(metrics)
-            result["final"] = metrics
-            if epoch + 1 < epochs:  # epoch boundary: a kill now loses at most the next epoch
-                _save_resume(resume_dir, unwrapped, optimizer, scheduler,
-                             {"stage": stage, "epoch": epoch + 1, "step": 0, "wall_seconds": wall}, frozen)
+            result["final"] = _epoch_metrics(stage, epoch, sums, time.perf_counter() - t0, unwrap(run.model),
+                                             data, tokenizer.pad_token_id, cfg.batch_size)
+            log(result["final"])
+            if epoch + 1 < epochs:  # epoch boundary
+                save_state(epoch + 1, 0, wall)
     finally:
         signal.signal(signal.SIGTERM, old_handler)
     result["wall_seconds"] = round(wall, 1)
     return result
+
+
+def _epoch_metrics(stage, epoch, sums, seconds, model, data, pad_id, batch_size) -> dict:
+    steps = max(sums.pop("steps"), 1)
+    metrics = {"stage": stage, "epoch": epoch + 1, "steps": steps, **{k: v / steps for k, v in sums.items()},
+               "seconds": round(seconds, 2), "thresholds": [round(float(t), 6) for t in model.thresholds().detach()]}
+    metrics.update(validate(model, data, pad_id, batch_size))
+    return metrics
 
 
 def validate(model: LTPForSequenceClassification, data: TrainData, pad_id: int, batch_size: int) -> dict:

@@ -123,3 +123,22 @@ def test_invalid_settings_say_how_to_fix(tmp_path):
         TrainConfig(dataset="toy", out=str(tmp_path), stages=("hard", "soft"))
     with pytest.raises(ValueError, match="max-length"):
         TrainConfig(dataset="toy", out=str(tmp_path), max_length=2)
+
+
+def test_progress_is_saved_mid_epoch(tmp_path, tiny_backbone, toy_data_dir, monkeypatch):
+    """A kill -9 loses at most SAVE_EVERY_S of work: the resume state is written mid-epoch."""
+    monkeypatch.setattr(train_mod, "SAVE_EVERY_S", 0.0)
+    c = cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("baseline",))
+    saved = []
+    real = train_mod._save_resume
+
+    def spy(path, model, optimizer, scheduler, info, frozen):
+        saved.append((info["epoch"], info["step"]))
+        return real(path, model, optimizer, scheduler, info, frozen)
+
+    monkeypatch.setattr(train_mod, "_save_resume", spy)
+    train(c, show_progress=False)
+    assert saved[:3] == [(0, 1), (0, 2), (0, 3)]  # after every step, as the interval is 0
+    events = [r.get("event") for r in read_log(tmp_path / "run")]
+    assert events.count("progress saved") == len(saved)
+    assert not (tmp_path / "run" / ".resume-baseline").exists()  # cleaned once the stage is saved
