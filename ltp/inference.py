@@ -151,15 +151,18 @@ def predict(
     flops_un = np.zeros(n)
     lengths = np.array([len(s) for s in encoded.input_ids])
     seconds = 0.0
+    device = next(model.parameters()).device
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for i, idx in enumerate(length_sorted_batches(lengths, batch_size)):
         ids, mask = pad_batch([encoded.input_ids[j] for j in idx], pad_id)
         t0 = time.perf_counter()
-        out = model(ids, mask, mode=mode)
+        out = model(ids.to(device), mask.to(device), mode=mode)
+        sync()
         seconds += time.perf_counter() - t0
-        probs[idx] = torch.softmax(out.logits.float(), -1).numpy()
-        alive[idx] = out.tokens_alive.T.numpy()
-        flops[idx] = out.flops.numpy()
-        flops_un[idx] = out.flops_unpruned.numpy()
+        probs[idx] = torch.softmax(out.logits.float(), -1).cpu().numpy()
+        alive[idx] = out.tokens_alive.T.cpu().numpy()
+        flops[idx] = out.flops.cpu().numpy()
+        flops_un[idx] = out.flops_unpruned.cpu().numpy()
         if on_batch is not None:
             on_batch(i, out, idx)
         if progress is not None:

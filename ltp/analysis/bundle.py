@@ -106,10 +106,10 @@ def _run_model(ckpt: Checkpoint, enc, cfg: AnalysisConfig, progress: Progress | 
     special = [np.array([a == b for a, b in offs]) for offs in enc.offsets]
 
     def on_batch(_, out, idx):
-        alive = out.alive.numpy()  # (L, B, T)
-        hid = out.final_input_state.float().numpy()
-        pos = out.final_input_positions.numpy()
-        ok = out.final_input_alive.numpy()
+        alive = out.alive.cpu().numpy()  # (L, B, T)
+        hid = out.final_input_state.float().cpu().numpy()
+        pos = out.final_input_positions.cpu().numpy()
+        ok = out.final_input_alive.cpu().numpy()
         for b, i in enumerate(idx):
             length = len(enc.input_ids[i])
             recs.depths[i] = align.piece_depths(alive[:, b, :length])
