@@ -214,8 +214,8 @@ def _compute_analysis(sel: Selection, limit: int) -> None:
     try:
         model = model_for(sel.path)
         nlp = spacy_pipeline()
-        with model.lock:
-            result = build_bundle(model.ckpt, AnalysisConfig(limit=limit), sup.data_dir(REPO), progress, nlp)
+        result = build_bundle(model.ckpt, AnalysisConfig(limit=limit), sup.data_dir(REPO), progress, nlp,
+                              model_lock=model.lock)  # the lock is held only while the model runs
         save_bundle(result, default_bundle_dir(sel.path))
     except (BundleError, DataError, CheckpointError, ValueError, OSError, RuntimeError) as err:
         st.error(f"The analysis failed: {err}")

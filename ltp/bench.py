@@ -7,7 +7,6 @@ median and p90 per example. Warm-up before timing, a fixed thread count, several
 
 from __future__ import annotations
 
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -122,10 +121,14 @@ def _child(cfg: BenchConfig, mode: str, queue) -> None:
 
 def run_benchmark(cfg: BenchConfig, isolate: bool = True) -> dict:
     """Both modes, each in its own process (isolate=False runs in this one, for tests)."""
+    from ltp.checkpoint import find_checkpoint, read_config
+
+    own = read_config(find_checkpoint(cfg.checkpoint))["ltp"]["mode"]
+    pruning = own if own in ("hard", "topk") else "hard"
     results = {}
-    for mode in ("none", "hard"):
+    for key, mode in (("none", "none"), ("hard", pruning)):  # "hard": pruning on, as the checkpoint prunes
         if not isolate:
-            results[mode] = _measure(cfg, mode)
+            results[key] = _measure(cfg, mode)
             continue
         ctx = mp.get_context("spawn")
         queue = ctx.Queue()
@@ -135,7 +138,7 @@ def run_benchmark(cfg: BenchConfig, isolate: bool = True) -> dict:
         proc.join()
         if status != "ok":
             raise RuntimeError(f"benchmark of mode {mode} failed: {payload}")
-        results[mode] = payload
+        results[key] = payload
     return summarize(cfg, results)
 
 
@@ -163,12 +166,9 @@ def describe_device(device: str) -> str:
 
 def store_benchmark(ckpt_path: Path, summary: dict, key: str) -> None:
     """Merge into <checkpoint>/bench.json under key (e.g. "cpu", "cuda")."""
-    from ltp.checkpoint import write_json_atomic
+    from ltp.checkpoint import merge_json
 
-    path = Path(ckpt_path) / "bench.json"
-    data = json.loads(path.read_text()) if path.is_file() else {}
-    data[key] = summary
-    write_json_atomic(path, data)
+    merge_json(Path(ckpt_path) / "bench.json", key, summary)
 
 
 def format_benchmark(s: dict) -> str:

@@ -212,6 +212,18 @@ def write_json_atomic(path: Path, data) -> None:
     os.replace(tmp, path)
 
 
+def merge_json(path: Path, key: str, value) -> dict:
+    """Set data[key] = value in a JSON object file (created if missing), atomically."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text()) if path.is_file() else {}
+    except json.JSONDecodeError:
+        data = {}  # a damaged results file is rewritten rather than blocking new results
+    data[key] = value
+    write_json_atomic(path, data)
+    return data
+
+
 def _json_default(o):
     if hasattr(o, "tolist"):
         return o.tolist()
@@ -339,6 +351,11 @@ def read_config(path: Path) -> dict:
                               "Hugging Face models are backbones: pass them with --backbone to `ltp train`.")
     if config.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path} was written by a newer ltp-lens (format {config['format_version']}); upgrade ltp-lens.")
+    missing = [k for k in ("stage", "backbone", "labels", "max_length", "ltp") if k not in config]
+    missing += [f"backbone.{k}" for k in ("spec", "model_type", "num_layers", "hidden_size")
+                if k not in config.get("backbone", {})]
+    if missing:
+        raise CheckpointError(f"{path / 'config.json'} is incomplete (missing {', '.join(missing)}); retrain or restore it.")
     return config
 
 

@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--train-embeddings", action="store_true",
                    help="also train the word embeddings (frozen by default; checkpoints get larger)")
     g.add_argument("--save-dtype", choices=("float32", "float16"), default="float32", help="checkpoint weights dtype")
+    g = t.add_argument_group("top-k baseline (--stages topk, from a baseline checkpoint)")
+    g.add_argument("--topk-keep", default=None,
+                   help="comma-separated fraction of the input kept after each layer, one per layer")
+    g.add_argument("--topk-epochs", type=int, default=None, help="epochs of the topk stage")
+    g.add_argument("--topk-lr", type=float, default=1e-5, help="weights LR, topk stage")
     g = t.add_argument_group("pruning")
     g.add_argument("--lambda", dest="mask_lambda", type=float, default=0.1, help="weight of the pruning regulariser")
     g.add_argument("--temperature", type=float, default=1e-3, help="soft-mask temperature T")
@@ -80,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     _checkpoint_args(e)
     e.add_argument("--split", default="test", help="data split")
     e.add_argument("--limit", type=int, default=None, help="seeded stratified sample of N examples (default: all)")
-    e.add_argument("--mode", choices=("none", "soft", "hard", "both"), default=None,
-                   help="pruning mode (default: the checkpoint's own; both = none and hard)")
+    e.add_argument("--mode", choices=("none", "soft", "hard", "topk", "both"), default=None,
+                   help="pruning mode (default: the checkpoint's own; both = none and the checkpoint's pruning mode)")
     e.add_argument("--batch-size", type=int, default=64, help="inference batch size")
     e.add_argument("--seed", type=int, default=0, help="seed of the --limit sample")
     e.add_argument("--data-dir", default=None, help="prepared data root (default: $LTP_DATA_DIR or ./data)")
@@ -93,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _checkpoint_args(r)
     r.add_argument("text", help='the text ("-" reads standard input)')
-    r.add_argument("--mode", choices=("none", "soft", "hard"), default=None, help="pruning mode (default: the checkpoint's)")
+    r.add_argument("--mode", choices=("none", "soft", "hard", "topk"), default=None,
+                   help="pruning mode (default: the checkpoint's)")
     r.add_argument("--json", action="store_true", help="print JSON: text, prediction, probabilities, layers")
     # analyze
     a = sub.add_parser("analyze", help="write the retained-token analysis bundle the dashboard reads",
@@ -173,13 +179,25 @@ def cmd_data(args) -> int:
     return 0
 
 
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise ValueError(f"{option} must be comma-separated numbers, got {text!r}.") from None
+    if not values:
+        raise ValueError(f"{option} needs at least one number.")
+    return values
+
+
 def cmd_train(args, argv) -> int:
     from ltp.train import TrainConfig, train
 
     cfg = TrainConfig(
         dataset=args.dataset, out=args.out, backbone=args.backbone, stages=tuple(s.strip() for s in args.stages.split(",") if s.strip()),
         epochs=args.epochs, baseline_epochs=args.baseline_epochs, soft_epochs=args.soft_epochs,
-        hard_epochs=args.hard_epochs, baseline_lr=args.baseline_lr, soft_lr=args.soft_lr, hard_lr=args.hard_lr,
+        hard_epochs=args.hard_epochs, topk_epochs=args.topk_epochs, topk_lr=args.topk_lr,
+        topk_keep=_floats(args.topk_keep, "--topk-keep") if args.topk_keep else None,
+        baseline_lr=args.baseline_lr, soft_lr=args.soft_lr, hard_lr=args.hard_lr,
         threshold_lr=args.threshold_lr, weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio,
         batch_size=args.batch_size, max_length=args.max_length, n_ref=args.n_ref, truncation=args.truncation,
         max_train_examples=args.max_train_examples, val_examples=args.val_examples, mask_lambda=args.mask_lambda,
@@ -212,7 +230,8 @@ def cmd_evaluate(args) -> int:
     from ltp.evaluate import evaluate, format_table, store_metrics
 
     ckpt = load_checkpoint(args.checkpoint, backbone=args.backbone)
-    modes = ["none", "hard"] if args.mode == "both" else [args.mode or ckpt.model.mode]
+    pruning = ckpt.model.mode if ckpt.model.mode in ("hard", "topk") else "hard"
+    modes = ["none", pruning] if args.mode == "both" else [args.mode or ckpt.model.mode]
     results = []
     for mode in modes:
         res = evaluate(ckpt, split=args.split, limit=args.limit, mode=mode, batch_size=args.batch_size,
@@ -278,11 +297,8 @@ def cmd_bench(args) -> int:
 def cmd_sweep(args) -> int:
     from ltp.sweep import SweepConfig, run_sweep
 
-    try:
-        lambdas = tuple(float(x) for x in args.lambdas.split(",") if x.strip())
-    except ValueError:
-        raise ValueError(f"--lambdas must be comma-separated numbers, got {args.lambdas!r}.") from None
-    if not lambdas or min(lambdas) < 0:
+    lambdas = _floats(args.lambdas, "--lambdas")
+    if min(lambdas) < 0:
         raise ValueError("--lambdas needs at least one value >= 0.")
     cfg = SweepConfig(dataset=args.dataset, baseline=args.baseline, out=args.out, lambdas=lambdas,
                       topk=not args.no_topk, max_train_examples=args.max_train_examples,
@@ -352,9 +368,8 @@ def format_analysis(bundle) -> str:
     lines = [f"{meta['examples']} examples of {meta['dataset']}/{meta['split']} ({meta['sample']}); "
              f"timings: " + ", ".join(f"{k} {v:.1f}" for k, v in meta["timings"].items())]
     alive = bundle.summary["statistics"]["mean_alive_per_layer"]
-    # the deepest layer that still keeps a few tokens per example (the last one may keep only [CLS])
-    deep = max([l + 1 for l, a in enumerate(alive) if a >= 4] or [1])
-    for layer in sorted({deep, L}):
+    reach = stats.last_reached_layer(L)  # alive after layer L-1: what the final layer attends over
+    for layer in (reach,):
         lines.append(f"top words kept to layer {layer} (mean {alive[layer - 1]:.1f} tokens alive), stopwords excluded:")
         for c, name in enumerate(names):
             top = stats.word_frequencies(bundle.words, layer=layer, class_id=c, exclude_stopwords=True, top=12,
@@ -362,9 +377,9 @@ def format_analysis(bundle) -> str:
             lines.append(f"  {name}: " + ", ".join(top["word"]))
     rates = bundle.summary["statistics"]["retention_by_pos"]
     lines.append("retention by POS (share of words alive) per layer " + " ".join(f"L{l + 1:<5}" for l in range(L)))
-    for pos, r in sorted(rates.items(), key=lambda kv: -kv[1][-1]):
+    for pos, r in sorted(rates.items(), key=lambda kv: -kv[1][reach - 1]):
         lines.append(f"  {pos:<6} " + " ".join(f"{x:6.3f}" for x in r))
-    lines.append("domain terms kept to the last layer vs correctness:")
+    lines.append(f"domain terms reaching the last layer (alive after layer {reach}) vs correctness:")
     for row in bundle.summary["domain_test"]:
         lines.append(f"  {row['class']:<9} kept n={row['n_kept']} acc={row['acc_kept']:.4f} | pruned n={row['n_pruned']} "
                      f"acc={row['acc_pruned']:.4f} | {row['test']} p={row['p_value']:.3g}")
@@ -429,9 +444,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_report(args)
         if args.command == "sweep":
             return cmd_sweep(args)
-    except (CheckpointError, DataError, InputError, BundleError, ValueError, RuntimeError) as err:
+    except (CheckpointError, DataError, InputError, BundleError, ValueError, RuntimeError, OSError) as err:
         print(f"ltp: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ltp: interrupted.", file=sys.stderr)
+        return 130
     return EXIT_USAGE
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, precision_recall_fscore_support
 
-from ltp.checkpoint import Checkpoint, CheckpointError, write_json_atomic
+from ltp.checkpoint import Checkpoint, CheckpointError, merge_json
 from ltp.inference import Predictions, encode, predict
 
 
@@ -101,13 +101,7 @@ def evaluate(
 
 def store_metrics(ckpt_path: Path, result: dict, key: str | None = None) -> dict:
     """Merge one result into the checkpoint's metrics.json under "<split>/<mode>"."""
-    import json
-
-    path = Path(ckpt_path) / "metrics.json"
-    metrics = json.loads(path.read_text()) if path.is_file() else {}
-    metrics[key or f"{result['split']}/{result['mode']}"] = result
-    write_json_atomic(path, metrics)
-    return metrics
+    return merge_json(Path(ckpt_path) / "metrics.json", key or f"{result['split']}/{result['mode']}", result)
 
 
 def format_table(result: dict, label_names: list[str]) -> str:
@@ -129,6 +123,6 @@ def format_table(result: dict, label_names: list[str]) -> str:
         + " -> ".join(f"{x:.1f}" for x in result["tokens_alive_per_layer"]),
         f"FLOPs per example {result['gflops_mean']:.3f} G (unpruned {result['gflops_unpruned_mean']:.3f} G): "
         f"reduction {result['flops_reduction']:.2f}x",
-        f"speed {result['examples_per_second']:.1f} examples/s (model time {result['model_seconds']:.1f} s)",
+        f"speed {result['examples_per_second'] or 0:.1f} examples/s (model time {result['model_seconds']:.1f} s)",
     ]
     return "\n".join(lines)

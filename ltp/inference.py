@@ -6,7 +6,7 @@ import html
 import re
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import torch
@@ -204,10 +204,14 @@ class Trace:
     def __post_init__(self):
         self.input_tokens = len(self.tokens)
 
-    def to_json(self) -> dict:
-        d = asdict(self)
-        d["offsets"] = [list(o) for o in self.offsets]
-        return d
+
+def _to_cpu(out: LTPOutput) -> LTPOutput:
+    """The record's tensors on the CPU (for a model on a GPU)."""
+    for f in fields(out):
+        value = getattr(out, f.name)
+        if isinstance(value, torch.Tensor):
+            setattr(out, f.name, value.detach().cpu())
+    return out
 
 
 def validate_text(text: str | None) -> str:
@@ -224,20 +228,24 @@ def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length:
 
     validate_text(text)
     enc = encode(tokenizer, [text], max_length, truncation)
-    ids = torch.tensor([enc.input_ids[0]])
+    device = next(model.parameters()).device
+    ids = torch.tensor([enc.input_ids[0]], device=device)
     model.eval()
     t0 = time.perf_counter()
     out = model(ids, torch.ones_like(ids), mode=mode)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
     tokens = tokenizer.convert_ids_to_tokens(enc.input_ids[0])
     special_ids = set(tokenizer.all_special_ids)
+    out = _to_cpu(out)
     probs = torch.softmax(out.logits[0].float(), -1).tolist()
     used_mode = mode or model.mode
     thresholds = out.thresholds.tolist()
     layers = []
     for l in range(model.num_layers):
         pos = out.alive[l, 0].nonzero().flatten().tolist()
-        prunes = used_mode == "hard" and l > 0
+        prunes = used_mode == "hard" and l > 0  # topk keeps a fixed fraction: no threshold
         layers.append(LayerTrace(
             layer=l + 1, count=len(pos), positions=pos, tokens=[tokens[p] for p in pos],
             scores=[round(float(s), 6) for s in out.scores[l, 0]],

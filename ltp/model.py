@@ -17,7 +17,7 @@ score and FLOPs helpers, and the model itself. The method follows ../shared/LTP-
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -83,9 +83,8 @@ class LTPOutput:
     flops: torch.Tensor | None = None  # (B,) FLOPs of the encoder layers as run
     flops_unpruned: torch.Tensor | None = None  # (B,) FLOPs with every real token in every layer
     last_hidden_state: torch.Tensor | None = None  # (B, t, d) final states of the survivors
-    last_positions: torch.Tensor | None = None  # (B, t) input positions of those states
-    last_alive: torch.Tensor | None = None  # (B, t) bool: real survivor (False = padding)
-    # the states the final layer reads (output of layer L-1 for the tokens alive after it): the
+    # the states the final layer reads (the output of the last-but-one layer, for the tokens alive
+    # after it; layers are 0-based here): the
     # last layer's own pruning only skips FFNs whose outputs nothing reads, so these are the
     # tokens that matter at the end
     final_input_state: torch.Tensor | None = None  # (B, t', d)
@@ -340,8 +339,6 @@ class LTPForSequenceClassification(nn.Module):
             flops=2 * macs,
             flops_unpruned=2 * unpruned,
             last_hidden_state=hidden,
-            last_positions=positions,
-            last_alive=alive,
             final_input_state=final_input[0],
             final_input_positions=final_input[1],
             final_input_alive=final_input[2],
@@ -365,6 +362,17 @@ class LTPForSequenceClassification(nn.Module):
         ranked[:, 0] = float("inf")  # [CLS] counts among the kept
         rank = torch.argsort(torch.argsort(ranked, dim=1, descending=True, stable=True), dim=1)
         return alive & (rank < k[:, None])
+
+    def check_max_length(self, max_length: int) -> None:
+        """Raise ValueError if the backbone has no position embeddings for max_length tokens."""
+        ids = torch.full((1, max_length), self.hf.config.pad_token_id + 1, dtype=torch.long)
+        try:
+            with torch.no_grad():
+                self.adapter.embed(ids.to(self.threshold_offsets.device))
+        except (IndexError, RuntimeError):
+            limit = getattr(self.hf.config, "max_position_embeddings", "?")
+            raise ValueError(f"--max-length {max_length} is longer than the backbone supports "
+                             f"(max_position_embeddings={limit}); use a smaller --max-length.") from None
 
     # ----- parameters
 

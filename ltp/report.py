@@ -10,7 +10,10 @@ from ltp.checkpoint import find_checkpoint, read_config
 
 def _load(path: Path, name: str) -> dict:
     f = path / name
-    return json.loads(f.read_text()) if f.is_file() else {}
+    try:
+        return json.loads(f.read_text()) if f.is_file() else {}
+    except (json.JSONDecodeError, OSError):
+        return {}  # unreadable results count as not measured
 
 
 def baseline_metrics(ckpt: Path, split: str) -> dict | None:

@@ -5,7 +5,6 @@ budget (soft + hard epochs of LTP = topk epochs) from the same baseline checkpoi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -67,7 +66,10 @@ def run_sweep(cfg: SweepConfig, log: Callable[[str], None] = lambda msg: None, s
         log(f"LTP lambda={lam:g}: accuracy {res['accuracy']:.4f}, FLOPs reduction {res['flops_reduction']:.2f}x")
         if not cfg.topk:
             continue
-        keep = tuple(min(1.0, max(f, 1e-3)) for f in res["fraction_alive_per_layer"])
+        # the matched schedule comes from training texts, so the test set only ever scores
+        train_fracs = evaluate(load_checkpoint(final), split="train", limit=cfg.eval_limit or 2000, mode="hard",
+                               data_dir=data_dir, seed=1)["fraction_alive_per_layer"]
+        keep = tuple(min(1.0, max(f, 1e-3)) for f in train_fracs)
         trun = out / f"topk-matched-lambda{lam:g}"
         tfinal = train(TrainConfig(out=str(trun), stages=("topk",), topk_keep=keep,
                                    topk_epochs=cfg.soft_epochs + cfg.hard_epochs, **common), show_progress=show_progress)
@@ -82,7 +84,3 @@ def run_sweep(cfg: SweepConfig, log: Callable[[str], None] = lambda msg: None, s
         write_json_atomic(Path(cfg.store_in) / "sweep.json", record)
     return record
 
-
-def load_sweep(ckpt_dir: Path) -> dict | None:
-    f = Path(ckpt_dir) / "sweep.json"
-    return json.loads(f.read_text()) if f.is_file() else None

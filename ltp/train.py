@@ -15,7 +15,7 @@ import shutil
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -206,6 +206,8 @@ def _save_resume(path: Path, model, optimizer, scheduler, info: dict, frozen: li
                 meta["state"].setdefault(str(pid), {})[k] = v
     save_file(tensors or {"_empty": torch.zeros(1)}, str(tmp / "optimizer.safetensors"))
     info = {**info, "optimizer": meta, "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state().tolist()}
+    if torch.cuda.is_available():
+        info["cuda_rng"] = [s.tolist() for s in torch.cuda.get_rng_state_all()]
     write_json_atomic(tmp / "state.json", info)
     if path.exists():
         shutil.rmtree(path)
@@ -229,6 +231,8 @@ def _load_resume(path: Path, model, optimizer, scheduler) -> dict:
     optimizer.load_state_dict({"state": st, "param_groups": info["optimizer"]["param_groups"]})
     scheduler.load_state_dict(info["scheduler"])
     torch.set_rng_state(torch.tensor(info["torch_rng"], dtype=torch.uint8))
+    if "cuda_rng" in info and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([torch.tensor(s, dtype=torch.uint8) for s in info["cuda_rng"]])
     return info
 
 
@@ -245,10 +249,6 @@ def kept_fraction(out, attention_mask: torch.Tensor) -> float:
     if kept.numel() == 0:
         return 1.0
     return float((kept.detach() / real).mean())
-
-
-class _Interrupted(Exception):
-    pass
 
 
 def _raise_interrupt(signum, frame):  # SIGTERM -> the same path as Ctrl-C
@@ -302,29 +302,29 @@ def _train_epoch(run: _StageRun, desc: str, show_progress: bool, checkpoint: Cal
     from tqdm.auto import tqdm
 
     sums = {"loss": 0.0, "task_loss": 0.0, "mask_loss": 0.0, "kept": 0.0, "steps": 0}
-    step = run.sampler.skip
-    bar = tqdm(run.loader, desc=desc, disable=not show_progress, initial=step, total=run.steps_per_epoch,
-               dynamic_ncols=True)
+    position = {"batches": run.sampler.skip}  # global batches consumed, updated right after each update
+    bar = tqdm(run.loader, desc=desc, disable=not show_progress, initial=position["batches"],
+               total=run.steps_per_epoch, dynamic_ncols=True)
     with bar:
         try:
-            step = _train_steps(run, bar, sums, step, checkpoint)
+            _train_steps(run, bar, sums, position, checkpoint)
         except KeyboardInterrupt:
-            checkpoint(sums["steps"] + run.sampler.skip, "interrupted")
+            checkpoint(position["batches"], "interrupted")
             raise
     return sums
 
 
-def _train_steps(run: _StageRun, bar, sums: dict, step: int, checkpoint) -> int:
+def _train_steps(run: _StageRun, bar, sums: dict, position: dict, checkpoint) -> None:
     acc = run.accelerator
     last_save = time.perf_counter()
-    for ids, mask, labels in bar:
-        out = run.model(ids.to(acc.device), mask.to(acc.device), labels=labels.to(acc.device))
+    for ids, mask, labels in bar:  # the prepared loader already places batches on the device
+        out = run.model(ids, mask, labels=labels)
         acc.backward(out.loss)
         acc.clip_grad_norm_(run.model.parameters(), 1.0)
         run.optimizer.step()
         run.scheduler.step()
         run.optimizer.zero_grad()
-        step += 1
+        position["batches"] += acc.num_processes  # each process took one batch of the global order
         kept = kept_fraction(out, mask)
         sums["loss"] += out.loss.item()
         sums["task_loss"] += out.task_loss.item()
@@ -332,10 +332,9 @@ def _train_steps(run: _StageRun, bar, sums: dict, step: int, checkpoint) -> int:
         sums["kept"] += kept
         sums["steps"] += 1
         bar.set_postfix(loss=f"{sums['loss'] / sums['steps']:.4f}", kept=f"{kept:.2f}")
-        if time.perf_counter() - last_save > SAVE_EVERY_S and step < run.steps_per_epoch:
-            checkpoint(step, "progress saved")
+        if time.perf_counter() - last_save > SAVE_EVERY_S and position["batches"] < run.steps_per_epoch:
+            checkpoint(position["batches"], "progress saved")
             last_save = time.perf_counter()
-    return step
 
 
 SAVE_EVERY_S = 600.0  # mid-epoch resume state every 10 minutes
@@ -367,6 +366,8 @@ def run_stage(
         log({"stage": stage, "event": "resumed", "epoch": start_epoch, "step": start_step})
 
     def save_state(epoch: int, step: int, seconds: float, event: str | None = None) -> None:
+        if not run.accelerator.is_main_process:
+            return
         _save_resume(resume_dir, unwrap(run.model), run.optimizer, run.scheduler,
                      {"stage": stage, "epoch": epoch, "step": step, "wall_seconds": seconds}, frozen)
         if event:
@@ -531,6 +532,9 @@ def _stage_model(stage: str, previous: Path | None, cfg: TrainConfig, label_name
             raise CheckpointError(f"Label mismatch: {previous} has labels {ckpt.label_names}, "
                                   f"data set {cfg.dataset} has {label_names}.")
         model = ckpt.model
+        if stage == "hard" and ckpt.config["stage"] != "soft":
+            raise CheckpointError(f"The hard stage binarises thresholds learned in the soft stage, but {previous} is "
+                                  f"a {ckpt.config['stage']} checkpoint: pass a soft-stage checkpoint.")
         if stage == "soft":  # new pruning hyper-parameters apply from the soft stage on
             model.ltp_config = ltp_cfg
         elif stage == "topk":
@@ -540,5 +544,6 @@ def _stage_model(stage: str, previous: Path | None, cfg: TrainConfig, label_name
         else:
             keep = model.ltp_config  # hard: thresholds and N_ref come from the soft stage
             keep.mode = "hard"
+    model.check_max_length(cfg.max_length)
     frozen = model.freeze_word_embeddings() if cfg.freeze_embeddings else []
     return model, frozen

@@ -156,3 +156,18 @@ def test_analyze_bad_inputs(ckpt_dir, toy_data_dir, tmp_path, capsys):
     assert "empty" in capsys.readouterr().err
     assert main(["analyze", "--checkpoint", str(tmp_path / "no-such")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_old_or_damaged_bundle_names_the_command(built, tmp_path):
+    b, _ = built
+    path = save_bundle(b, tmp_path / "analysis")
+    summary = json.loads((path / "summary.json").read_text())
+    summary["meta"]["bundle_version"] = 1
+    (path / "summary.json").write_text(json.dumps(summary))
+    with pytest.raises(BundleError, match="format 1.*ltp analyze"):
+        load_bundle(path)
+    summary["meta"]["bundle_version"] = bd.BUNDLE_VERSION
+    (path / "summary.json").write_text(json.dumps(summary))
+    b.words.drop(columns="depth").to_parquet(path / "words.parquet")
+    with pytest.raises(BundleError, match="depth"):
+        load_bundle(path)

@@ -174,3 +174,11 @@ def test_backbone_override(saved, tiny_backbone, tmp_path):
     cfg["backbone"]["spec"] = str(tmp_path / "gone")
     (saved / "config.json").write_text(json.dumps(cfg))
     assert load_checkpoint(saved, backbone=str(moved)).model.mode == "hard"
+
+
+def test_incomplete_config_is_explained(saved):
+    cfg = json.loads((saved / "config.json").read_text())
+    del cfg["labels"]
+    (saved / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(CheckpointError, match="incomplete .*labels"):
+        load_checkpoint(saved)

@@ -73,7 +73,7 @@ def test_trace_records_every_layer(tiny_backbone, tok):
     assert all(0 in lt.positions for lt in tr.layers)
     assert tr.layers[-1].count < tr.input_tokens  # f = 0.1 prunes
     assert sum(tr.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
-    assert tr.to_json()["layers"][1]["layer"] == 2
+    assert tr.layers[1].layer == 2
     with pytest.raises(InputError):
         trace(model, tok, "  ", 32, ["a", "b"])
 

@@ -56,3 +56,15 @@ def test_sweep_needs_a_baseline_checkpoint(tmp_path, capsys):
     assert main(["sweep", "--dataset", "toy", "--baseline", str(tmp_path), "--out", str(tmp_path / "o"),
                  "--lambdas", "a"]) == 2
     assert "comma-separated" in capsys.readouterr().err
+
+
+def test_topk_stage_from_the_cli(baseline, tmp_path, toy_data_dir):
+    out = tmp_path / "tk"
+    assert main(["train", "--dataset", "toy", "--out", str(out), "--init", str(baseline), "--stages", "topk",
+                 "--topk-keep", "1,0.6,0.3", "--data-dir", str(toy_data_dir), "--max-length", "24",
+                 "--batch-size", "8", "--val-examples", "6", "--quiet"]) == 0
+    assert load_checkpoint(out).model.mode == "topk"
+    assert main(["evaluate", "--checkpoint", str(out), "--data-dir", str(toy_data_dir), "--mode", "both",
+                 "--no-save"]) == 0
+    assert main(["train", "--dataset", "toy", "--out", str(tmp_path / "x"), "--stages", "topk",
+                 "--topk-keep", "a,b"]) == 2

@@ -142,3 +142,15 @@ def test_progress_is_saved_mid_epoch(tmp_path, tiny_backbone, toy_data_dir, monk
     events = [r.get("event") for r in read_log(tmp_path / "run")]
     assert events.count("progress saved") == len(saved)
     assert not (tmp_path / "run" / ".resume-baseline").exists()  # cleaned once the stage is saved
+
+
+def test_hard_stage_needs_a_soft_checkpoint(tmp_path, tiny_backbone, toy_data_dir):
+    train(cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("baseline",)), show_progress=False)
+    with pytest.raises(ValueError, match="soft-stage checkpoint"):
+        train(cfg(tmp_path / "b", tiny_backbone, toy_data_dir, stages=("hard",),
+                  init=str(tmp_path / "run" / "baseline")), show_progress=False)
+
+
+def test_max_length_beyond_positions_is_explained(tmp_path, tiny_backbone, toy_data_dir):
+    with pytest.raises(ValueError, match="max_position_embeddings=160"):
+        train(cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("baseline",), max_length=400), show_progress=False)

@@ -15,12 +15,14 @@ TEXT_KEY = "prune_text"
 
 @st.cache_data(show_spinner="Running the model…", max_entries=64)
 def traces(path: str, config_stamp: float, text: str):
-    """Trace one text in hard mode and with pruning off (cached per checkpoint and text)."""
+    """Trace one text with pruning (the checkpoint's hard or top-k mode) and with pruning off
+    (cached per checkpoint and text)."""
     model = db.model_for(path)
     ck = model.ckpt
+    pruning = ck.model.mode if ck.model.mode in ("hard", "topk") else "hard"
     with model.lock, sup.torch_threads():
         return tuple(trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, mode)
-                     for mode in ("hard", "none"))
+                     for mode in (pruning, "none"))
 
 
 def random_example(rows, label_names) -> None:
@@ -99,10 +101,10 @@ if not text.strip():
     st.stop()
 try:
     hard, none = traces(str(sel.path), sup.stamp(sel.path / "config.json"), text)
-except (CheckpointError, InputError) as err:
+except (CheckpointError, InputError, ValueError, RuntimeError) as err:
     st.error(str(err))
     st.stop()
-if sel.card["mode"] != "hard":
+if sel.card["mode"] not in ("hard", "topk"):
     st.info(f"This checkpoint's own mode is {sel.card['mode']!r} ({sel.card['stage']} stage); the view applies "
             "its thresholds with hard pruning anyway.")
 headline(sel, hard, none)

