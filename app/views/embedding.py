@@ -74,26 +74,29 @@ texts = None if texts is None else texts["text"]
 if texts is None:
     st.caption("The data set is not prepared here, so hover labels show no context snippet.")
 
+
+def map_section(table: str, choices: list[str], radio_key: str, hover: list[str], title: str, caption: str,
+                chart_key: str) -> None:
+    """One interactive map: colour picker, WebGL scatter (stored or recomputed t-SNE), CSV."""
+    pts = points(key, table, b, texts)
+    st.caption(caption.format(n=len(pts)))
+    choice = st.radio("Colour by", choices, horizontal=True, key=radio_key)
+    pts = projected(b, table, key, pts)
+    column, names = color_args(choice, b.label_names)
+    cols = tuple(hover + (["context"] if "context" in pts else []))
+    db.chart(scatter(key, table, pts.attrs.get("projection"), column, cols, f"{title}, coloured by {choice}",
+                     choice, pts, names), chart_key)
+    db.download(pts, f"{chart_key}-points", "Download the points (CSV)")
+
+
 st.subheader("Tokens reaching the last layer")
-tokens = points(key, "token_embeddings", b, texts)
-st.caption(f"{len(tokens):,} word pieces that reach the last layer (the bundle keeps up to 20,000), their hidden "
-           "states reduced to 50 dimensions by PCA, then to 2 by t-SNE. Hover a point for its word and context.")
-choice = st.radio("Colour by", list(COLOR_BY), horizontal=True, key="emb_color")
-tokens = projected(b, "token_embeddings", key, tokens)
-column, names = color_args(choice, b.label_names)
-hover = ["piece", "word", "gold_class", "predicted_class"] + (["context"] if "context" in tokens else [])
-db.chart(scatter(key, "token_embeddings", tokens.attrs.get("projection"), column, tuple(hover),
-                 f"Tokens reaching the last layer, coloured by {choice}", choice, tokens, names), "token-map")
-db.download(tokens, "token-map-points", "Download the points (CSV)")
+map_section("token_embeddings", list(COLOR_BY), "emb_color", ["piece", "word", "gold_class", "predicted_class"],
+            "Tokens reaching the last layer",
+            "{n:,} word pieces that reach the last layer (the bundle keeps up to 20,000), their hidden "
+            "states reduced to 50 dimensions by PCA, then to 2 by t-SNE. Hover a point for its word and context.",
+            "token-map")
 
 st.subheader("Examples")
-examples = points(key, "example_embeddings", b, texts)
-st.caption(f"{len(examples):,} examples, each the mean state of its tokens that reach the last layer.")
-ex_choice = st.radio("Colour by", [c for c in COLOR_BY if c != "part of speech"], horizontal=True,
-                     key="emb_ex_color")
-examples = projected(b, "example_embeddings", key, examples)
-column, names = color_args(ex_choice, b.label_names)
-hover = ["example_id", "n_retained", "gold_class", "predicted_class"] + (["context"] if "context" in examples else [])
-db.chart(scatter(key, "example_embeddings", examples.attrs.get("projection"), column, tuple(hover),
-                 f"Examples, coloured by {ex_choice}", ex_choice, examples, names), "example-map")
-db.download(examples, "example-map-points", "Download the points (CSV)")
+map_section("example_embeddings", [c for c in COLOR_BY if c != "part of speech"], "emb_ex_color",
+            ["example_id", "n_retained", "gold_class", "predicted_class"], "Examples",
+            "{n:,} examples, each the mean state of its tokens that reach the last layer.", "example-map")
