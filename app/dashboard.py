@@ -67,6 +67,15 @@ def bundle(path: str, stamp: float):
     return load_bundle(Path(path))
 
 
+def bundle_key(b) -> str:
+    """A cache key that changes whenever the bundle is recomputed (its meta records the run:
+    checkpoint, sample, settings and timings), so derived tables and maps never go stale."""
+    import hashlib
+    import json
+
+    return hashlib.sha1(json.dumps(b.summary["meta"], sort_keys=True, default=str).encode()).hexdigest()
+
+
 @st.cache_data(show_spinner="Reading the data set…", max_entries=4)
 def split_frame(dataset: str, split: str, root: str, stamp: float) -> pd.DataFrame:
     """A prepared split (text, label), indexed by example id."""

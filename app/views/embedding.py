@@ -68,7 +68,7 @@ def color_args(choice: str, names):
 sel = db.require_checkpoint()
 st.title("Embedding map")
 b = db.need_bundle(sel)
-key = f"{b.summary['meta']['checkpoint']}:{b.summary['meta']['sample']}:{len(b.token_embeddings)}"
+key = db.bundle_key(b)
 texts = db.split_for(b.summary["meta"]["dataset"], b.summary["meta"]["split"])
 texts = None if texts is None else texts["text"]
 if texts is None:

@@ -33,7 +33,7 @@ st.subheader("Retention by word category")
 st.caption("Share of the words of each category still alive at each layer. Categories in priority order: "
            + ", ".join(stats.CATEGORIES) + " (a word gets the first that applies).")
 split = st.toggle("One panel per class", value=True, key="pos_cat_by_class")
-key = f"{b.summary['meta']['checkpoint']}:{b.summary['meta']['sample']}:{len(b.words)}"
+key = db.bundle_key(b)
 cat = category_table(key, b.words, L, split)
 db.chart(charts.category_retention_chart(cat, b.label_names), "category-retention")
 names = cat.assign(**{"class": [b.label_names[c] if isinstance(c, numbers.Integral) else c for c in cat["class"]]})
