@@ -153,6 +153,17 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--store-in", default=None, help="also write sweep.json into this checkpoint (shipped model)")
     w.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    # export / card
+    x = sub.add_parser("export", help="ship a pruned checkpoint (with its baseline's metrics and lineage) to a model dir",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    x.add_argument("source", help="pruned checkpoint or training run directory")
+    x.add_argument("--out", required=True, help="model directory to write (e.g. models/ag_news-minilm-ltp)")
+    x.add_argument("--baseline", default=None,
+                   help="the unpruned baseline checkpoint (default: the run's baseline stage or its --init)")
+    x.add_argument("--force", action="store_true", help="replace an existing model directory")
+    c = sub.add_parser("card", help="rewrite a model's README.md from its stored metrics, benchmark, sweep, bundle")
+    c.add_argument("checkpoint", help="model (checkpoint) directory")
+
     # report
     rp = sub.add_parser("report", help="markdown results table from stored metrics and benchmarks",
                         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -314,6 +325,21 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from ltp.export import export_model
+
+    out = export_model(args.source, args.out, baseline=args.baseline, force=args.force)
+    print(f"model written to {out}")
+    return 0
+
+
+def cmd_card(args) -> int:
+    from ltp.export import write_card
+
+    print(f"model card written to {write_card(args.checkpoint)}")
+    return 0
+
+
 def cmd_report(args) -> int:
     from ltp.report import markdown_table, results_row
 
@@ -444,6 +470,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_report(args)
         if args.command == "sweep":
             return cmd_sweep(args)
+        if args.command == "export":
+            return cmd_export(args)
+        if args.command == "card":
+            return cmd_card(args)
     except (CheckpointError, DataError, InputError, BundleError, ValueError, RuntimeError, OSError) as err:
         print(f"ltp: error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -93,6 +93,10 @@ def test_summary_and_round_trip(built, tmp_path):
     json.dumps(b.summary)  # JSON-serialisable
     path = save_bundle(b, tmp_path / "analysis")
     assert sorted(p.name for p in path.iterdir()) == sorted([f"{t}.parquet" for t in bd.TABLES] + ["summary.json"])
+    import pyarrow.parquet as pq
+
+    stored = set(pq.read_schema(path / "words.parquet").names)
+    assert not stored & {"lower", "end", "kept_last"}  # derivable columns are rebuilt on load, not stored
     back = load_bundle(path)
     pd.testing.assert_frame_equal(back.words, b.words, check_categorical=False)
     pd.testing.assert_frame_equal(back.examples, b.examples)

@@ -162,3 +162,81 @@ def test_report_table_from_stored_metrics(run_dir, toy_data_dir, capsys):
     assert main(["report", str(run_dir)]) == 0
     table = capsys.readouterr().out
     assert table.startswith("| model |") and "| – / – |" in table and "–x" not in table
+
+
+# --------------------------------------------------------------------------- export / card (shipping a model)
+
+
+@pytest.fixture()
+def run_copy(run_dir, tmp_path):
+    import shutil
+
+    dst = tmp_path / "run"
+    shutil.copytree(run_dir, dst)
+    for stage in ("baseline", "soft", "hard"):
+        (dst / stage / "metrics.json").unlink(missing_ok=True)
+    return dst
+
+
+def test_export_needs_baseline_metrics_on_the_same_examples(run_copy, toy_data_dir, tmp_path, capsys):
+    out = tmp_path / "models" / "toy-ltp"
+    assert main(["export", str(run_copy), "--out", str(out)]) == 2
+    assert "no unpruned metrics" in capsys.readouterr().err and not out.exists()
+    dd = ["--data-dir", str(toy_data_dir)]
+    assert main(["evaluate", "--checkpoint", str(run_copy / "baseline"), "--limit", "9", *dd]) == 0
+    assert main(["evaluate", "--checkpoint", str(run_copy), *dd]) == 0  # full split: not the same examples
+    assert main(["export", str(run_copy), "--out", str(out)]) == 2
+    assert "same examples" in capsys.readouterr().err and not out.exists()
+
+
+def test_export_ships_weights_baseline_metrics_lineage_and_card(run_copy, toy_data_dir, tmp_path, capsys):
+    from ltp.bench import BenchConfig, run_benchmark, store_benchmark
+    from ltp.checkpoint import load_checkpoint
+    from ltp.inference import encode, predict
+    from ltp.report import results_row
+
+    dd = ["--data-dir", str(toy_data_dir)]
+    assert main(["evaluate", "--checkpoint", str(run_copy / "baseline"), *dd]) == 0
+    assert main(["evaluate", "--checkpoint", str(run_copy), "--mode", "both", *dd]) == 0
+    out = tmp_path / "models" / "toy-ltp"
+    assert main(["export", str(run_copy), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["README.md", "config.json", "lineage.json", "metrics.json", "model.safetensors", "train_log.jsonl"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    base = json.loads((run_copy / "baseline" / "metrics.json").read_text())["test/none"]
+    assert metrics["baseline/test"]["accuracy"] == base["accuracy"]
+    assert metrics["baseline/test"]["checkpoint"] == str(run_copy / "baseline")
+    assert {"test/none", "test/hard"} <= set(metrics)
+    lineage = json.loads((out / "lineage.json").read_text())
+    assert [s["stage"] for s in lineage["stages"]] == ["baseline", "soft", "hard"]
+    assert all(s["wall_seconds"] is not None and s["command"].startswith("ltp train") for s in lineage["stages"])
+    card = (out / "README.md").read_text()
+    assert "# toy-ltp" in card and "unpruned baseline" in card and "Accuracy drop" in card
+    assert "| baseline | 1 |" in card and "ltp train --dataset toy" in card
+    # the shipped copy predicts exactly like the run's checkpoint, and the report finds its baseline
+    texts = ["the match ended in a draw", "shares fell on the market"]
+    a, b = load_checkpoint(run_copy / "hard"), load_checkpoint(out)
+    pa, pb = (predict(c.model, encode(c.tokenizer, texts, c.max_length), c.tokenizer.pad_token_id) for c in (a, b))
+    assert (pa.probabilities == pb.probabilities).all() and (pa.tokens_alive == pb.tokens_alive).all()
+    row = results_row(out)
+    assert row["baseline_accuracy"] == base["accuracy"] and row["ltp_accuracy"] == metrics["test/hard"]["accuracy"]
+    # replacing needs --force; `ltp card` picks up a benchmark stored later
+    assert main(["export", str(run_copy), "--out", str(out)]) == 2
+    assert "--force" in capsys.readouterr().err
+    cfg = BenchConfig(checkpoint=str(out), limit=None, batch_sizes=(4,), latency_examples=3, repeats=1,
+                      data_dir=str(toy_data_dir))
+    store_benchmark(out, run_benchmark(cfg, isolate=False), "cpu")
+    assert main(["card", str(out)]) == 0
+    card = (out / "README.md").read_text()
+    assert "## Speed (cpu" in card and "throughput, batch 4" in card
+    assert main(["export", str(run_copy), "--out", str(out), "--force"]) == 0
+    assert not (out / "bench.json").exists()  # a forced export starts the model dir afresh
+
+
+def test_export_refuses_a_baseline_or_a_foreign_dir(run_copy, tmp_path, capsys):
+    assert main(["export", str(run_copy / "baseline"), "--out", str(tmp_path / "m")]) == 2
+    assert "baseline checkpoint" in capsys.readouterr().err
+    assert main(["export", str(tmp_path), "--out", str(tmp_path / "m")]) == 2
+    assert "not an ltp-lens checkpoint" in capsys.readouterr().err
+    assert main(["card", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err

@@ -311,12 +311,31 @@ def default_bundle_dir(checkpoint_path: Path) -> Path:
     return Path(checkpoint_path) / "analysis"
 
 
+# word columns that follow from others; not stored (a long-text bundle stays small), rebuilt on load
+_DERIVED_WORD_COLS = ("lower", "end", "kept_last")
+
+
+def _derive_word_columns(words: pd.DataFrame, num_layers: int) -> pd.DataFrame:
+    """Rebuild the derived columns (in their usual places) of a words table read from disk."""
+    if "lower" not in words:
+        words.insert(words.columns.get_loc("text") + 1, "lower", words["text"].str.lower())
+    if "end" not in words:
+        words.insert(words.columns.get_loc("start") + 1, "end",
+                     (words["start"] + words["text"].str.len()).astype(np.int32))
+    if "kept_last" not in words:
+        words.insert(words.columns.get_loc("depth") + 1, "kept_last", words["depth"] >= max(num_layers - 1, 1))
+    return words
+
+
 def save_bundle(bundle: Bundle, path: Path) -> Path:
     """Write the bundle atomically (temp dir + rename)."""
     path = Path(path)
     with _atomic_dir(path) as tmp:
         for name in TABLES:
-            getattr(bundle, name).to_parquet(tmp / f"{name}.parquet", compression="zstd", index=False)
+            table = getattr(bundle, name)
+            if name == "words":
+                table = table.drop(columns=[c for c in _DERIVED_WORD_COLS if c in table])
+            table.to_parquet(tmp / f"{name}.parquet", compression="zstd", compression_level=9, index=False)
         write_json_atomic(tmp / "summary.json", bundle.summary)  # last: marks the bundle complete
     return path
 
@@ -329,7 +348,9 @@ def load_bundle(path: Path) -> Bundle:
     try:
         summary = json.loads((path / "summary.json").read_text())
         tables = {name: pd.read_parquet(path / f"{name}.parquet") for name in TABLES}
-    except (OSError, ValueError, KeyError) as err:
+        if {"text", "start", "depth"} <= set(tables["words"].columns):
+            _derive_word_columns(tables["words"], int(summary["meta"]["num_layers"]))
+    except (OSError, ValueError, KeyError, TypeError) as err:
         raise BundleError(f"The analysis bundle at {path} is incomplete or corrupt ({err}); "
                           f"recompute it with: ltp analyze --checkpoint {path.parent}") from err
     _check_bundle(path, summary, tables)

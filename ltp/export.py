@@ -1,0 +1,206 @@
+"""Ship a trained checkpoint as a self-contained model directory (the models/ the dashboard reads).
+
+`export_model` copies the final LTP checkpoint, stores its own unpruned baseline's metrics under
+"baseline/<split>" in metrics.json (so the comparison survives without the run directory), and
+records the lineage: every training command and stage wall time, the baseline's included.
+`write_card` (re)writes README.md from whatever is stored beside the weights: metrics, benchmark,
+sweep and analysis bundle. Rerun it after `ltp evaluate / bench / sweep --store-in / analyze`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ltp.checkpoint import WEIGHTS, CheckpointError, _atomic_dir, find_checkpoint, read_config, write_json_atomic
+
+LINEAGE = "lineage.json"
+COPIED = (WEIGHTS, "config.json", "metrics.json", "bench.json", "sweep.json", "train_log.jsonl")
+
+
+def _json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path} is corrupt ({err}); rerun the command that writes it.") from err
+
+
+def find_baseline(ckpt: Path, config: dict) -> Path | None:
+    """The baseline a pruned checkpoint was trained from: the run's sibling `baseline` stage, or
+    the checkpoint its run was initialised from (when that is a baseline)."""
+    candidates = [ckpt.parent / "baseline"]
+    init = (config.get("training") or {}).get("config", {}).get("init")
+    if init:
+        candidates.append(Path(init))
+    for c in candidates:
+        try:
+            c = find_checkpoint(c)
+        except CheckpointError:
+            continue
+        if c != ckpt and read_config(c).get("stage") == "baseline":
+            return c
+    return None
+
+
+def _lineage_entries(config: dict, path: Path) -> list[dict]:
+    train = config.get("training") or {}
+    return [{"stage": stage, "command": train.get("command"), "checkpoint": str(path),
+             "epochs": info.get("epochs"), "examples": info.get("examples"), "lr": info.get("lr"),
+             "wall_seconds": info.get("wall_seconds"), "data": (config.get("dataset") or {}).get("description")}
+            for stage, info in (train.get("stages") or {}).items()]
+
+
+def export_model(source: str | Path, out: str | Path, baseline: str | Path | None = None, force: bool = False) -> Path:
+    """Copy a pruned checkpoint to `out` with its baseline's metrics and lineage; returns `out`."""
+    src = find_checkpoint(source)
+    config = read_config(src)
+    if config.get("stage") == "baseline":
+        raise CheckpointError(f"{src} is a baseline checkpoint; export the pruned (hard or topk) one.")
+    base = find_checkpoint(baseline) if baseline else find_baseline(src, config)
+    if base is None:
+        raise CheckpointError(f"Cannot find the baseline {src} was trained from; pass --baseline DIR.")
+    base_config = read_config(base)
+    if base_config.get("stage") != "baseline":
+        raise CheckpointError(f"{base} is a {base_config.get('stage')} checkpoint, not a baseline.")
+    if list(base_config.get("labels", [])) != list(config.get("labels", [])):
+        raise CheckpointError(f"{base} has other labels than {src}; it is not this model's baseline.")
+    base_metrics = {k: v for k, v in _json(base / "metrics.json").items() if k.endswith("/none")}
+    if not base_metrics:
+        raise CheckpointError(f"{base} has no unpruned metrics yet: run `ltp evaluate --checkpoint {base}` "
+                              "on the same examples as the pruned model first.")
+    out = Path(out)
+    if out.exists() and not force:
+        raise CheckpointError(f"{out} exists; pass --force to replace it (shipped weights are committed once).")
+    metrics = _json(src / "metrics.json")
+    for key, value in base_metrics.items():
+        split = key.split("/")[0]
+        own = metrics.get(f"{split}/{config['ltp']['mode']}")
+        if own and own.get("sample") != value.get("sample"):
+            raise CheckpointError(f"{src} was evaluated on '{own.get('sample')}' but its baseline on "
+                                  f"'{value.get('sample')}'; evaluate both on the same examples.")
+        metrics[f"baseline/{split}"] = dict(value, checkpoint=str(base))
+    stages = {}  # a run that trained every stage records the baseline in both checkpoints: keep it once
+    for entry in _lineage_entries(base_config, base) + _lineage_entries(config, src):
+        stages.setdefault((entry["stage"], entry["command"]), entry)
+    lineage = {"source": str(src), "baseline": str(base), "stages": list(stages.values())}
+    with _atomic_dir(out) as tmp:
+        for name in COPIED:
+            if (src / name).is_file():
+                shutil.copy2(src / name, tmp / name)
+        write_json_atomic(tmp / "metrics.json", metrics)
+        write_json_atomic(tmp / LINEAGE, lineage)
+        (tmp / "README.md").write_text(model_card(tmp, name=out.name))
+    return out
+
+
+# --------------------------------------------------------------------------- the model card
+
+
+def _f(x, fmt=".4f") -> str:
+    return "–" if x is None else format(x, fmt)
+
+
+def _minutes(s) -> str:
+    return "–" if s is None else f"{s / 60:.1f} min"
+
+
+def model_card(path: str | Path, name: str | None = None) -> str:
+    """Markdown model card from the files stored in a shipped model directory."""
+    path = Path(path)
+    config = read_config(path)
+    metrics = _json(path / "metrics.json")
+    lineage = _json(path / LINEAGE)
+    bench = _json(path / "bench.json")
+    sweep = _json(path / "sweep.json")
+    analysis = _json(path / "analysis" / "summary.json")
+    ltp, bb, data = config["ltp"], config["backbone"], config.get("dataset") or {}
+    mode = ltp["mode"]
+    out = [f"# {name or path.name}", "",
+           f"Learned Token Pruning ({mode} mode) on `{bb['spec']}` ({bb['model_type']}, {bb['num_layers']} layers, "
+           f"{bb['hidden_size']} wide), fine-tuned for {data.get('name', '?')}: {', '.join(config['labels'])}.",
+           "Produced by ltp-lens. Load it with `ltp prune --checkpoint DIR \"text\"`, in the dashboard, or with "
+           "`ltp.checkpoint.load_checkpoint(DIR)`; the frozen parameters come from the backbone, whose sha256 is checked.",
+           "", "## Results", ""]
+    splits = sorted({k.split("/")[1] for k in metrics if k.startswith("baseline/")} |
+                    {k.split("/")[0] for k in metrics if not k.startswith("baseline/")})
+    for split in splits:
+        own, base = metrics.get(f"{split}/{mode}"), metrics.get(f"baseline/{split}")
+        if not own:
+            continue
+        out += [f"Split `{split}`: {own.get('sample')}.", "",
+                "| | accuracy | macro P | macro R | macro F1 | FLOPs reduction | tokens alive after each layer |",
+                "|---|---|---|---|---|---|---|"]
+        for label, r in (("unpruned baseline", base), (f"LTP ({mode})", own), ("same weights, pruning off",
+                                                                              metrics.get(f"{split}/none"))):
+            if r:
+                alive = " → ".join(f"{a:.1f}" for a in r.get("tokens_alive_per_layer", []))
+                out.append(f"| {label} | {_f(r['accuracy'])} | {_f(r['precision_macro'])} | {_f(r['recall_macro'])} "
+                           f"| {_f(r['f1_macro'])} | {_f(r.get('flops_reduction'), '.2f')}x | {alive} |")
+        if base:
+            same = base.get("sample") == own.get("sample")
+            drop = 100 * (base["accuracy"] - own["accuracy"])
+            out += ["", f"Accuracy drop against the unpruned baseline: {drop:.2f} points"
+                    + ("" if same else f" (**not comparable**: the baseline was measured on {base.get('sample')})") + "."]
+        out.append("")
+    for key, b in bench.items():
+        bs = [k.removeprefix("speedup_throughput_bs") for k in b if k.startswith("speedup_throughput_bs")]
+        off, on = b.get("none", {}), next((b[m] for m in ("hard", "topk") if m in b), {})
+        out += [f"## Speed ({key}: {b.get('device')})", "",
+                f"`ltp bench`: {b['config'].get('limit') or 'all'} {b['config'].get('split')} examples, length-sorted, "
+                f"{b['config'].get('repeats')} timed passes after warm-up (median), {off.get('threads')} threads, "
+                "each mode in a fresh process.", "",
+                "| | pruning off | pruning on | speed-up |", "|---|---|---|---|"]
+        for s in bs:
+            out.append(f"| throughput, batch {s} (examples/s) | {off[f'throughput_bs{s}']:.1f} | "
+                       f"{on[f'throughput_bs{s}']:.1f} | {b[f'speedup_throughput_bs{s}']:.2f}x |")
+        out += [f"| latency, batch 1, median (ms) | {off['latency_ms_median']:.2f} | {on['latency_ms_median']:.2f} "
+                f"| {b['speedup_latency_median']:.2f}x |",
+                f"| latency, batch 1, p90 (ms) | {off['latency_ms_p90']:.2f} | {on['latency_ms_p90']:.2f} | |"]
+        if off.get("peak_rss_mb") is not None:
+            out.append(f"| peak memory (MiB) | {off['peak_rss_mb']:.0f} | {on['peak_rss_mb']:.0f} | |")
+        if bs:
+            out += ["", f"FLOPs reduction {b['flops_reduction']:.2f}x; at batch {bs[0]} "
+                    f"{100 * b[f'flops_to_time_bs{bs[0]}']:.0f}% of the FLOPs saving shows as time."]
+        out.append("")
+    if sweep.get("points"):
+        c = sweep.get("config", {})
+        out += ["## Accuracy vs FLOPs (`sweep.json`)", "",
+                f"Every point starts from the same baseline and fine-tunes on the same {c.get('max_train_examples')} "
+                f"training examples ({c.get('soft_epochs')} soft + {c.get('hard_epochs')} hard epoch(s); top-k gets the "
+                f"same number of epochs); evaluated on {c.get('eval_limit') or 'all'} test examples.", "",
+                "| method | point | accuracy | macro F1 | FLOPs reduction | speed-up |", "|---|---|---|---|---|---|"]
+        for p in sweep["points"]:
+            out.append(f"| {p['method']} | {p['label']} | {p['accuracy']:.4f} | {p['f1']:.4f} | "
+                       f"{p['flops_reduction']:.2f}x | {_f(p.get('speedup'), '.2f')}x |")
+        out.append("")
+    out += ["## Training", "", f"- Data: {data.get('description', 'n/a')}",
+            f"- Max length {config['max_length']} tokens, {config['truncation']} truncation; N_ref = {ltp['n_ref']}; "
+            f"lambda {ltp['mask_lambda']:g}, temperature {ltp['temperature']:g}, final threshold {ltp['final_threshold']:g}",
+            f"- Learned thresholds per layer: {', '.join(f'{t:.5f}' for t in config['thresholds'])} (layer 1 never prunes)",
+            f"- Frozen (taken from the backbone): {', '.join(config.get('frozen_parameters', [])) or 'nothing'}; "
+            f"weights stored as {config.get('weights_dtype', 'float32')}", ""]
+    stages = lineage.get("stages", [])
+    if stages:
+        out += ["| stage | epochs | examples | LR | wall time |", "|---|---|---|---|---|"]
+        out += [f"| {s['stage']} | {s['epochs']} | {s['examples']} | {s['lr']} | {_minutes(s['wall_seconds'])} |"
+                for s in stages]
+        out += ["", "Commands (as run; the CPU had 2 cores):", ""]
+        for cmd in dict.fromkeys(s["command"] for s in stages if s.get("command")):
+            out.append(f"    {cmd}")
+        out.append("")
+    if analysis.get("meta"):
+        m = analysis["meta"]
+        out += ["## Analysis bundle (`analysis/`)", "",
+                f"`ltp analyze` on the {m['split']} split: {m['sample']}; {m['timings'].get('total_s', 0):.0f} s to build.", ""]
+    return "\n".join(out)
+
+
+def write_card(path: str | Path) -> Path:
+    """Rewrite README.md of a shipped model from its stored files."""
+    path = find_checkpoint(path)
+    card = path / "README.md"
+    tmp = card.with_suffix(".md.tmp")
+    tmp.write_text(model_card(path))
+    tmp.replace(card)
+    return card
