@@ -152,6 +152,7 @@ def model_card(path: Path) -> dict:
         "num_layers": backbone.get("num_layers"),
         "hidden_size": backbone.get("hidden_size"),
         "max_length": config.get("max_length"),
+        "truncation": config.get("truncation", "head"),
         "mode": mode,
         "thresholds": layer_thresholds(config),
         "accuracy": result.get("accuracy"),
@@ -226,8 +227,11 @@ def seen_text(tr: Trace) -> tuple[str, int]:
     characters were cut off."""
     if not tr.truncated:
         return tr.text, 0
-    end = max((e for (s, e), sp in zip(tr.offsets, tr.special) if not sp), default=0)
-    return tr.text[:end], len(tr.text) - end
+    spans = sorted((s, e) for (s, e), sp in zip(tr.offsets, tr.special) if not sp)
+    end = spans[-1][1] if spans else 0
+    # head+tail truncation also cuts out a middle stretch: count the non-blank text between tokens
+    hidden = sum(len(tr.text[a:b]) for (_, a), (b, _) in zip(spans, spans[1:]) if tr.text[a:b].strip())
+    return tr.text[:end], hidden + len(tr.text) - end
 
 
 _CONTROL = {c: 0x2400 + c for c in range(0x20) if chr(c) not in "\t\n\r"} | {0x7F: 0x2421}

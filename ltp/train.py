@@ -236,6 +236,30 @@ def _load_resume(path: Path, model, optimizer, scheduler) -> dict:
     return info
 
 
+def _resume_settings(stage: str, cfg: TrainConfig, examples: int, steps_per_epoch: int) -> dict:
+    """What decides a stage's trajectory: a resume state only continues a run with the same."""
+    keys = ("dataset", "backbone", "init", "max_train_examples", "val_examples", "max_length", "truncation",
+            "batch_size", "seed", "threshold_lr", "weight_decay", "warmup_ratio", "mask_lambda", "temperature",
+            "final_threshold", "n_ref", "freeze_embeddings", "topk_keep")
+    settings = {k: getattr(cfg, k) for k in keys}
+    settings.update(stage=stage, epochs=cfg.stage_epochs(stage), lr=cfg.stage_lr(stage), examples=examples,
+                    steps_per_epoch=steps_per_epoch)
+    return json.loads(json.dumps(settings))  # tuples as lists, as they come back from state.json
+
+
+def _check_resume_settings(resume_dir: Path, settings: dict) -> None:
+    try:
+        saved = json.loads((resume_dir / "state.json").read_text()).get("settings")
+    except (OSError, json.JSONDecodeError):
+        raise RuntimeError(f"The resume state {resume_dir} is damaged; delete it to start the stage afresh.") from None
+    if saved is None:
+        return  # written by an older ltp-lens that did not record them
+    diff = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in settings.items() if saved.get(k) != v]
+    if diff:
+        raise RuntimeError(f"{resume_dir} holds an interrupted stage trained with other settings ({'; '.join(diff)}). "
+                           "Rerun with the same options to continue it, or delete that directory to start afresh.")
+
+
 # --------------------------------------------------------------------------- one stage
 
 
@@ -360,7 +384,9 @@ def run_stage(
     run = _prepare_stage(stage, model, data, tokenizer.pad_token_id, cfg)
     unwrap = run.accelerator.unwrap_model
     start_epoch, start_step, wall = 0, 0, 0.0
+    settings = _resume_settings(stage, cfg, len(data.ids), run.steps_per_epoch)
     if resume_dir.exists():
+        _check_resume_settings(resume_dir, settings)
         info = _load_resume(resume_dir, unwrap(run.model), run.optimizer, run.scheduler)
         start_epoch, start_step, wall = info["epoch"], info["step"], info["wall_seconds"]
         log({"stage": stage, "event": "resumed", "epoch": start_epoch, "step": start_step})
@@ -369,7 +395,8 @@ def run_stage(
         if not run.accelerator.is_main_process:
             return
         _save_resume(resume_dir, unwrap(run.model), run.optimizer, run.scheduler,
-                     {"stage": stage, "epoch": epoch, "step": step, "wall_seconds": seconds}, frozen)
+                     {"stage": stage, "epoch": epoch, "step": step, "wall_seconds": seconds, "settings": settings},
+                     frozen)
         if event:
             log({"stage": stage, "event": event, "epoch": epoch, "step": step, "of": run.steps_per_epoch})
 

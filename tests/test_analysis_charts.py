@@ -220,6 +220,12 @@ def test_layer_text_html_preserves_text_and_marks_unseen_tail():
     assert out.startswith('<div class="ltp-layer-text"')
     assert "Hello,  world" in out  # double space between tokens kept
     assert 'class="ltp-unseen"' in out and " and more</span>" in out
+    # head+tail: an unseen middle between tokens is grey, and a long one collapses to a marker
+    short = charts.layer_text_html("ab cd ef", [(0, 2), (6, 8)], [True, True], [False, False])
+    assert "<span class=\"ltp-unseen\"" in short and "> cd </span>" in short
+    middle = "x" * 500
+    long_ = charts.layer_text_html(f"ab {middle} ef", [(0, 2), (504, 506)], [True, False], [False, False])
+    assert middle not in long_ and "502 characters not seen by the model" in long_
     full = charts.layer_text_html("a b", [(0, 1), (2, 3)], [True, True], [False, False])
     assert "ltp-unseen" not in full and ">a b</div>" in full
     with pytest.raises(ValueError, match="outside the text"):

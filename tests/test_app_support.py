@@ -133,6 +133,10 @@ def test_trace_helpers():
 def test_seen_text_and_printable():
     assert sup.seen_text(_trace("ab cd")) == ("ab cd", 0)
     assert sup.seen_text(_trace("ab cd and much more", truncated=True)) == ("ab cd", 14)
+    # head+tail: tokens "ab" and "cd" from both ends; the middle " and much more " was cut out
+    tr = _trace("ab and much more cd", truncated=True)
+    tr.offsets = [(0, 0), (0, 2), (17, 19), (0, 0)]
+    assert sup.seen_text(tr) == ("ab and much more cd", 15)
     raw = "a\x00b\tc\n\x1bd\x7f"
     out = sup.printable(raw)
     assert len(out) == len(raw) and out == "a\u2400b\tc\n\u241bd\u2421"

@@ -1,6 +1,7 @@
 """The three-stage procedure on a tiny model and tiny data: stages, resume, reproducibility."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -81,6 +82,10 @@ def test_resume_after_interrupt(tmp_path, tiny_backbone, toy_data_dir, monkeypat
     # 54 train rows / batch 8 = 7 steps per epoch: call 10 is the 3rd batch of epoch 2
     assert (state["epoch"], state["step"]) == (1, 2)
     monkeypatch.setattr(torch.optim.AdamW, "step", real_step)
+    # a rerun with other settings must not continue this state (it would mix two trainings)
+    with pytest.raises(RuntimeError, match=r"other settings \(max_train_examples None -> 40.*delete that directory"):
+        train(replace(c, max_train_examples=40), show_progress=False)
+    assert (run / ".resume-baseline" / "state.json").is_file()
     train(c, show_progress=False)
     events = [r.get("event") for r in read_log(run)]
     assert "interrupted" in events and "resumed" in events

@@ -66,12 +66,15 @@ def headline(sel, hard, none) -> None:
                    help="Wall time of one forward pass on this server's CPU/GPU; it varies run to run.")
 
 
-def per_layer(hard) -> None:
+def per_layer(sel, hard) -> None:
     st.subheader("Layer by layer")
     shown, hidden = sup.seen_text(hard)
     if hidden:
-        st.info(f"The text is longer than the model's max length: only the first {hard.input_tokens} tokens "
-                f"(special tokens included) were used; {hidden:,} more characters were not seen by the model.")
+        which = ("the first quarter and the last three quarters of its" if sel.card.get("truncation") == "head+tail"
+                 else "the first")
+        st.info(f"The text is longer than the model's max length: only {which} {hard.input_tokens} tokens "
+                f"(special tokens included) were used; {hidden:,} characters were not seen by the model "
+                "(grey below).")
     st.caption("Faded, struck-through pieces have been pruned by that layer; [CLS] and [SEP] are counted "
                "but not shown.")
     st.html(charts.layers_table_html(sup.printable(shown), hard.offsets, hard.special, sup.alive_masks(hard)))
@@ -108,5 +111,5 @@ if sel.card["mode"] not in ("hard", "topk"):
     st.info(f"This checkpoint's own mode is {sel.card['mode']!r} ({sel.card['stage']} stage); the view applies "
             "its thresholds with hard pruning anyway.")
 headline(sel, hard, none)
-per_layer(hard)
+per_layer(sel, hard)
 charts_row(sel, hard, none)

