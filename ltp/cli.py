@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--baseline", default=None,
                    help="the unpruned baseline checkpoint (default: the run's baseline stage or its --init)")
     x.add_argument("--force", action="store_true", help="replace an existing model directory")
+    x.add_argument("--data-note", default=None, help="where the training data came from (shown in the model card)")
     c = sub.add_parser("card", help="rewrite a model's README.md from its stored metrics, benchmark, sweep, bundle")
     c.add_argument("checkpoint", help="model (checkpoint) directory")
 
@@ -328,7 +329,7 @@ def cmd_sweep(args) -> int:
 def cmd_export(args) -> int:
     from ltp.export import export_model
 
-    out = export_model(args.source, args.out, baseline=args.baseline, force=args.force)
+    out = export_model(args.source, args.out, baseline=args.baseline, force=args.force, data_note=args.data_note)
     print(f"model written to {out}")
     return 0
 

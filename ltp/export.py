@@ -51,8 +51,10 @@ def _lineage_entries(config: dict, path: Path) -> list[dict]:
             for stage, info in (train.get("stages") or {}).items()]
 
 
-def export_model(source: str | Path, out: str | Path, baseline: str | Path | None = None, force: bool = False) -> Path:
-    """Copy a pruned checkpoint to `out` with its baseline's metrics and lineage; returns `out`."""
+def export_model(source: str | Path, out: str | Path, baseline: str | Path | None = None, force: bool = False,
+                 data_note: str | None = None) -> Path:
+    """Copy a pruned checkpoint to `out` with its baseline's metrics and lineage (and `data_note`,
+    where the training data came from, for the card); returns `out`."""
     src = find_checkpoint(source)
     config = read_config(src)
     if config.get("stage") == "baseline":
@@ -83,7 +85,7 @@ def export_model(source: str | Path, out: str | Path, baseline: str | Path | Non
     stages = {}  # a run that trained every stage records the baseline in both checkpoints: keep it once
     for entry in _lineage_entries(base_config, base) + _lineage_entries(config, src):
         stages.setdefault((entry["stage"], entry["command"]), entry)
-    lineage = {"source": str(src), "baseline": str(base), "stages": list(stages.values())}
+    lineage = {"source": str(src), "baseline": str(base), "data_note": data_note, "stages": list(stages.values())}
     with _atomic_dir(out) as tmp:
         for name in COPIED:
             if (src / name).is_file():
@@ -174,7 +176,13 @@ def model_card(path: str | Path, name: str | None = None) -> str:
             out.append(f"| {p['method']} | {p['label']} | {p['accuracy']:.4f} | {p['f1']:.4f} | "
                        f"{p['flops_reduction']:.2f}x | {_f(p.get('speedup'), '.2f')}x |")
         out.append("")
-    out += ["## Training", "", f"- Data: {data.get('description', 'n/a')}",
+    from ltp.data import DATASETS
+
+    spec = DATASETS.get(data.get("name", ""))
+    out += ["## Training", "", f"- Data set: {spec.description if spec else data.get('name', 'n/a')}"]
+    if lineage.get("data_note"):
+        out.append(f"- Source: {lineage['data_note']}")
+    out += [f"- Training rows: {data.get('description', 'n/a')}",
             f"- Max length {config['max_length']} tokens, {config['truncation']} truncation; N_ref = {ltp['n_ref']}; "
             f"lambda {ltp['mask_lambda']:g}, temperature {ltp['temperature']:g}, final threshold {ltp['final_threshold']:g}",
             f"- Learned thresholds per layer: {', '.join(f'{t:.5f}' for t in config['thresholds'])} (layer 1 never prunes)",

@@ -199,7 +199,7 @@ def test_export_ships_weights_baseline_metrics_lineage_and_card(run_copy, toy_da
     assert main(["evaluate", "--checkpoint", str(run_copy / "baseline"), *dd]) == 0
     assert main(["evaluate", "--checkpoint", str(run_copy), "--mode", "both", *dd]) == 0
     out = tmp_path / "models" / "toy-ltp"
-    assert main(["export", str(run_copy), "--out", str(out)]) == 0
+    assert main(["export", str(run_copy), "--out", str(out), "--data-note", "toy rows, made up"]) == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["README.md", "config.json", "lineage.json", "metrics.json", "model.safetensors", "train_log.jsonl"])
     metrics = json.loads((out / "metrics.json").read_text())
@@ -212,7 +212,7 @@ def test_export_ships_weights_baseline_metrics_lineage_and_card(run_copy, toy_da
     assert all(s["wall_seconds"] is not None and s["command"].startswith("ltp train") for s in lineage["stages"])
     card = (out / "README.md").read_text()
     assert "# toy-ltp" in card and "unpruned baseline" in card and "Accuracy drop" in card
-    assert "| baseline | 1 |" in card and "ltp train --dataset toy" in card
+    assert "| baseline | 1 |" in card and "ltp train --dataset toy" in card and "Source: toy rows, made up" in card
     # the shipped copy predicts exactly like the run's checkpoint, and the report finds its baseline
     texts = ["the match ended in a draw", "shares fell on the market"]
     a, b = load_checkpoint(run_copy / "hard"), load_checkpoint(out)
