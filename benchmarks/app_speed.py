@@ -330,14 +330,31 @@ def embedding_map(page, checkpoints: list[Path]) -> dict:
             "points_drawn": points, "points_in_bundle": rows}
 
 
+SCREENSHOTS: Path | None = None  # --screenshots: a full-page PNG of every page with every checkpoint
+
+
+def page_errors(page) -> list[str]:
+    """Tracebacks and error boxes Streamlit shows on the current page."""
+    boxes = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+    return [boxes.nth(i).inner_text()[:200] for i in range(boxes.count())]
+
+
 def memory(page, server: Server, checkpoints: list[Path]) -> dict:
-    """Server RSS after every page was shown with every checkpoint selected once."""
+    """Server RSS after every page was shown with every checkpoint selected once (and what
+    error boxes, if any, each page showed)."""
+    errors = {}
     for ckpt in checkpoints:
         select_checkpoint(page, ckpt.name)
         for label, h1 in PAGES:
             open_page(page, label, h1)
             settle(page)
-    return {"rss_after_all_pages_mb": rss_mb(server.proc.pid),
+            if page_errors(page):
+                errors[f"{ckpt.name} / {label}"] = page_errors(page)
+            if SCREENSHOTS:
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                slug = label.lower().replace(" ", "-")
+                page.screenshot(path=str(SCREENSHOTS / f"{ckpt.name}--{slug}.png"), full_page=True)
+    return {"rss_after_all_pages_mb": rss_mb(server.proc.pid), "error_boxes": errors,
             "checkpoints": [c.name for c in checkpoints], "pages": [label for label, _ in PAGES]}
 
 
@@ -400,7 +417,8 @@ def browser_rows(b: dict) -> list[tuple[str, str]]:
                                                    f"model's: {render.get('counts_match_model', render.get('error'))}"),
             ("server RSS after landing", f"{fmt(b.get('rss_after_landing_mb'), '.0f')} MiB"),
             (f"server RSS, all pages x {len(mem.get('checkpoints', []))} checkpoint(s)",
-             f"{fmt(mem.get('rss_after_all_pages_mb'), '.0f')} MiB {mem.get('error', '')}")]
+             f"{fmt(mem.get('rss_after_all_pages_mb'), '.0f')} MiB {mem.get('error', '')}"),
+            ("pages showing an error box", str(len(mem.get("error_boxes", {}))) if "error_boxes" in mem else "n/a")]
     if "first_visit" not in emb:
         return rows + [("embedding map", emb.get("skipped") or emb.get("error", "n/a"))]
     return rows + [("embedding map drawn, first / cached visit",
@@ -457,7 +475,10 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="prepared data sets, as LTP_DATA_DIR (default: the app's)")
     parser.add_argument("--runs", type=int, default=3, help="cold starts, a fresh server each (default 3)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "app_speed.json", help="JSON results")
+    parser.add_argument("--screenshots", type=Path, help="save a full-page PNG of every page per checkpoint here")
     args = parser.parse_args()
+    global SCREENSHOTS
+    SCREENSHOTS = args.screenshots
     if args.runs < 1:
         parser.error("--runs must be at least 1")
     results = run(args.models_dir.resolve(), args.data_dir.resolve() if args.data_dir else None, args.runs)

@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("checkpoints", nargs="+", help="checkpoint or run directories")
     rp.add_argument("--split", default="test", help="data split")
     rp.add_argument("--json", action="store_true", help="print the rows as JSON")
+    rp.add_argument("--details", action="store_true", help="also the stored benchmark and sweep tables of each model")
     return p
 
 
@@ -342,10 +343,13 @@ def cmd_card(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from ltp.report import markdown_table, results_row
+    from ltp.report import details_markdown, markdown_table, results_row
 
     rows = [results_row(p, args.split) for p in args.checkpoints]
     print(json.dumps(rows, indent=2) if args.json else markdown_table(rows))
+    if args.details and not args.json:
+        for p in args.checkpoints:
+            print("\n" + details_markdown(p))
     return 0
 
 

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from ltp.checkpoint import WEIGHTS, CheckpointError, _atomic_dir, find_checkpoint, read_config, write_json_atomic
+from ltp.report import bench_markdown, sweep_markdown
 
 LINEAGE = "lineage.json"
 COPIED = (WEIGHTS, "config.json", "metrics.json", "bench.json", "sweep.json", "train_log.jsonl")
@@ -146,36 +147,9 @@ def model_card(path: str | Path, name: str | None = None) -> str:
                     + ("" if same else f" (**not comparable**: the baseline was measured on {base.get('sample')})") + "."]
         out.append("")
     for key, b in bench.items():
-        bs = [k.removeprefix("speedup_throughput_bs") for k in b if k.startswith("speedup_throughput_bs")]
-        off, on = b.get("none", {}), next((b[m] for m in ("hard", "topk") if m in b), {})
-        out += [f"## Speed ({key}: {b.get('device')})", "",
-                f"`ltp bench`: {b['config'].get('limit') or 'all'} {b['config'].get('split')} examples, length-sorted, "
-                f"{b['config'].get('repeats')} timed passes after warm-up (median), {off.get('threads')} threads, "
-                "each mode in a fresh process.", "",
-                "| | pruning off | pruning on | speed-up |", "|---|---|---|---|"]
-        for s in bs:
-            out.append(f"| throughput, batch {s} (examples/s) | {off[f'throughput_bs{s}']:.1f} | "
-                       f"{on[f'throughput_bs{s}']:.1f} | {b[f'speedup_throughput_bs{s}']:.2f}x |")
-        out += [f"| latency, batch 1, median (ms) | {off['latency_ms_median']:.2f} | {on['latency_ms_median']:.2f} "
-                f"| {b['speedup_latency_median']:.2f}x |",
-                f"| latency, batch 1, p90 (ms) | {off['latency_ms_p90']:.2f} | {on['latency_ms_p90']:.2f} | |"]
-        if off.get("peak_rss_mb") is not None:
-            out.append(f"| peak memory (MiB) | {off['peak_rss_mb']:.0f} | {on['peak_rss_mb']:.0f} | |")
-        if bs:
-            out += ["", f"FLOPs reduction {b['flops_reduction']:.2f}x; at batch {bs[0]} "
-                    f"{100 * b[f'flops_to_time_bs{bs[0]}']:.0f}% of the FLOPs saving shows as time."]
-        out.append("")
+        out += [f"## Speed ({key}: {b.get('device')})", "", bench_markdown(b), ""]
     if sweep.get("points"):
-        c = sweep.get("config", {})
-        out += ["## Accuracy vs FLOPs (`sweep.json`)", "",
-                f"Every point starts from the same baseline and fine-tunes on the same {c.get('max_train_examples')} "
-                f"training examples ({c.get('soft_epochs')} soft + {c.get('hard_epochs')} hard epoch(s); top-k gets the "
-                f"same number of epochs); evaluated on {c.get('eval_limit') or 'all'} test examples.", "",
-                "| method | point | accuracy | macro F1 | FLOPs reduction | speed-up |", "|---|---|---|---|---|---|"]
-        for p in sweep["points"]:
-            out.append(f"| {p['method']} | {p['label']} | {p['accuracy']:.4f} | {p['f1']:.4f} | "
-                       f"{p['flops_reduction']:.2f}x | {_f(p.get('speedup'), '.2f')}x |")
-        out.append("")
+        out += ["## Accuracy vs FLOPs (`sweep.json`)", "", sweep_markdown(sweep), ""]
     from ltp.data import DATASETS
 
     spec = DATASETS.get(data.get("name", ""))

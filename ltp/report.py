@@ -76,3 +76,51 @@ def markdown_table(rows: list[dict]) -> str:
             f"{_x(r['cpu_speedup_bs32'])} / {_x(r['cpu_latency_speedup'])} |"
         )
     return "\n".join(lines)
+
+
+def bench_markdown(b: dict) -> str:
+    """One stored `ltp bench` result (a bench.json entry) as a markdown paragraph + table."""
+    sizes = [k.removeprefix("speedup_throughput_bs") for k in b if k.startswith("speedup_throughput_bs")]
+    off, on = b.get("none", {}), next((b[m] for m in ("hard", "topk") if m in b), {})
+    c = b.get("config", {})
+    lines = [f"`ltp bench` on {b.get('device')}: {c.get('limit') or 'all'} {c.get('split')} examples, length-sorted, "
+             f"{c.get('repeats')} timed passes after warm-up (median), {off.get('threads')} threads, each mode in a "
+             "fresh process.", "", "| | pruning off | pruning on | speed-up |", "|---|---|---|---|"]
+    for bs in sizes:
+        lines.append(f"| throughput, batch {bs} (examples/s) | {off[f'throughput_bs{bs}']:.1f} | "
+                     f"{on[f'throughput_bs{bs}']:.1f} | {b[f'speedup_throughput_bs{bs}']:.2f}x |")
+    lines += [f"| latency, batch 1, median (ms) | {off['latency_ms_median']:.2f} | {on['latency_ms_median']:.2f} "
+              f"| {b['speedup_latency_median']:.2f}x |",
+              f"| latency, batch 1, p90 (ms) | {off['latency_ms_p90']:.2f} | {on['latency_ms_p90']:.2f} | |"]
+    if off.get("peak_rss_mb") is not None:
+        lines.append(f"| peak memory (MiB) | {off['peak_rss_mb']:.0f} | {on['peak_rss_mb']:.0f} | |")
+    if sizes:
+        lines += ["", f"FLOPs reduction {b['flops_reduction']:.2f}x; at batch {sizes[0]} "
+                  f"{100 * b[f'flops_to_time_bs{sizes[0]}']:.0f}% of the FLOPs saving shows as time."]
+    return "\n".join(lines)
+
+
+def sweep_markdown(record: dict) -> str:
+    """A stored `ltp sweep` (sweep.json) as a markdown paragraph + table."""
+    c = record.get("config", {})
+    lines = [f"Every point starts from the same baseline and fine-tunes on the same {c.get('max_train_examples')} "
+             f"training examples ({c.get('soft_epochs')} soft + {c.get('hard_epochs')} hard epoch(s); top-k gets as "
+             f"many epochs); evaluated on {c.get('eval_limit') or 'all'} test examples (seeded, stratified). Speed-up: "
+             "examples/s against the unpruned baseline in the same process (batch 64).", "",
+             "| method | point | accuracy | macro F1 | FLOPs reduction | speed-up |", "|---|---|---|---|---|---|"]
+    for p in record.get("points", []):
+        lines.append(f"| {p['method']} | {p['label']} | {p['accuracy']:.4f} | {p['f1']:.4f} | "
+                     f"{p['flops_reduction']:.2f}x | {_x(p.get('speedup'))} |")
+    return "\n".join(lines)
+
+
+def details_markdown(path: str | Path) -> str:
+    """The benchmark and sweep tables stored with one model, under headings."""
+    ckpt = find_checkpoint(path)
+    out = []
+    for key, b in _load(ckpt, "bench.json").items():
+        out += [f"#### `{path}`: speed ({key})", "", bench_markdown(b), ""]
+    sweep = _load(ckpt, "sweep.json")
+    if sweep.get("points"):
+        out += [f"#### `{path}`: accuracy vs FLOPs", "", sweep_markdown(sweep), ""]
+    return "\n".join(out)

@@ -229,6 +229,10 @@ def test_export_ships_weights_baseline_metrics_lineage_and_card(run_copy, toy_da
     assert main(["card", str(out)]) == 0
     card = (out / "README.md").read_text()
     assert "## Speed (cpu" in card and "throughput, batch 4" in card
+    capsys.readouterr()
+    assert main(["report", str(out), "--details"]) == 0
+    printed = capsys.readouterr().out
+    assert "| `" + str(out) + "` | toy (15)" in printed and "speed (cpu)" in printed and "throughput, batch 4" in printed
     assert main(["export", str(run_copy), "--out", str(out), "--force"]) == 0
     assert not (out / "bench.json").exists()  # a forced export starts the model dir afresh
 
