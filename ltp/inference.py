@@ -74,7 +74,8 @@ def encode(tokenizer, texts: Sequence[str], max_length: int, truncation: str = "
     if truncation not in ("head", "head+tail"):
         raise ValueError(f"truncation must be 'head' or 'head+tail', got {truncation!r}")
     texts = [clean_text(t[:MAX_CHARS]) for t in texts]
-    enc = tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+    enc = tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True, truncation=False,
+                    verbose=False)  # we truncate ourselves (head or head+tail): no "longer than" warning
     cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
     sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
     budget = max_length - 2

@@ -90,3 +90,15 @@ def test_dashboard_lists_the_shipped_models(monkeypatch):
     assert models_dir(MODELS.parent) == MODELS  # the dashboard's default
     found = {p.name for p in discover_checkpoints(MODELS)}
     assert set(SHIPPED) <= found
+
+
+def test_readme_results_are_the_report_output(monkeypatch, capsys):
+    """The README's results tables are `ltp report ... --details` verbatim, not typed by hand."""
+    from ltp.cli import main
+
+    monkeypatch.chdir(MODELS.parent)
+    assert main(["report", *(f"models/{name}" for name in SHIPPED), "--details"]) == 0
+    report = capsys.readouterr().out.strip()
+    readme = (MODELS.parent / "README.md").read_text()
+    block = readme.split("<!-- report:start -->")[1].split("<!-- report:end -->")[0].strip()
+    assert block == report, "README out of date: paste the output of the command in the test"
