@@ -143,7 +143,8 @@ def model_card(path: str | Path, name: str | None = None) -> str:
         if base:
             same = base.get("sample") == own.get("sample")
             drop = 100 * (base["accuracy"] - own["accuracy"])
-            out += ["", f"Accuracy drop against the unpruned baseline: {drop:.2f} points"
+            out += ["", (f"Accuracy drop against the unpruned baseline: {drop:.2f} points" if drop >= 0 else
+                         f"Accuracy drop against the unpruned baseline: none (LTP is {-drop:.2f} points above it)")
                     + ("" if same else f" (**not comparable**: the baseline was measured on {base.get('sample')})") + "."]
         out.append("")
     for key, b in bench.items():
@@ -167,7 +168,8 @@ def model_card(path: str | Path, name: str | None = None) -> str:
         out += ["| stage | epochs | examples | LR | wall time |", "|---|---|---|---|---|"]
         out += [f"| {s['stage']} | {s['epochs']} | {s['examples']} | {s['lr']} | {_minutes(s['wall_seconds'])} |"
                 for s in stages]
-        out += ["", "Commands (as run; the CPU had 2 cores):", ""]
+        out += ["", "Commands (as run, on a 2-core CPU often shared with other runs: the wall times are upper "
+                "bounds):", ""]
         for cmd in dict.fromkeys(s["command"] for s in stages if s.get("command")):
             out.append(f"    {cmd}")
         out.append("")
