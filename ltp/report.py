@@ -45,7 +45,9 @@ def results_row(path: str | Path, split: str = "test") -> dict:
         "ltp_accuracy": ltp.get("accuracy"),
         "baseline_f1": base.get("f1_macro"),
         "ltp_f1": ltp.get("f1_macro"),
-        "accuracy_drop_points": (100 * (base["accuracy"] - ltp["accuracy"])) if base and ltp else None,
+        # a drop only compares like with like: both measured on the same examples
+        "accuracy_drop_points": (100 * (base["accuracy"] - ltp["accuracy"]))
+        if base and ltp and base.get("sample") == ltp.get("sample") else None,
         "flops_reduction": ltp.get("flops_reduction"),
         "tokens_alive_per_layer": ltp.get("tokens_alive_per_layer"),
         "mean_input_tokens": ltp.get("mean_input_tokens"),

@@ -162,6 +162,12 @@ def test_report_table_from_stored_metrics(run_dir, toy_data_dir, capsys):
     assert main(["report", str(run_dir)]) == 0
     table = capsys.readouterr().out
     assert table.startswith("| model |") and "| – / – |" in table and "–x" not in table
+    # a baseline measured on other examples gives no drop (not comparable), only its own numbers
+    assert main(["evaluate", "--checkpoint", str(run_dir / "baseline"), "--data-dir", str(toy_data_dir),
+                 "--limit", "9"]) == 0
+    capsys.readouterr()
+    assert main(["report", str(run_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["accuracy_drop_points"] is None
 
 
 # --------------------------------------------------------------------------- export / card (shipping a model)
