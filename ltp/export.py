@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from ltp.checkpoint import WEIGHTS, CheckpointError, _atomic_dir, find_checkpoint, read_config, write_json_atomic
-from ltp.report import bench_markdown, sweep_markdown
+from ltp.report import _f, _x, bench_markdown, sweep_markdown
 
 LINEAGE = "lineage.json"
 COPIED = (WEIGHTS, "config.json", "metrics.json", "bench.json", "sweep.json", "train_log.jsonl")
@@ -100,10 +100,6 @@ def export_model(source: str | Path, out: str | Path, baseline: str | Path | Non
 # --------------------------------------------------------------------------- the model card
 
 
-def _f(x, fmt=".4f") -> str:
-    return "–" if x is None else format(x, fmt)
-
-
 def _minutes(s) -> str:
     return "–" if s is None else f"{s / 60:.1f} min"
 
@@ -138,8 +134,8 @@ def model_card(path: str | Path, name: str | None = None) -> str:
                                                                               metrics.get(f"{split}/none"))):
             if r:
                 alive = " → ".join(f"{a:.1f}" for a in r.get("tokens_alive_per_layer", []))
-                out.append(f"| {label} | {_f(r['accuracy'])} | {_f(r['precision_macro'])} | {_f(r['recall_macro'])} "
-                           f"| {_f(r['f1_macro'])} | {_f(r.get('flops_reduction'), '.2f')}x | {alive} |")
+                acc, p, rec, f1 = (_f(r[k], ".4f") for k in ("accuracy", "precision_macro", "recall_macro", "f1_macro"))
+                out.append(f"| {label} | {acc} | {p} | {rec} | {f1} | {_x(r.get('flops_reduction'))} | {alive} |")
         if base:
             same = base.get("sample") == own.get("sample")
             drop = 100 * (base["accuracy"] - own["accuracy"])
