@@ -157,9 +157,16 @@ def model_card(path: Path) -> dict:
         "thresholds": layer_thresholds(config),
         "accuracy": result.get("accuracy"),
         "f1_macro": result.get("f1_macro"),
-        "flops_reduction": result.get("flops_reduction") if result.get("mode") == "hard" else None,
+        "flops_reduction": _honest_flops(result) if result.get("mode") == "hard" else None,
         "evaluated_on": f"{result.get('split')}/{result.get('mode')}, {result.get('sample')}" if result else None,
     }
+
+
+def _honest_flops(result: dict) -> float | None:
+    from ltp.report import flops_columns
+
+    honest, all_tokens = flops_columns(result)
+    return honest if honest is not None else all_tokens
 
 
 def model_card_markdown(card: dict) -> str:
@@ -317,13 +324,29 @@ def metrics_table(metrics: dict, baseline: dict | None = None, split: str = "tes
         if not isinstance(r, dict):
             continue
         alive = r.get("tokens_alive_per_layer") or [None]
+        from ltp.report import flops_columns
+
+        honest, all_tokens = flops_columns(r)
         rows.append({"model": name, "examples": r.get("examples"), "accuracy": r.get("accuracy"),
                      "precision": r.get("precision_macro"), "recall": r.get("recall_macro"), "f1": r.get("f1_macro"),
                      "mean_input_tokens": r.get("mean_input_tokens"), "tokens_at_last_layer": alive[-1],
-                     "flops_reduction": r.get("flops_reduction"), "examples_per_second": r.get("examples_per_second")})
+                     "flops_reduction": honest, "flops_reduction_all_tokens": all_tokens,
+                     "examples_per_second": r.get("examples_per_second")})
     return pd.DataFrame(rows, columns=["model", "examples", "accuracy", "precision", "recall", "f1",
                                        "mean_input_tokens", "tokens_at_last_layer", "flops_reduction",
-                                       "examples_per_second"])
+                                       "flops_reduction_all_tokens", "examples_per_second"])
+
+
+def short_views_table(result: dict | None) -> pd.DataFrame:
+    """The short-input views of one stored evaluation, one row per view."""
+    from ltp.report import short_views
+
+    rows = [{"view": name.replace("_", " "), "texts": v["examples"], "mean_input_tokens": v["mean_input_tokens"],
+             "accuracy_pruning_off": v["accuracy_off"], "accuracy_pruning_on": v["accuracy_on"],
+             "drop_points": v["drop_points"], "flops_reduction": v["flops_reduction"]}
+            for name, v in short_views(result).items()]
+    return pd.DataFrame(rows, columns=["view", "texts", "mean_input_tokens", "accuracy_pruning_off",
+                                       "accuracy_pruning_on", "drop_points", "flops_reduction"])
 
 
 def per_class_table(result: dict) -> pd.DataFrame:

@@ -61,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--baseline-lr", type=float, default=5e-5, help="weights LR, baseline stage")
     g.add_argument("--soft-lr", type=float, default=2e-5, help="weights LR, soft stage")
     g.add_argument("--hard-lr", type=float, default=1e-5, help="weights LR, hard stage")
-    g.add_argument("--threshold-lr", type=float, default=1e-3, help="thresholds LR (own group, no weight decay)")
+    g.add_argument("--threshold-lr", type=float, default=None,
+                   help="thresholds LR (own group, no weight decay, same warm-up and decay as the weights); "
+                        "default 0.01 / N_ref: each step moves theta by at most ~1%% of the mean content score")
+    g.add_argument("--no-threshold-clamp", dest="clamp_thresholds", action="store_false",
+                   help="let thresholds go negative (a negative threshold never prunes)")
     g.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay of the weights")
     g.add_argument("--warmup-ratio", type=float, default=0.06, help="linear warm-up fraction of each stage")
     g.add_argument("--train-embeddings", action="store_true",
@@ -73,8 +77,27 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--topk-epochs", type=int, default=None, help="epochs of the topk stage")
     g.add_argument("--topk-lr", type=float, default=1e-5, help="weights LR, topk stage")
     g = t.add_argument_group("pruning")
-    g.add_argument("--lambda", dest="mask_lambda", type=float, default=0.1, help="weight of the pruning regulariser")
-    g.add_argument("--temperature", type=float, default=1e-3, help="soft-mask temperature T")
+    g.add_argument("--target-flops-reduction", type=float, default=None,
+                   help="honest FLOPs reduction to reach, e.g. 2.5 (a Lagrangian controller in the soft stage, "
+                        "then the binarised thresholds are calibrated to it); replaces --lambda")
+    g.add_argument("--lambda", dest="mask_lambda", type=float, default=0.1,
+                   help="weight of the pruning regulariser (without a target)")
+    g.add_argument("--regularizer", choices=("flops", "kept"), default="flops",
+                   help="flops: expected FLOPs ratio of the soft model; kept: the first release's mean mask per layer")
+    g.add_argument("--score", choices=("sink", "paper"), default="sink",
+                   help="importance score: sink (content tokens carry the whole mass; robust to length) or paper (r / N_ref)")
+    g.add_argument("--no-key-fade", dest="key_fade", action="store_false",
+                   help="soft stage: pruned tokens keep full weight as keys (the first release)")
+    g.add_argument("--temperature", type=float, default=None,
+                   help="soft-mask temperature T at the start of the soft stage (default 0.128 / N_ref)")
+    g.add_argument("--temperature-end", type=float, default=None,
+                   help="T at the end of the soft stage, annealed geometrically (default: --temperature / 4)")
+    g.add_argument("--short-spans", type=float, default=0.25,
+                   help="mixed lengths: soft and hard stages also train on a short span (1-3 sentences, 8-64 tokens) "
+                        "of this fraction of the texts; 0 turns it off")
+    g.add_argument("--length-half", type=float, default=16.0,
+                   help="length-aware thresholds: an input of n tokens uses theta * (n/(n+h)) / (N_ref/(N_ref+h)), "
+                        "so short inputs are pruned more gently; 0 turns it off (one threshold for every length)")
     g.add_argument("--final-threshold", type=float, default=None,
                    help="f, the last layer's base threshold (default 0.01 * 128 / N_ref)")
     g.add_argument("--n-ref", type=int, default=None, help="constant score divisor N_ref (default: --max-length)")
@@ -90,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--batch-size", type=int, default=64, help="inference batch size")
     e.add_argument("--seed", type=int, default=0, help="seed of the --limit sample")
     e.add_argument("--data-dir", default=None, help="prepared data root (default: $LTP_DATA_DIR or ./data)")
+    e.add_argument("--views", choices=("short", "none"), default="short",
+                   help="short: also score each text's first sentence and first 12 words, pruning off and on")
     e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.add_argument("--no-save", action="store_true", help="do not write metrics.json beside the checkpoint")
 
@@ -135,17 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--no-save", action="store_true", help="do not write bench.json beside the checkpoint")
 
     # sweep
-    w = sub.add_parser("sweep", help="accuracy vs FLOPs: LTP at several lambdas vs a FLOPs-matched top-k baseline",
+    w = sub.add_parser("sweep", help="accuracy vs FLOPs: LTP at several FLOPs targets vs top-k at the same FLOPs",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     w.add_argument("--dataset", required=True, help="prepared data set name")
-    w.add_argument("--baseline", required=True, help="baseline-stage checkpoint every point starts from")
+    w.add_argument("--baseline", required=True,
+                   help="the fine-tuned checkpoint every point starts from (its pruning-off results are the baseline)")
     w.add_argument("--out", required=True, help="directory for the points' runs and sweep.json")
-    w.add_argument("--lambdas", default="0.01,0.05,0.2", help="comma-separated regularisation strengths")
-    w.add_argument("--no-topk", action="store_true", help="skip the matched top-k baselines")
+    w.add_argument("--targets", default="2,3,4", help="comma-separated honest FLOPs reductions to train for ('' for none)")
+    w.add_argument("--lambdas", default="", help="comma-separated fixed regularisation strengths (besides the targets)")
+    w.add_argument("--topk", default="matched,linear",
+                   help="top-k baselines per LTP point: matched (LTP's per-layer fractions) and/or linear (the paper's schedule)")
+    w.add_argument("--no-topk", action="store_true", help="skip the top-k baselines")
     w.add_argument("--max-train-examples", type=int, default=8000, help="fixed training subset of every point")
     w.add_argument("--soft-epochs", type=int, default=1, help="LTP soft-stage epochs")
     w.add_argument("--hard-epochs", type=int, default=1, help="LTP hard-stage epochs (top-k gets soft+hard)")
-    w.add_argument("--threshold-lr", type=float, default=1e-3, help="thresholds learning rate")
     w.add_argument("--eval-limit", type=int, default=2000, help="stratified test sample of every point (0 = all)")
     w.add_argument("--batch-size", type=int, default=32, help="training batch size")
     w.add_argument("--seed", type=int, default=42, help="random seed")
@@ -214,7 +242,10 @@ def cmd_train(args, argv) -> int:
         threshold_lr=args.threshold_lr, weight_decay=args.weight_decay, warmup_ratio=args.warmup_ratio,
         batch_size=args.batch_size, max_length=args.max_length, n_ref=args.n_ref, truncation=args.truncation,
         max_train_examples=args.max_train_examples, val_examples=args.val_examples, mask_lambda=args.mask_lambda,
-        temperature=args.temperature, final_threshold=args.final_threshold,
+        temperature=args.temperature, temperature_end=args.temperature_end, final_threshold=args.final_threshold,
+        clamp_thresholds=args.clamp_thresholds, score=args.score, key_fade=args.key_fade,
+        regularizer=args.regularizer, target_flops_reduction=args.target_flops_reduction, short_spans=args.short_spans,
+        length_half=args.length_half or None,
         freeze_embeddings=not args.train_embeddings, save_dtype=args.save_dtype, seed=args.seed,
         data_dir=args.data_dir, init=args.init, command="ltp " + shlex.join(argv),
     )
@@ -226,6 +257,10 @@ def cmd_train(args, argv) -> int:
                   + (f" (binarised: acc {rec['val_hard_accuracy']:.4f}, {rec['val_hard_flops_reduction']:.2f}x)"
                      if "val_hard_accuracy" in rec else "")
                   + f", {rec['seconds']:.0f} s", file=sys.stderr)
+        elif rec.get("event") == "calibrated":
+            print(f"[{rec['stage']}] thresholds scaled by {rec['scale']:.3f}: binarised FLOPs reduction "
+                  f"{rec['before']:.2f}x -> {rec['reached']:.2f}x (target {rec['target']:g}x, "
+                  f"{rec['examples']} train texts)", file=sys.stderr)
         elif "event" in rec:
             print(f"[{rec['stage']}] {rec['event']}", file=sys.stderr)
 
@@ -248,7 +283,8 @@ def cmd_evaluate(args) -> int:
     results = []
     for mode in modes:
         res = evaluate(ckpt, split=args.split, limit=args.limit, mode=mode, batch_size=args.batch_size,
-                       data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed)
+                       data_dir=Path(args.data_dir) if args.data_dir else None, seed=args.seed,
+                       views=args.views == "short")
         results.append(res)
         if not args.no_save:
             store_metrics(ckpt.path, res)
@@ -310,19 +346,23 @@ def cmd_bench(args) -> int:
 def cmd_sweep(args) -> int:
     from ltp.sweep import SweepConfig, run_sweep
 
-    lambdas = _floats(args.lambdas, "--lambdas")
-    if min(lambdas) < 0:
-        raise ValueError("--lambdas needs at least one value >= 0.")
-    cfg = SweepConfig(dataset=args.dataset, baseline=args.baseline, out=args.out, lambdas=lambdas,
-                      topk=not args.no_topk, max_train_examples=args.max_train_examples,
-                      soft_epochs=args.soft_epochs, hard_epochs=args.hard_epochs, threshold_lr=args.threshold_lr,
+    lambdas = _floats(args.lambdas, "--lambdas") if args.lambdas.strip() else None
+    targets = _floats(args.targets, "--targets") if args.targets.strip() else None
+    if lambdas and min(lambdas) < 0:
+        raise ValueError("--lambdas must be >= 0.")
+    if targets and min(targets) <= 1:
+        raise ValueError("--targets are FLOPs reductions above 1 (e.g. 2,3,4).")
+    topk = () if args.no_topk else tuple(k.strip() for k in args.topk.split(",") if k.strip())
+    cfg = SweepConfig(dataset=args.dataset, baseline=args.baseline, out=args.out, targets=targets, lambdas=lambdas,
+                      topk=topk, max_train_examples=args.max_train_examples,
+                      soft_epochs=args.soft_epochs, hard_epochs=args.hard_epochs,
                       eval_limit=args.eval_limit or None, batch_size=args.batch_size, seed=args.seed,
                       data_dir=args.data_dir, store_in=args.store_in)
     record = run_sweep(cfg, log=lambda m: print(m, file=sys.stderr), show_progress=not args.quiet)
-    print(f"{'method':<8} {'point':<24} {'accuracy':>9} {'F1':>7} {'FLOPs red.':>10} {'speed-up':>9}")
+    print(f"{'method':<15} {'point':<26} {'accuracy':>9} {'F1':>7} {'FLOPs red.':>10} {'speed-up':>9}")
     for p in record["points"]:
         sp = f"{p['speedup']:.2f}x" if p["speedup"] else "-"
-        print(f"{p['method']:<8} {p['label']:<24} {p['accuracy']:>9.4f} {p['f1']:>7.4f} {p['flops_reduction']:>9.2f}x {sp:>9}")
+        print(f"{p['method']:<15} {p['label']:<26} {p['accuracy']:>9.4f} {p['f1']:>7.4f} {p['flops_reduction']:>9.2f}x {sp:>9}")
     print(f"sweep written to {Path(args.out) / 'sweep.json'}")
     return 0
 

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from ltp.checkpoint import WEIGHTS, CheckpointError, _atomic_dir, find_checkpoint, read_config, write_json_atomic
-from ltp.report import _f, _x, bench_markdown, sweep_markdown
+from ltp.report import _f, _x, bench_markdown, flops_columns, sweep_markdown, views_markdown
 
 LINEAGE = "lineage.json"
 COPIED = (WEIGHTS, "config.json", "metrics.json", "bench.json", "sweep.json", "train_log.jsonl")
@@ -128,20 +128,25 @@ def model_card(path: str | Path, name: str | None = None) -> str:
         if not own:
             continue
         out += [f"Split `{split}`: {own.get('sample')}.", "",
-                "| | accuracy | macro P | macro R | macro F1 | FLOPs reduction | tokens alive after each layer |",
+                "| | accuracy | macro P | macro R | macro F1 | FLOPs reduction, honest (all tokens) "
+                "| tokens alive after each layer |",
                 "|---|---|---|---|---|---|---|"]
         for label, r in (("unpruned baseline", base), (f"LTP ({mode})", own), ("same weights, pruning off",
                                                                               metrics.get(f"{split}/none"))):
             if r:
                 alive = " → ".join(f"{a:.1f}" for a in r.get("tokens_alive_per_layer", []))
                 acc, p, rec, f1 = (_f(r[k], ".4f") for k in ("accuracy", "precision_macro", "recall_macro", "f1_macro"))
-                out.append(f"| {label} | {acc} | {p} | {rec} | {f1} | {_x(r.get('flops_reduction'))} | {alive} |")
+                honest, all_tokens = flops_columns(r)
+                out.append(f"| {label} | {acc} | {p} | {rec} | {f1} | {_x(honest)} ({_x(all_tokens)}) | {alive} |")
         if base:
             same = base.get("sample") == own.get("sample")
             drop = 100 * (base["accuracy"] - own["accuracy"])
             out += ["", (f"Accuracy drop against the unpruned baseline: {drop:.2f} points" if drop >= 0 else
                          f"Accuracy drop against the unpruned baseline: none (LTP is {-drop:.2f} points above it)")
                     + ("" if same else f" (**not comparable**: the baseline was measured on {base.get('sample')})") + "."]
+        if views_markdown(own):
+            out += ["", "Short inputs (each test text's first sentence and first 12 words, the same weights with "
+                    "pruning off and on):", "", views_markdown(own)]
         out.append("")
     for key, b in bench.items():
         out += [f"## Speed ({key}: {b.get('device')})", "", bench_markdown(b), ""]
@@ -155,7 +160,9 @@ def model_card(path: str | Path, name: str | None = None) -> str:
         out.append(f"- Source: {lineage['data_note']}")
     out += [f"- Training rows: {data.get('description', 'n/a')}",
             f"- Max length {config['max_length']} tokens, {config['truncation']} truncation; N_ref = {ltp['n_ref']}; "
-            f"lambda {ltp['mask_lambda']:g}, temperature {ltp['temperature']:g}, final threshold {ltp['final_threshold']:g}",
+            f"lambda {ltp['mask_lambda']:g}, temperature {ltp['temperature']:g}, final threshold {ltp['final_threshold']:g}; "
+            f"score {ltp.get('score', 'paper')}, regulariser {ltp.get('regularizer', 'kept')}, "
+            f"length-aware thresholds {'h = %g' % ltp['length_half'] if ltp.get('length_half') else 'off'}",
             f"- Learned thresholds per layer: {', '.join(f'{t:.5f}' for t in config['thresholds'])} (layer 1 never prunes)",
             f"- Frozen (taken from the backbone): {', '.join(config.get('frozen_parameters', [])) or 'nothing'}; "
             f"weights stored as {config.get('weights_dtype', 'float32')}", ""]

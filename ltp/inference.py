@@ -120,9 +120,11 @@ class Predictions:
     probabilities: np.ndarray  # (N, C)
     tokens_alive: np.ndarray  # (N, L) tokens alive after each layer
     lengths: np.ndarray  # (N,) real tokens (with special tokens)
-    flops: np.ndarray  # (N,)
+    flops: np.ndarray  # (N,) honest: the last FFN runs for [CLS] alone
     flops_unpruned: np.ndarray  # (N,)
     seconds: float  # wall time of the model calls
+    flops_all_tokens: np.ndarray | None = None  # (N,) the first release's accounting
+    flops_unpruned_all_tokens: np.ndarray | None = None  # (N,)
 
     @property
     def predicted(self) -> np.ndarray:
@@ -148,8 +150,7 @@ def predict(
     layers = model.num_layers
     probs = np.zeros((n, model.hf.config.num_labels), dtype=np.float32)
     alive = np.zeros((n, layers), dtype=np.int32)
-    flops = np.zeros(n)
-    flops_un = np.zeros(n)
+    flops, flops_un, flops_all, flops_un_all = np.zeros(n), np.zeros(n), np.zeros(n), np.zeros(n)
     lengths = np.array([len(s) for s in encoded.input_ids])
     seconds = 0.0
     device = next(model.parameters()).device
@@ -164,11 +165,13 @@ def predict(
         alive[idx] = out.tokens_alive.T.cpu().numpy()
         flops[idx] = out.flops.cpu().numpy()
         flops_un[idx] = out.flops_unpruned.cpu().numpy()
+        flops_all[idx] = out.flops_all_tokens.cpu().numpy()
+        flops_un_all[idx] = out.flops_unpruned_all_tokens.cpu().numpy()
         if on_batch is not None:
             on_batch(i, out, idx)
         if progress is not None:
             progress(len(idx))
-    return Predictions(probs, alive, lengths, flops, flops_un, seconds)
+    return Predictions(probs, alive, lengths, flops, flops_un, seconds, flops_all, flops_un_all)
 
 
 # --------------------------------------------------------------------------- trace

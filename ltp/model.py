@@ -4,26 +4,36 @@ Read top to bottom: the config, the output record, the encoder adapter (how to c
 layer's attention and feed-forward blocks for BERT, RoBERTa, MPNet ...), the importance
 score and FLOPs helpers, and the model itself. The method follows ../shared/LTP-NOTES.md:
 
-* importance  s^l[k] = 1/(H * N_ref) * sum_h sum_{q alive} A_h^l[q, k], N_ref constant;
-* threshold   theta^l = f * l / L + t^l (t^l learned, layer 0 never pruned);
-* soft mode   layer output multiplied by m^l = sigmoid((s^l - theta^l) / T); the score's sum
-  over "alive" queries weights each query by the product of its earlier masks, the soft
-  counterpart of hard mode's cascade (without it, binarising removes far more than training saw);
+* importance  r^l[k] = 1/H * sum_h sum_{q alive} A_h^l[q, k] (attention key k receives);
+  "paper" score s = r / N_ref; "sink" score (default) rescales the content tokens' scores so
+  that they carry the whole mass: s = r * n_content / (sum_content r * N_ref). [CLS] and [SEP]
+  absorb more attention the shorter the text, so only the sink score has the same scale on a
+  16-token sentence as on a 256-token review (mean content score 1/N_ref at any length);
+* threshold   theta^l = f * l / L + t^l (t^l learned, layer 0 never pruned, theta >= 0);
+* soft mode   layer output multiplied by m^l = sigmoid((s^l - theta^l) / T); each query of the
+  score is weighted by its survival so far (product of earlier masks), and softly pruned
+  tokens also fade as keys (log survival added to the key logits), so hard pruning is the
+  limit of soft pruning; the regulariser is the expected FLOPs of the soft model;
 * hard mode   tokens with s^l < theta^l are removed (gathered out) before layer l's
   feed-forward block and never come back; the first (classification) token is always kept.
 * topk mode   the comparison baseline: the same score and removal, but layer l keeps a fixed
   fraction topk_keep[l] of the input's real tokens (the highest-scoring ones).
+
+In every mode the last layer's feed-forward block runs for [CLS] alone: the classifier reads
+nothing else, so neither the pruned nor the unpruned FLOPs count (or spend) that work.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 MODES = ("none", "soft", "hard", "topk")
+SCORES = ("sink", "paper")
+REGULARIZERS = ("flops", "kept")
 
 
 @dataclass
@@ -33,13 +43,24 @@ class LTPConfig:
     mode: str = "none"  # "none" (plain encoder), "soft" (training stage 1), "hard" (binarised) or "topk"
     n_ref: int = 128  # constant score divisor N_ref: the training max length
     final_threshold: float | None = None  # f in theta^l = f*l/L + t^l; None -> 0.01 * 128 / n_ref
-    temperature: float = 1e-3  # T of the soft mask sigmoid((s - theta) / T)
-    mask_lambda: float = 0.1  # weight of the L1 push towards pruning in soft mode
+    temperature: float = 1e-3  # T of the soft mask sigmoid((s - theta) / T), in score units
+    mask_lambda: float = 0.1  # weight of the regulariser in soft mode
     topk_keep: list[float] | None = None  # topk mode: fraction of the input kept after each layer
+    score: str = "sink"  # "sink" (content-normalised, length-robust) or "paper" (r / N_ref)
+    key_fade: bool = True  # soft mode: softly pruned tokens fade as keys too (log survival on key logits)
+    regularizer: str = "flops"  # soft mode: "flops" (expected FLOPs ratio) or "kept" (first release: mean mask per layer)
+    # theta of an input of n real tokens: theta * rho(n), rho(n) = (n / (n + h)) / (n_ref / (n_ref + h)), h this
+    # many tokens; None: one threshold for every length. Short inputs (fewer tokens, each one worth
+    # more, little FLOPs to save) are pruned more gently than the texts the thresholds were learned on
+    length_half: float | None = 16.0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"Unknown pruning mode {self.mode!r}: use one of {', '.join(MODES)}.")
+        if self.score not in SCORES:
+            raise ValueError(f"Unknown importance score {self.score!r}: use one of {', '.join(SCORES)}.")
+        if self.regularizer not in REGULARIZERS:
+            raise ValueError(f"Unknown regulariser {self.regularizer!r}: use one of {', '.join(REGULARIZERS)}.")
         if self.n_ref <= 0:
             raise ValueError(f"n_ref must be positive (the training max length), got {self.n_ref}.")
         if self.temperature <= 0:
@@ -48,6 +69,8 @@ class LTPConfig:
             raise ValueError(f"mask_lambda must be >= 0, got {self.mask_lambda}.")
         if self.final_threshold is None:
             self.final_threshold = 0.01 * 128 / self.n_ref
+        if self.length_half is not None and self.length_half <= 0:
+            raise ValueError(f"length_half must be a positive number of tokens (or None), got {self.length_half}.")
         if self.final_threshold < 0:
             raise ValueError(f"final_threshold must be >= 0, got {self.final_threshold}.")
         if self.mode == "topk" and not self.topk_keep:
@@ -60,8 +83,12 @@ class LTPConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "LTPConfig":
+        """From a checkpoint's "ltp" record; one written before the score was recorded is the
+        first release's method (paper score, no key fading, kept-fraction regulariser)."""
         names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        legacy = ({"score": "paper", "key_fade": False, "regularizer": "kept", "length_half": None}
+                  if "score" not in d else {})
+        return cls(**{**legacy, **{k: v for k, v in d.items() if k in names}})
 
 
 @dataclass
@@ -75,18 +102,24 @@ class LTPOutput:
     logits: torch.Tensor  # (B, C)
     loss: torch.Tensor | None = None  # task loss (+ mask_lambda * mask_loss in soft mode)
     task_loss: torch.Tensor | None = None  # cross-entropy alone
-    mask_loss: torch.Tensor | None = None  # sum over layers of the mean soft mask (soft mode)
+    # soft mode: regulariser "flops": expected FLOPs of the soft model / unpruned FLOPs (ratio of
+    # the batch's totals, padding excluded); "kept": sum over layers of the mean soft mask
+    mask_loss: torch.Tensor | None = None
+    expected_flops_ratio: torch.Tensor | None = None  # soft mode: () the "flops" regulariser's value, always
     alive: torch.Tensor | None = None  # (L, B, T) bool: alive after layer l's pruning
     scores: torch.Tensor | None = None  # (L, B, T) importance at layer l (0 where not alive)
     soft_masks: torch.Tensor | None = None  # (L, B, T) soft masks (soft mode only)
     thresholds: torch.Tensor | None = None  # (L,) theta^l used
+    # honest FLOPs: the last layer's FFN runs for [CLS] alone, pruned or not
     flops: torch.Tensor | None = None  # (B,) FLOPs of the encoder layers as run
-    flops_unpruned: torch.Tensor | None = None  # (B,) FLOPs with every real token in every layer
-    last_hidden_state: torch.Tensor | None = None  # (B, t, d) final states of the survivors
-    # the states the final layer reads (the output of the last-but-one layer, for the tokens alive
-    # after it; layers are 0-based here): the
-    # last layer's own pruning only skips FFNs whose outputs nothing reads, so these are the
-    # tokens that matter at the end
+    flops_unpruned: torch.Tensor | None = None  # (B,) every real token in every layer but the last FFN
+    # the first release's accounting (every survivor through the last FFN, pruned and unpruned)
+    flops_all_tokens: torch.Tensor | None = None  # (B,)
+    flops_unpruned_all_tokens: torch.Tensor | None = None  # (B,)
+    last_hidden_state: torch.Tensor | None = None  # (B, 1, d) final state of [CLS]
+    # the states the final layer reads (the output of the last-but-one layer, for the tokens
+    # alive after it): the last layer's own pruning only decides which FFN outputs would exist,
+    # and nothing reads them, so these are the tokens that matter at the end
     final_input_state: torch.Tensor | None = None  # (B, t', d)
     final_input_positions: torch.Tensor | None = None  # (B, t')
     final_input_alive: torch.Tensor | None = None  # (B, t') bool
@@ -166,21 +199,36 @@ class EncoderAdapter:
 
 
 def importance_scores(
-    probs: torch.Tensor, alive: torch.Tensor, n_ref: int, query_weight: torch.Tensor | None = None
+    probs: torch.Tensor, alive: torch.Tensor, n_ref: int, query_weight: torch.Tensor | None = None,
+    special: torch.Tensor | None = None, key_weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """s[b, k] = 1/(H * n_ref) * sum_h sum_{q alive} A[b, h, q, k].
+    """Attention each key receives, on the paper's or the sink-aware scale.
+
+    r[b, k] = 1/H * sum_h sum_{q alive} A[b, h, q, k].
+    paper (special is None): s = r / n_ref.
+    sink-aware: s = r * n_content / (sum_{content k'} r[k'] * n_ref) on content keys, the same
+    formula on special keys; the content tokens' mean is 1/n_ref however much attention the
+    special tokens absorb.
 
     Args:
         probs: (B, H, t, t) post-softmax attention, queries on dim 2, keys on dim 3.
         alive: (B, t) bool, the real, not yet pruned positions.
         query_weight: (B, t) soft aliveness of each query (soft mode: the product of the
             token's earlier soft masks), replacing the 0/1 alive indicator of the sum.
+        special: (B, t) bool, [CLS]/[SEP] positions; None selects the paper's score.
+        key_weight: (B, t) soft aliveness of each key (soft mode), for the content count.
     Returns: (B, t) scores; 0 at positions that are not alive.
     """
     heads = probs.shape[1]
     w = alive.to(probs.dtype) if query_weight is None else query_weight.to(probs.dtype)
-    received = (probs * w[:, None, :, None]).sum(dim=(1, 2))  # (B, t)
-    return received / (heads * n_ref) * alive.to(probs.dtype)
+    received = (probs * w[:, None, :, None]).sum(dim=(1, 2)) / heads  # (B, t)
+    live = alive.to(probs.dtype)
+    if special is None:
+        return received / n_ref * live
+    content = (alive & ~special).to(probs.dtype)  # (B, t)
+    count = (content if key_weight is None else content * key_weight.to(probs.dtype)).sum(1, keepdim=True)
+    mass = (received * content).sum(1, keepdim=True).clamp_min(1e-12)  # attention the content receives
+    return received * count / (mass * n_ref) * live
 
 
 def soft_mask(scores: torch.Tensor, threshold: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -189,14 +237,38 @@ def soft_mask(scores: torch.Tensor, threshold: torch.Tensor, temperature: float)
 
 
 def layer_macs(n_attn: torch.Tensor, n_ffn: torch.Tensor, d: int, d_ff: int) -> torch.Tensor:
-    """Multiply-accumulates of one layer: 4 d^2 n_a + 2 d n_a^2 (attention) + 2 d d_ff n_f."""
+    """Multiply-accumulates of one layer: 4 d^2 n_a + 2 d n_a^2 (attention) + 2 d d_ff n_f.
+
+    Counts may be fractional (expected counts of the soft model); the result is differentiable."""
     n_attn, n_ffn = n_attn.double(), n_ffn.double()
     return 4 * d * d * n_attn + 2 * d * n_attn**2 + 2 * d * d_ff * n_ffn
 
 
-def _additive_mask(alive: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """(B, t) bool -> (B, 1, 1, t) additive key mask (0 alive, very negative elsewhere)."""
-    return (~alive)[:, None, None, :].to(dtype) * torch.finfo(dtype).min
+def unpruned_macs(n: torch.Tensor, num_layers: int, d: int, d_ff: int) -> torch.Tensor:
+    """Honest unpruned baseline: every real token in every layer, but the last layer's FFN
+    for [CLS] alone (a [CLS] classifier reads nothing else)."""
+    return (num_layers - 1) * layer_macs(n, n, d, d_ff) + layer_macs(n, torch.ones_like(n), d, d_ff)
+
+
+def special_positions(alive: torch.Tensor) -> torch.Tensor:
+    """(B, t) bool: [CLS] (position 0) and the last real token ([SEP] / </s>) of each row."""
+    special = torch.zeros_like(alive)
+    special[:, 0] = True
+    last = (alive.sum(1) - 1).clamp_min(0)
+    special[torch.arange(alive.shape[0], device=alive.device), last] = True
+    return special
+
+
+def _additive_mask(alive: torch.Tensor, dtype: torch.dtype, log_survival: torch.Tensor | None = None) -> torch.Tensor:
+    """(B, t) bool -> (B, 1, 1, t) additive key mask (0 alive, very negative elsewhere).
+
+    With `log_survival` (soft mode, key fading) a live key also gets log(survival): a softly
+    pruned token receives attention in proportion to how much of it survives."""
+    mask = (~alive)[:, None, None, :].to(dtype) * torch.finfo(dtype).min
+    if log_survival is not None:
+        fade = torch.where(alive, log_survival.clamp_min(-1e4), torch.zeros_like(log_survival))
+        mask = mask + fade[:, None, None, :].to(dtype)
+    return mask
 
 
 def _compact(keep: torch.Tensor) -> tuple[torch.Tensor, int]:
@@ -222,6 +294,31 @@ def _gather_bias(bias: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------- model
+
+
+@dataclass
+class _RunState:
+    """What flows between the layers of one forward pass (B: batch, t: current columns)."""
+
+    mode: str
+    hidden: torch.Tensor  # (B, t, d)
+    bias: torch.Tensor | None  # (B, H, t, t) relative position bias (MPNet) or None
+    alive: torch.Tensor  # (B, t) bool: real and not pruned
+    special: torch.Tensor  # (B, t) bool: [CLS] / [SEP]
+    positions: torch.Tensor  # (B, t) input position of each column
+    real_len: torch.Tensor  # (B,) real tokens of the input
+    rec_alive: torch.Tensor  # (L, B, T)
+    rec_scores: torch.Tensor  # (L, B, T)
+    rec_soft: torch.Tensor | None  # (L, B, T)
+    macs: torch.Tensor  # (B,) honest MACs as run
+    macs_all: torch.Tensor  # (B,) MACs with every survivor through the last FFN
+    length_factor: torch.Tensor  # (B, 1) rho(n) scaling each example's thresholds
+    survival: torch.Tensor | None  # (B, t) soft mode: product of the soft masks so far
+    log_survival: torch.Tensor | None  # (B, t) soft mode: its log, summed exactly (logsigmoid)
+    final_input: tuple
+    exp_macs: list = field(default_factory=list)  # soft mode: (B,) expected MACs per layer
+    kept_terms: list = field(default_factory=list)  # soft mode: (B,) mean mask per pruning layer
+
 
 
 class LTPForSequenceClassification(nn.Module):
@@ -258,6 +355,23 @@ class LTPForSequenceClassification(nn.Module):
         base = self.ltp_config.final_threshold * layer / self.num_layers
         return base + self.threshold_offsets
 
+    def length_factor(self, n: torch.Tensor) -> torch.Tensor:
+        """(B,) rho(n): each example's thresholds are theta^l * rho(n) (1 at n_ref; all ones when
+        LTPConfig.length_half is None)."""
+        h = self.ltp_config.length_half
+        if h is None:
+            return torch.ones(n.shape, dtype=torch.float32, device=n.device)
+        n = n.to(torch.float32)
+        ref = self.ltp_config.n_ref
+        return (n / (n + h)) / (ref / (ref + h))
+
+    def clamp_thresholds(self) -> None:
+        """Keep every theta^l >= 0 (a negative threshold never prunes; its layer would be lost
+        to the regulariser's gradient). Called after each optimiser step."""
+        with torch.no_grad():
+            base = self.thresholds() - self.threshold_offsets
+            self.threshold_offsets.copy_(torch.maximum(self.threshold_offsets, -base))
+
     # ----- forward
 
     def forward(
@@ -280,71 +394,111 @@ class LTPForSequenceClassification(nn.Module):
             raise ValueError(f"Unknown pruning mode {mode!r}: use one of {', '.join(MODES)}.")
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        bsz, length = input_ids.shape
-        n_ref = self.ltp_config.n_ref
+        st = self._start(input_ids, attention_mask, mode)
         theta = self.thresholds()
-        ad = self.adapter
+        for l, layer in enumerate(self.adapter.layers):
+            self._layer(st, l, layer, mode, theta)
+        return self._finish(st, theta, labels)
 
-        hidden = ad.embed(input_ids)  # (B, T, d)
-        bias = ad.position_bias(hidden)  # (B, H, T, T) or None
+    def _start(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mode: str) -> "_RunState":
+        bsz, length = input_ids.shape
+        dev = input_ids.device
+        hidden = self.adapter.embed(input_ids)  # (B, T, d)
         alive = attention_mask.bool().clone()  # (B, t) over the current columns
-        positions = torch.arange(length, device=input_ids.device).expand(bsz, length)  # (B, t)
-        real_len = alive.sum(1)
-
-        rec_alive = torch.zeros(self.num_layers, bsz, length, dtype=torch.bool, device=input_ids.device)
-        rec_scores = torch.zeros(self.num_layers, bsz, length, dtype=hidden.dtype, device=input_ids.device)
-        rec_soft = torch.zeros_like(rec_scores) if mode == "soft" else None
-        macs = torch.zeros(bsz, dtype=torch.float64, device=input_ids.device)
-        mask_terms = []
-        survival = alive.to(hidden.dtype) if mode == "soft" else None  # (B, t) product of soft masks so far
-
-        final_input = (hidden, positions, alive)
-        for l, layer in enumerate(ad.layers):
-            if l == self.num_layers - 1:
-                final_input = (hidden, positions, alive)
-            n_attn = alive.sum(1)
-            attn_out, probs = ad.attend(layer, hidden, _additive_mask(alive, hidden.dtype), bias)
-            scores = importance_scores(probs, alive, n_ref, survival)  # (B, t)
-            rec_scores[l].scatter_(1, positions, scores)
-            prunable = l > 0 and mode != "none"
-            if prunable and mode in ("hard", "topk"):
-                keep = alive & (scores >= theta[l]) if mode == "hard" else self._topk_keep(scores, alive, real_len, l)
-                keep[:, 0] = True  # the classification token always stays
-                order, new_len = _compact(keep)
-                order = order[:, :new_len]
-                attn_out = _gather_tokens(attn_out, order)
-                alive = keep.gather(1, order)
-                positions = positions.gather(1, order)
-                bias = _gather_bias(bias, order) if bias is not None else None
-            hidden = ad.feed_forward(layer, attn_out)  # (B, t, d)
-            if prunable and mode == "soft":
-                m = soft_mask(scores, theta[l], self.ltp_config.temperature)
-                m = torch.where(alive, m, torch.zeros_like(m))
-                m[:, 0] = 1.0
-                hidden = hidden * m.unsqueeze(-1)
-                survival = survival * m
-                rec_soft[l].scatter_(1, positions, m)
-                mask_terms.append((m * alive).sum(1) / alive.sum(1))  # mean over real tokens
-            rec_alive[l].scatter_(1, positions, alive)
-            macs += layer_macs(n_attn, alive.sum(1), self.hidden_size, self.intermediate_size)
-
-        logits = ad.classify(hidden)
-        unpruned = self.num_layers * layer_macs(real_len, real_len, self.hidden_size, self.intermediate_size)
-        out = LTPOutput(
-            logits=logits,
-            alive=rec_alive,
-            scores=rec_scores,
-            soft_masks=rec_soft,
-            thresholds=theta.detach().clone(),
-            flops=2 * macs,
-            flops_unpruned=2 * unpruned,
-            last_hidden_state=hidden,
-            final_input_state=final_input[0],
-            final_input_positions=final_input[1],
-            final_input_alive=final_input[2],
+        L = self.num_layers
+        st = _RunState(
+            mode=mode, hidden=hidden, bias=self.adapter.position_bias(hidden), alive=alive,
+            special=special_positions(alive), positions=torch.arange(length, device=dev).expand(bsz, length),
+            real_len=alive.sum(1), length_factor=self.length_factor(alive.sum(1))[:, None], rec_alive=torch.zeros(L, bsz, length, dtype=torch.bool, device=dev),
+            rec_scores=torch.zeros(L, bsz, length, dtype=hidden.dtype, device=dev),
+            rec_soft=torch.zeros(L, bsz, length, dtype=hidden.dtype, device=dev) if mode == "soft" else None,
+            macs=torch.zeros(bsz, dtype=torch.float64, device=dev),
+            macs_all=torch.zeros(bsz, dtype=torch.float64, device=dev),
+            survival=alive.to(hidden.dtype) if mode == "soft" else None,
+            log_survival=torch.zeros_like(hidden[..., 0]) if mode == "soft" else None,
+            final_input=(hidden, None, alive),
         )
-        if mask_terms:
-            out.mask_loss = torch.stack(mask_terms, 0).sum(0).mean()
+        st.final_input = (hidden, st.positions, alive)
+        return st
+
+    def _layer(self, st: "_RunState", l: int, layer: nn.Module, mode: str, theta: torch.Tensor) -> None:
+        """One encoder layer: attention, score, pruning of this mode, FFN, bookkeeping."""
+        cfg, ad = self.ltp_config, self.adapter
+        last = l == self.num_layers - 1
+        if last:
+            st.final_input = (st.hidden, st.positions, st.alive)
+        n_attn = st.alive.sum(1)
+        fade = mode == "soft" and cfg.key_fade
+        key_mask = _additive_mask(st.alive, st.hidden.dtype, st.log_survival if fade else None)
+        attn_out, probs = ad.attend(layer, st.hidden, key_mask, st.bias)
+        scores = importance_scores(probs, st.alive, cfg.n_ref, st.survival,
+                                   special=st.special if cfg.score == "sink" else None,
+                                   key_weight=st.survival if fade else None)
+        st.rec_scores[l].scatter_(1, st.positions, scores)
+        prunable = l > 0 and mode != "none"
+        if prunable and mode in ("hard", "topk"):
+            attn_out = self._remove(st, attn_out, scores, theta[l], l, mode)
+        # the classifier reads [CLS] alone: the last FFN runs for it only (in every mode)
+        st.hidden = ad.feed_forward(layer, attn_out[:, :1] if last else attn_out)  # (B, t, d)
+        if prunable and mode == "soft":
+            self._soft_prune(st, scores, theta[l], l, last, n_attn)
+        elif mode == "soft":
+            st.exp_macs.append(layer_macs(n_attn.to(st.hidden.dtype), n_attn.to(st.hidden.dtype),
+                                          self.hidden_size, self.intermediate_size))
+        st.rec_alive[l].scatter_(1, st.positions, st.alive)
+        n_ffn = torch.ones_like(n_attn) if last else st.alive.sum(1)
+        st.macs += layer_macs(n_attn, n_ffn, self.hidden_size, self.intermediate_size)
+        st.macs_all += layer_macs(n_attn, st.alive.sum(1), self.hidden_size, self.intermediate_size)
+
+    def _remove(self, st: "_RunState", attn_out, scores, theta_l, l: int, mode: str) -> torch.Tensor:
+        """Hard / top-k: gather the kept tokens to the front and drop the rest; they skip this
+        layer's FFN (removal before it saves its cost) and every later layer."""
+        keep = (st.alive & (scores >= theta_l * st.length_factor) if mode == "hard"
+                else self._topk_keep(scores, st.alive, st.real_len, l))
+        keep[:, 0] = True  # the classification token always stays
+        order, new_len = _compact(keep)
+        order = order[:, :new_len]
+        st.alive = keep.gather(1, order)
+        st.special = st.special.gather(1, order)
+        st.positions = st.positions.gather(1, order)
+        st.bias = _gather_bias(st.bias, order) if st.bias is not None else None
+        return _gather_tokens(attn_out, order)
+
+    def _soft_prune(self, st: "_RunState", scores, theta_l, l: int, last: bool, n_attn) -> None:
+        """Soft: scale the layer's output by its mask (after the FFN: nothing is removed, the
+        token's contribution fades), update survival and the regulariser's terms."""
+        z = (scores - theta_l * st.length_factor) / self.ltp_config.temperature
+        m = torch.where(st.alive, torch.sigmoid(z), torch.zeros_like(z))  # soft_mask(), with its log below
+        m[:, 0] = 1.0
+        log_m = F.logsigmoid(z).masked_fill(~st.alive, -1e4)
+        log_m[:, 0] = 0.0
+        st.log_survival = st.log_survival + log_m
+        if not last:  # the last layer's states beyond [CLS] are never computed
+            st.hidden = st.hidden * m.unsqueeze(-1)
+        entering = st.survival.sum(1)  # expected tokens entering this layer
+        st.survival = st.survival * m
+        st.rec_soft[l].scatter_(1, st.positions, m)
+        st.kept_terms.append((m * st.alive).sum(1) / st.alive.sum(1))  # mean over real tokens
+        n_ffn = torch.ones_like(entering) if last else st.survival.sum(1)
+        st.exp_macs.append(layer_macs(entering, n_ffn, self.hidden_size, self.intermediate_size))
+
+    def _finish(self, st: "_RunState", theta: torch.Tensor, labels: torch.Tensor | None) -> LTPOutput:
+        d, d_ff, L = self.hidden_size, self.intermediate_size, self.num_layers
+        unpruned = unpruned_macs(st.real_len, L, d, d_ff)
+        logits = self.adapter.classify(st.hidden)
+        out = LTPOutput(
+            logits=logits, alive=st.rec_alive, scores=st.rec_scores, soft_masks=st.rec_soft,
+            thresholds=theta.detach().clone(), flops=2 * st.macs, flops_unpruned=2 * unpruned,
+            flops_all_tokens=2 * st.macs_all, flops_unpruned_all_tokens=2 * L * layer_macs(st.real_len, st.real_len, d, d_ff),
+            last_hidden_state=st.hidden, final_input_state=st.final_input[0],
+            final_input_positions=st.final_input[1], final_input_alive=st.final_input[2],
+        )
+        if st.kept_terms:  # expected FLOPs ratio of the batch's totals
+            out.expected_flops_ratio = (torch.stack(st.exp_macs, 0).sum() / unpruned.sum()).to(logits.dtype)
+            if self.ltp_config.regularizer == "flops":
+                out.mask_loss = out.expected_flops_ratio
+            else:
+                out.mask_loss = torch.stack(st.kept_terms, 0).sum(0).mean()
         if labels is not None:
             out.task_loss = F.cross_entropy(logits, labels)
             out.loss = out.task_loss
@@ -398,4 +552,6 @@ __all__ = [
     "importance_scores",
     "soft_mask",
     "layer_macs",
+    "unpruned_macs",
+    "special_positions",
 ]

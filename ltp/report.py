@@ -28,6 +28,36 @@ def baseline_metrics(ckpt: Path, split: str) -> dict | None:
     return None
 
 
+def flops_columns(result: dict | None) -> tuple[float | None, float | None]:
+    """(honest, all-tokens) FLOPs reduction of one stored evaluation. A result written before
+    the honest accounting stored only the all-tokens ratio (under "flops_reduction")."""
+    if not result:
+        return None, None
+    if "flops_accounting" in result:
+        return result.get("flops_reduction"), result.get("flops_reduction_all_tokens")
+    return None, result.get("flops_reduction")
+
+
+def short_views(result: dict | None) -> dict:
+    """{view: {"accuracy_off", "accuracy_on", "drop_points", "flops_reduction", ...}} of one
+    stored evaluation ({} when it has none)."""
+    return (result or {}).get("views") or {}
+
+
+def views_markdown(result: dict | None) -> str:
+    """The short-input views of one evaluation as a markdown table ('' when there are none)."""
+    views = short_views(result)
+    if not views:
+        return ""
+    lines = ["| short view | texts | mean tokens | accuracy, pruning off | pruning on | drop (points) | FLOPs reduction |",
+             "|---|---|---|---|---|---|---|"]
+    for name, v in views.items():
+        lines.append(f"| {name.replace('_', ' ')} | {v['examples']} | {v['mean_input_tokens']:.1f} | "
+                     f"{v['accuracy_off']:.4f} | {v['accuracy_on']:.4f} | {v['drop_points']:.2f} | "
+                     f"{_x(v['flops_reduction'])} |")
+    return "\n".join(lines)
+
+
 def results_row(path: str | Path, split: str = "test") -> dict:
     """One model's headline numbers; missing measurements are None."""
     ckpt = find_checkpoint(path)
@@ -48,7 +78,10 @@ def results_row(path: str | Path, split: str = "test") -> dict:
         # a drop only compares like with like: both measured on the same examples
         "accuracy_drop_points": (100 * (base["accuracy"] - ltp["accuracy"]))
         if base and ltp and base.get("sample") == ltp.get("sample") else None,
-        "flops_reduction": ltp.get("flops_reduction"),
+        "flops_reduction": flops_columns(ltp)[0],
+        "flops_reduction_all_tokens": flops_columns(ltp)[1],
+        "short_views": {k: {"drop_points": v["drop_points"], "flops_reduction": v["flops_reduction"]}
+                        for k, v in short_views(ltp).items()},
         "tokens_alive_per_layer": ltp.get("tokens_alive_per_layer"),
         "mean_input_tokens": ltp.get("mean_input_tokens"),
         "cpu_speedup_bs32": bench.get("speedup_throughput_bs32"),
@@ -65,19 +98,24 @@ def _x(x):
 
 
 def markdown_table(rows: list[dict]) -> str:
-    head = ("| model | data (test examples) | baseline acc / F1 | LTP acc / F1 | drop (points) | FLOPs reduction "
+    head = ("| model | data (test examples) | baseline acc / F1 | LTP acc / F1 | drop (points) | FLOPs reduction, honest "
+            "(all tokens) | short inputs: drop (points) / FLOPs, first sentence; first 12 words "
             "| tokens alive after each layer | CPU speed-up (bs 32 / bs 1) |")
-    lines = [head, "|" + "---|" * 8]
+    lines = [head, "|" + "---|" * 9]
     for r in rows:
         alive = r["tokens_alive_per_layer"]
         alive_s = "–" if not alive else " → ".join(f"{a:.1f}" for a in alive)
+        views = r.get("short_views") or {}
+        views_s = "; ".join(f"{v['drop_points']:.2f} / {_x(v['flops_reduction'])}" for v in views.values()) or "–"
         lines.append(
             f"| `{r['model']}` | {r['dataset']} ({r['examples']}) | {_f(r['baseline_accuracy'], '.4f')} / "
             f"{_f(r['baseline_f1'], '.4f')} | {_f(r['ltp_accuracy'], '.4f')} / {_f(r['ltp_f1'], '.4f')} | "
-            f"{_f(r['accuracy_drop_points'], '.2f')} | {_x(r['flops_reduction'])} | {alive_s} | "
-            f"{_x(r['cpu_speedup_bs32'])} / {_x(r['cpu_latency_speedup'])} |"
+            f"{_f(r['accuracy_drop_points'], '.2f')} | {_x(r['flops_reduction'])} ({_x(r['flops_reduction_all_tokens'])}) | "
+            f"{views_s} | {alive_s} | {_x(r['cpu_speedup_bs32'])} / {_x(r['cpu_latency_speedup'])} |"
         )
-    return "\n".join(lines)
+    return "\n".join(lines + ["", "FLOPs reduction: honest (pruned and unpruned both run the last layer's FFN for "
+                               "[CLS] alone); in brackets the first release's count (every token through every FFN); "
+                               "– where a result predates the honest count."])
 
 
 def bench_markdown(b: dict) -> str:
@@ -109,10 +147,13 @@ def sweep_markdown(record: dict) -> str:
              f"training examples ({c.get('soft_epochs')} soft + {c.get('hard_epochs')} hard epoch(s); top-k gets as "
              f"many epochs); evaluated on {c.get('eval_limit') or 'all'} test examples (seeded, stratified). Speed-up: "
              "examples/s against the unpruned baseline in the same process (batch 64).", "",
-             "| method | point | accuracy | macro F1 | FLOPs reduction | speed-up |", "|---|---|---|---|---|---|"]
+             "| method | point | accuracy | macro F1 | FLOPs reduction | first 12 words: acc off / on | speed-up |",
+             "|---|---|---|---|---|---|---|"]
     for p in record.get("points", []):
+        v = (p.get("views") or {}).get("first_12_words")
+        short = f"{v['accuracy_off']:.4f} / {v['accuracy_on']:.4f}" if v else "–"
         lines.append(f"| {p['method']} | {p['label']} | {p['accuracy']:.4f} | {p['f1']:.4f} | "
-                     f"{p['flops_reduction']:.2f}x | {_x(p.get('speedup'))} |")
+                     f"{p['flops_reduction']:.2f}x | {short} | {_x(p.get('speedup'))} |")
     return "\n".join(lines)
 
 

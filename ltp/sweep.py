@@ -1,45 +1,111 @@
-"""Accuracy vs FLOPs trade-off: LTP at several regularisation strengths against a top-k
-baseline that keeps, at every layer, the same mean fraction of tokens as the LTP point it is
-matched to (so their FLOPs match), by the same importance score, with the same fine-tuning
-budget (soft + hard epochs of LTP = topk epochs) from the same baseline checkpoint."""
+"""Accuracy vs FLOPs: LTP at several FLOPs targets (or regularisation strengths) against two
+top-k baselines at the same FLOPs, all from the same fine-tuned checkpoint with the same
+training rows and epochs (soft + hard epochs of LTP = topk epochs):
+
+* top-k matched: at every layer the LTP point's mean kept fraction (measured on training
+  texts), the stronger baseline;
+* top-k linear: the paper's schedule, a kept fraction falling linearly with depth, its slope
+  chosen so that its honest FLOPs on the training texts equal the LTP point's.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import numpy as np
 
 from ltp.checkpoint import load_checkpoint, write_json_atomic
 from ltp.evaluate import evaluate
 from ltp.train import TrainConfig, train
 
+TOPK_KINDS = ("matched", "linear")
+
 
 @dataclass
 class SweepConfig:
     dataset: str
-    baseline: str  # baseline-stage checkpoint every point starts from
+    baseline: str  # the fine-tuned checkpoint every point starts from (run with pruning off as the baseline)
     out: str  # one run dir per point below this directory; sweep.json at the top
-    lambdas: tuple[float, ...] = (0.01, 0.05, 0.2)
-    topk: bool = True  # also train the matched top-k baseline for each lambda
+    targets: tuple[float, ...] | None = (2.0, 3.0, 4.0)  # honest FLOPs reductions (the controller)
+    lambdas: tuple[float, ...] | None = None  # or fixed regularisation strengths
+    topk: tuple[str, ...] = TOPK_KINDS  # top-k baselines trained for every LTP point
     max_train_examples: int | None = 8000  # the same fixed subset for every point
     soft_epochs: int = 1
     hard_epochs: int = 1
-    threshold_lr: float = 1e-3
     eval_limit: int | None = 2000  # seeded stratified sample of the test split (the same for all)
     batch_size: int = 32
     seed: int = 42
     data_dir: str | None = None
     store_in: str | None = None  # also copy sweep.json into this checkpoint dir (the shipped model)
 
+    def __post_init__(self):
+        if not self.targets and not self.lambdas:
+            raise ValueError("The sweep needs --targets (FLOPs reductions) or --lambdas.")
+        bad = [k for k in self.topk if k not in TOPK_KINDS]
+        if bad:
+            raise ValueError(f"Unknown top-k baseline(s) {bad}: use {', '.join(TOPK_KINDS)}.")
 
-def _point(method: str, label: str, res: dict, path: Path, base_eps: float | None) -> dict:
+
+def linear_schedule(num_layers: int, slope: float, floor: float = 0.02) -> tuple[float, ...]:
+    """The paper's top-k schedule: layer 0 keeps all, then the kept fraction falls linearly with
+    depth, 1 - slope * l, down to `floor` (the last layer's fraction changes nothing: its FFN
+    runs for [CLS] alone)."""
+    return tuple(1.0 if l == 0 else max(floor, 1.0 - slope * l) for l in range(num_layers))
+
+
+def topk_flops_reduction(lengths: Sequence[int], keep: Sequence[float], d: int, d_ff: int) -> float:
+    """Honest FLOPs reduction of top-k with these fractions on inputs of these lengths (exact:
+    top-k keeps ceil(keep[l] * n) tokens, never more than entered the layer)."""
+    from ltp.model import layer_macs, unpruned_macs
+
+    import torch
+
+    n = torch.as_tensor(np.asarray(lengths), dtype=torch.float64)
+    L = len(keep)
+    entering, macs = n, torch.zeros_like(n)
+    for l in range(L):
+        after = entering if l == 0 else torch.minimum(entering, torch.ceil(keep[l] * n).clamp(min=1))
+        macs += layer_macs(entering, torch.ones_like(n) if l == L - 1 else after, d, d_ff)
+        entering = after
+    return float(unpruned_macs(n, L, d, d_ff).sum() / macs.sum())
+
+
+def matched_linear_schedule(lengths: Sequence[int], reduction: float, num_layers: int, d: int, d_ff: int,
+                            steps: int = 40) -> tuple[float, ...]:
+    """The linear schedule whose honest FLOPs reduction on `lengths` is `reduction` (bisection
+    on its slope; the reduction grows with it)."""
+    lo, hi = 0.0, 1.0
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        if topk_flops_reduction(lengths, linear_schedule(num_layers, mid), d, d_ff) < reduction:
+            lo = mid
+        else:
+            hi = mid
+    return linear_schedule(num_layers, (lo + hi) / 2)
+
+
+def _point(method: str, label: str, res: dict, path: Path, base_eps: float | None, **extra) -> dict:
     eps = res.get("examples_per_second")
+    views = {k: {"accuracy_off": v["accuracy_off"], "accuracy_on": v["accuracy_on"],
+                 "flops_reduction": v["flops_reduction"]} for k, v in res.get("views", {}).items()}
     return {
         "method": method, "label": label, "checkpoint": str(path),
         "accuracy": res["accuracy"], "f1": res["f1_macro"], "flops_reduction": res["flops_reduction"],
+        "flops_reduction_all_tokens": res.get("flops_reduction_all_tokens"),
         "speedup": (eps / base_eps) if eps and base_eps else None,
         "fraction_alive_per_layer": res["fraction_alive_per_layer"], "examples": res["examples"],
+        **({"views": views} if views else {}), **extra,
     }
+
+
+def _relative(path: Path, root: Path) -> str:
+    """A point's checkpoint named relative to the sweep's folder (no server path in sweep.json)."""
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return Path(path).name
 
 
 def run_sweep(cfg: SweepConfig, log: Callable[[str], None] = lambda msg: None, show_progress: bool = False) -> dict:
@@ -47,40 +113,69 @@ def run_sweep(cfg: SweepConfig, log: Callable[[str], None] = lambda msg: None, s
     out = Path(cfg.out)
     data_dir = Path(cfg.data_dir) if cfg.data_dir else None
     base = load_checkpoint(cfg.baseline)
-    if base.config["stage"] != "baseline":
-        raise ValueError(f"{cfg.baseline} is a {base.config['stage']} checkpoint; the sweep starts from a baseline one.")
     common = dict(dataset=cfg.dataset, backbone=base.config["backbone"]["spec"], init=str(base.path),
                   max_length=base.max_length, truncation=base.truncation, max_train_examples=cfg.max_train_examples,
                   batch_size=cfg.batch_size, seed=cfg.seed, data_dir=cfg.data_dir)
-    base_res = evaluate(base, limit=cfg.eval_limit, mode="none", data_dir=data_dir, seed=0)
+    ev = dict(limit=cfg.eval_limit, data_dir=data_dir, seed=0)
+    base_res = evaluate(base, mode="none", **ev)
     base_eps = base_res["examples_per_second"]
-    points = [_point("baseline", "unpruned", base_res, base.path, base_eps)]
+    points = [_point("baseline", "unpruned", base_res, Path(base.path.name), base_eps)]
     log(f"baseline: accuracy {base_res['accuracy']:.4f}")
-    for lam in cfg.lambdas:
-        run = out / f"ltp-lambda{lam:g}"
-        final = train(TrainConfig(out=str(run), stages=("soft", "hard"), mask_lambda=lam, soft_epochs=cfg.soft_epochs,
-                                  hard_epochs=cfg.hard_epochs, threshold_lr=cfg.threshold_lr, **common),
-                      show_progress=show_progress)
-        res = evaluate(load_checkpoint(final), limit=cfg.eval_limit, mode="hard", data_dir=data_dir, seed=0)
-        points.append(_point("LTP", f"lambda={lam:g}", res, final, base_eps))
-        log(f"LTP lambda={lam:g}: accuracy {res['accuracy']:.4f}, FLOPs reduction {res['flops_reduction']:.2f}x")
-        if not cfg.topk:
-            continue
-        # the matched schedule comes from training texts, so the test set only ever scores
-        train_fracs = evaluate(load_checkpoint(final), split="train", limit=cfg.eval_limit or 2000, mode="hard",
-                               data_dir=data_dir, seed=1)["fraction_alive_per_layer"]
-        keep = tuple(min(1.0, max(f, 1e-3)) for f in train_fracs)
-        trun = out / f"topk-matched-lambda{lam:g}"
-        tfinal = train(TrainConfig(out=str(trun), stages=("topk",), topk_keep=keep,
-                                   topk_epochs=cfg.soft_epochs + cfg.hard_epochs, **common), show_progress=show_progress)
-        tres = evaluate(load_checkpoint(tfinal), limit=cfg.eval_limit, mode="topk", data_dir=data_dir, seed=0)
-        points.append(_point("top-k", f"matched to lambda={lam:g}", tres, tfinal, base_eps))
-        log(f"top-k matched: accuracy {tres['accuracy']:.4f}, FLOPs reduction {tres['flops_reduction']:.2f}x")
-    record = {"config": asdict(cfg), "points": points,
-              "note": "speed-up = examples/s of the point / examples/s of the unpruned baseline, "
-                      "measured in the same process on the evaluation sample (batch 64)"}
+    settings = [("target", t) for t in cfg.targets or ()] + [("lambda", lam) for lam in cfg.lambdas or ()]
+    for kind, value in settings:
+        name = f"{kind}{value:g}"
+        run = out / f"ltp-{name}"
+        opts = {"target_flops_reduction": value} if kind == "target" else {"mask_lambda": value}
+        final = train(TrainConfig(out=str(run), stages=("soft", "hard"), soft_epochs=cfg.soft_epochs,
+                                  hard_epochs=cfg.hard_epochs, **opts, **common), show_progress=show_progress)
+        ltp_ck = load_checkpoint(final)
+        res = evaluate(ltp_ck, mode="hard", **ev)
+        label = f"target {value:g}x" if kind == "target" else f"lambda={value:g}"
+        points.append(_point("LTP", label, res, Path(_relative(final, out)), base_eps,
+                             **({"target": value} if kind == "target" else {})))
+        log(f"LTP {label}: accuracy {res['accuracy']:.4f}, FLOPs reduction {res['flops_reduction']:.2f}x")
+        if cfg.topk:
+            points += _topk_points(cfg, ltp_ck, name, label, out, common, ev, base_eps, log, show_progress)
+    record = {"config": {**asdict(cfg), "baseline": base.path.name, "out": out.name,
+                         "store_in": Path(cfg.store_in).name if cfg.store_in else None},
+              "points": points,
+              "note": "FLOPs reductions are honest (the last layer's FFN runs for [CLS] alone in both counts); "
+                      "speed-up = examples/s of the point / examples/s of the unpruned baseline, measured in the "
+                      "same process on the evaluation sample (batch 64), on whatever else shared the CPU: "
+                      "`ltp bench` is the speed measurement"}
     write_json_atomic(out / "sweep.json", record)
     if cfg.store_in:
         write_json_atomic(Path(cfg.store_in) / "sweep.json", record)
     return record
 
+
+def _topk_points(cfg, ltp_ck, name, label, out, common, ev, base_eps, log, show_progress) -> list[dict]:
+    """The top-k baselines of one LTP point, at its FLOPs on training texts."""
+    from ltp.inference import encode
+
+    # schedules come from training texts, so the test set only ever scores
+    train_res = evaluate(ltp_ck, split="train", limit=cfg.eval_limit or 2000, mode="hard",
+                         data_dir=ev["data_dir"], seed=1, views=False)
+    model = ltp_ck.model
+    points = []
+    for kind in cfg.topk:
+        if kind == "matched":
+            keep = tuple(min(1.0, max(f, 1e-3)) for f in train_res["fraction_alive_per_layer"])
+        else:
+            from ltp.evaluate import evaluation_examples
+
+            texts = evaluation_examples(ltp_ck, "train", cfg.eval_limit or 2000, ev["data_dir"], seed=1)["text"].tolist()
+            lengths = [len(x) for x in encode(ltp_ck.tokenizer, texts, ltp_ck.max_length, ltp_ck.truncation).input_ids]
+            keep = matched_linear_schedule(lengths, train_res["flops_reduction"], model.num_layers,
+                                           model.hidden_size, model.intermediate_size)
+        run = out / f"topk-{kind}-{name}"
+        final = train(TrainConfig(out=str(run), stages=("topk",), topk_keep=tuple(round(k, 4) for k in keep),
+                                  topk_epochs=cfg.soft_epochs + cfg.hard_epochs, **common), show_progress=show_progress)
+        res = evaluate(load_checkpoint(final), mode="topk", **ev)
+        points.append(_point(f"top-k {kind}", f"{kind}, at {label}", res, Path(_relative(final, out)), base_eps,
+                             schedule=[round(k, 4) for k in keep]))
+        log(f"top-k {kind} at {label}: accuracy {res['accuracy']:.4f}, FLOPs reduction {res['flops_reduction']:.2f}x")
+    return points
+
+
+__all__ = ["SweepConfig", "run_sweep", "linear_schedule", "topk_flops_reduction", "matched_linear_schedule"]

@@ -182,9 +182,13 @@ def test_performance_page(app_env):
     at = start("views/performance.py")
     no_errors(at)
     labels = [m.label for m in at.metric]
-    assert "Accuracy (LTP)" in labels and "FLOPs reduction" in labels
+    assert "Accuracy (LTP)" in labels and "FLOPs reduction (honest)" in labels
     metrics = at.dataframe[0].value
     assert metrics["model"].tolist() == ["this model, pruning off", "LTP (hard pruning)"]
+    assert "flops_reduction_all_tokens" in metrics.columns
+    views = at.dataframe[1].value  # the short inputs: first sentence, first 12 words
+    assert views["view"].tolist() == ["first sentence", "first 12 words"]
+    assert {"accuracy_pruning_off", "accuracy_pruning_on", "flops_reduction"} <= set(views.columns)
     assert any("precision" in c.value and "recall" in c.value for c in at.code)  # the classification report
     assert any("sweep results are not stored" in i.value for i in at.info)
     assert any("ltp bench --checkpoint" in i.value for i in at.info)

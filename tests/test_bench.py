@@ -5,6 +5,7 @@ import json
 import pytest
 
 from ltp.bench import BenchConfig, format_benchmark, run_benchmark
+from conftest import calibrate_thresholds
 from ltp.cli import main
 
 
@@ -14,7 +15,7 @@ def ckpt(tmp_path_factory, tiny_backbone, toy_data_dir):
     assert main(["train", "--dataset", "toy", "--out", str(out), "--backbone", str(tiny_backbone),
                  "--data-dir", str(toy_data_dir), "--max-length", "24", "--batch-size", "8",
                  "--val-examples", "6", "--final-threshold", "0.06", "--quiet"]) == 0
-    return out / "hard"
+    return calibrate_thresholds(out / "hard", toy_data_dir)  # about half the tokens go at each layer
 
 
 def test_benchmark_in_process(ckpt, toy_data_dir):
@@ -28,7 +29,7 @@ def test_benchmark_in_process(ckpt, toy_data_dir):
         assert 0 < r["latency_ms_median"] <= r["latency_ms_p90"]
         assert r["peak_rss_mb"] > 0
     assert s["none"]["flops_reduction"] == pytest.approx(1.0)
-    assert s["flops_reduction"] == s["hard"]["flops_reduction"] >= 1.0
+    assert s["flops_reduction"] == s["hard"]["flops_reduction"] > 1.1  # the benchmarked model really prunes
     assert s["speedup_throughput_bs4"] == pytest.approx(s["hard"]["throughput_bs4"] / s["none"]["throughput_bs4"])
     assert s["flops_to_time_bs4"] == pytest.approx(s["speedup_throughput_bs4"] / s["flops_reduction"])
     text = format_benchmark(s)

@@ -19,12 +19,13 @@ def batch(hf, b=3, t=12, seed=1):
     return ids, mask
 
 
-def pruning_model(kind, n_ref=12):
+def pruning_model(kind, n_ref=12, score="sink", length_half=None):
     """Peaky random attention and thresholds near the mean score, so some tokens go."""
     hf = tiny_hf(kind, initializer_range=0.4)
-    model = LTPForSequenceClassification(hf, LTPConfig(mode="hard", n_ref=n_ref, final_threshold=0.0)).eval()
-    with torch.no_grad():
-        model.threshold_offsets.fill_(1.0 / n_ref)
+    model = LTPForSequenceClassification(hf, LTPConfig(mode="hard", n_ref=n_ref, final_threshold=0.0,
+                                                       score=score, length_half=length_half)).eval()
+    with torch.no_grad():  # off 1/n_ref: under the sink score a lone content token scores exactly that
+        model.threshold_offsets.fill_(0.9 / n_ref)
     return model
 
 
@@ -49,26 +50,38 @@ def test_mode_none_equals_huggingface(kind):
 
 
 def masked_reference(model: LTPForSequenceClassification, ids, mask):
-    """Hard pruning by masks only (pruned tokens masked as keys and queries), full length."""
+    """Hard pruning by masks only (pruned tokens masked as keys and queries), full length,
+    every token through every FFN; the scores written out by hand."""
     ad, theta, n_ref = model.adapter, model.thresholds(), model.ltp_config.n_ref
     hidden = ad.embed(ids)
     bias = ad.position_bias(hidden)
     alive = mask.bool()
+    special = torch.zeros_like(alive)
+    special[:, 0] = True
+    special[torch.arange(len(ids)), mask.sum(1) - 1] = True
+    n, h = mask.sum(1).float(), model.ltp_config.length_half
+    rho = (n / (n + h)) / (n_ref / (n_ref + h)) if h else torch.ones_like(n)  # length-aware thresholds
     for l, layer in enumerate(ad.layers):
         add = (~alive)[:, None, None, :].float() * torch.finfo(torch.float32).min
         attn_out, probs = ad.attend(layer, hidden, add, bias)
         heads = probs.shape[1]
-        scores = (probs * alive[:, None, :, None]).sum((1, 2)) / (heads * n_ref)
+        received = (probs * alive[:, None, :, None]).sum((1, 2)) / heads
+        if model.ltp_config.score == "paper":
+            scores = received / n_ref
+        else:  # content tokens rescaled to carry the whole mass: their mean is 1 / n_ref
+            content = alive & ~special
+            scores = received * content.sum(1, keepdim=True) / ((received * content).sum(1, keepdim=True) * n_ref)
         if l > 0:
-            alive = alive & (scores >= theta[l])
+            alive = alive & (scores >= theta[l] * rho[:, None])
             alive[:, 0] = True
         hidden = ad.feed_forward(layer, attn_out)
     return ad.classify(hidden), alive
 
 
+@pytest.mark.parametrize("score,length_half", [("sink", None), ("paper", None), ("sink", 6.0)])
 @pytest.mark.parametrize("kind", ARCHS)
-def test_hard_removal_equals_masked_reference(kind):
-    model = pruning_model(kind)
+def test_hard_removal_equals_masked_reference(kind, score, length_half):
+    model = pruning_model(kind, score=score, length_half=length_half)
     ids, mask = batch(model.hf)
     with torch.no_grad():
         out = model(ids, mask)
@@ -92,7 +105,7 @@ def test_batched_hard_equals_per_example(kind):
             one = model(ids[i : i + 1, :n], mask[i : i + 1, :n])
             torch.testing.assert_close(one.logits[0], out.logits[i], atol=1e-5, rtol=0)
             assert torch.equal(one.alive[:, 0], out.alive[:, i, :n])
-            torch.testing.assert_close(one.scores[:, 0], out.scores[:, i, :n], atol=1e-6, rtol=0)
+            torch.testing.assert_close(one.scores[:, 0], out.scores[:, i, :n], atol=1e-5, rtol=0)
             assert one.flops[0] == out.flops[i]
 
 
@@ -151,12 +164,18 @@ def test_flops_record_matches_counts():
     ids, mask = batch(model.hf)
     with torch.no_grad():
         out = model(ids, mask)
-    d, d_ff = model.hidden_size, model.intermediate_size
+    d, d_ff, L = model.hidden_size, model.intermediate_size, model.num_layers
     n_in = mask.sum(1)
-    counts = [n_in] + [out.alive[l].sum(1) for l in range(model.num_layers)]
-    macs = sum(layer_macs(counts[l], counts[l + 1], d, d_ff) for l in range(model.num_layers))
-    torch.testing.assert_close(out.flops, 2 * macs)
-    base = model.num_layers * layer_macs(n_in, n_in, d, d_ff)
+    counts = [n_in] + [out.alive[l].sum(1) for l in range(L)]
+    # the first release's accounting: every survivor through every FFN
+    macs = sum(layer_macs(counts[l], counts[l + 1], d, d_ff) for l in range(L))
+    torch.testing.assert_close(out.flops_all_tokens, 2 * macs)
+    torch.testing.assert_close(out.flops_unpruned_all_tokens, 2 * L * layer_macs(n_in, n_in, d, d_ff))
+    # honest: the last FFN runs for [CLS] alone, in the pruned and the unpruned count
+    one = torch.ones_like(n_in)
+    honest = macs - layer_macs(counts[L - 1], counts[L], d, d_ff) + layer_macs(counts[L - 1], one, d, d_ff)
+    torch.testing.assert_close(out.flops, 2 * honest)
+    base = (L - 1) * layer_macs(n_in, n_in, d, d_ff) + layer_macs(n_in, one, d, d_ff)
     torch.testing.assert_close(out.flops_unpruned, 2 * base)
 
 
@@ -170,10 +189,11 @@ def test_regulariser_gradient_reaches_thresholds():
     assert out.mask_loss is not None and out.soft_masks is not None
     out.mask_loss.backward()
     grad = model.threshold_offsets.grad
-    assert grad is not None and (grad[1:] != 0).all()
+    assert grad is not None and (grad[1:-1] != 0).all()
     # d(mask_loss)/d(theta) < 0: gradient descent raises the thresholds, i.e. prunes more
-    assert grad[1:].lt(0).all()
+    assert grad[1:-1].lt(0).all()
     assert grad[0] == 0  # layer 0 never prunes
+    assert grad[-1] == 0  # the last layer's pruning saves no FLOPs (its FFN runs for [CLS] alone)
 
 
 def test_soft_mode_multiplies_outputs_by_mask():

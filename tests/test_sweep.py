@@ -38,16 +38,37 @@ def test_sweep_cli_writes_points(baseline, tmp_path, toy_data_dir, capsys):
     store = tmp_path / "shipped"
     store.mkdir()
     assert main(["sweep", "--dataset", "toy", "--baseline", str(baseline), "--out", str(tmp_path / "sweep"),
-                 "--lambdas", "0.01,0.5", "--max-train-examples", "20", "--eval-limit", "0",
+                 "--targets", "1.3", "--lambdas", "0.5", "--max-train-examples", "20", "--eval-limit", "0",
                  "--batch-size", "8", "--data-dir", str(toy_data_dir), "--store-in", str(store), "--quiet"]) == 0
-    assert "top-k" in capsys.readouterr().out
+    assert "top-k linear" in capsys.readouterr().out
     rec = json.loads((store / "sweep.json").read_text())
     methods = [p["method"] for p in rec["points"]]
-    assert methods == ["baseline", "LTP", "top-k", "LTP", "top-k"]
-    for ltp_p, topk_p in zip(rec["points"][1::2], rec["points"][2::2]):
-        # matched schedules: top-k keeps the LTP point's mean fraction per layer (rounded up per example)
-        assert topk_p["flops_reduction"] == pytest.approx(ltp_p["flops_reduction"], rel=0.35)
+    assert methods == ["baseline"] + ["LTP", "top-k matched", "top-k linear"] * 2
+    assert rec["points"][1]["target"] == 1.3 and rec["points"][4]["label"] == "lambda=0.5"
+    for i in (1, 4):
+        ltp_p = rec["points"][i]
+        for topk_p in rec["points"][i + 1 : i + 3]:  # both baselines at the LTP point's FLOPs
+            assert topk_p["flops_reduction"] == pytest.approx(ltp_p["flops_reduction"], rel=0.35)
     assert rec["points"][0]["flops_reduction"] == pytest.approx(1.0)
+    assert not any(str(p["checkpoint"]).startswith("/") for p in rec["points"])  # no server paths
+
+
+def test_linear_schedule_and_topk_flops_by_hand():
+    from ltp.model import layer_macs
+    from ltp.sweep import linear_schedule, matched_linear_schedule, topk_flops_reduction
+
+    assert linear_schedule(6, 0.2) == pytest.approx((1.0, 0.8, 0.6, 0.4, 0.2, 0.02))
+    d, d_ff = 4, 16
+    # one input of 10 tokens, 3 layers keeping 10, ceil(0.45 * 10) = 5, then [CLS]'s FFN alone
+    import torch
+
+    n = torch.tensor(10.0)
+    run = layer_macs(n, n, d, d_ff) + layer_macs(n, torch.tensor(5.0), d, d_ff) + layer_macs(torch.tensor(5.0), torch.tensor(1.0), d, d_ff)
+    full = 2 * layer_macs(n, n, d, d_ff) + layer_macs(n, torch.tensor(1.0), d, d_ff)
+    assert topk_flops_reduction([10], (1.0, 0.45, 0.1), d, d_ff) == pytest.approx(float(full / run))
+    lengths = [20, 50, 120, 33]
+    keep = matched_linear_schedule(lengths, 2.0, 6, 384, 1536)
+    assert topk_flops_reduction(lengths, keep, 384, 1536) == pytest.approx(2.0, rel=0.01)
 
 
 def test_sweep_needs_a_baseline_checkpoint(tmp_path, capsys):

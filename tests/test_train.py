@@ -36,7 +36,12 @@ def test_all_stages_end_to_end(tmp_path, tiny_backbone, toy_data_dir):
     assert all(0 <= r["kept"] <= 1 for r in epochs)
     soft = load_checkpoint(run / "soft").model
     base = load_checkpoint(run / "baseline").model
-    assert not torch.equal(soft.threshold_offsets, base.threshold_offsets)  # thresholds were trained
+    # the optimiser of the thresholds: clamped at >= 0, temperature annealed over the soft stage (to T/4)
+    assert (soft.thresholds() >= -1e-7).all()
+    soft_log = [r for r in log if r.get("stage") == "soft" and "temperature" in r][-1]
+    assert soft_log["temperature"] == pytest.approx(0.128 / 24 / 4, rel=0.05)
+    assert load_checkpoint(run / "soft").config["training"]["config"]["threshold_lr"] is None  # 1% of 1/n_ref
+    assert base.threshold_offsets.abs().sum() == 0
     hard = load_checkpoint(run / "hard").model
     assert torch.equal(hard.threshold_offsets, soft.threshold_offsets)  # and frozen in the hard stage
     card = (run / "hard" / "README.md").read_text()
