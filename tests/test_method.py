@@ -10,18 +10,8 @@ import pytest
 import torch
 import transformers as tf
 
-from conftest import TINY, tiny_hf
+from conftest import TINY, ragged_batch as batch, tiny_hf
 from ltp.model import LTPConfig, LTPForSequenceClassification, importance_scores
-
-
-def batch(hf, b=3, t=12, seed=1):
-    g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(5, hf.config.vocab_size, (b, t), generator=g)
-    mask = torch.ones_like(ids)
-    for i in range(1, b):  # ragged lengths: right padding
-        mask[i, t - 3 * i :] = 0
-        ids[i, t - 3 * i :] = hf.config.pad_token_id
-    return ids, mask
 
 
 def soft_model(kind="bert", n_ref=12, **cfg):
@@ -324,6 +314,38 @@ def test_target_controller_lands_within_tolerance(tmp_path, peaky_backbone, toy_
                                 "mask_lambda": 0.0}), show_progress=False)
     assert abs(binarised_reduction(load_checkpoint(free).model, encode(tok, texts, 24).input_ids,
                                    tok.pad_token_id) / target - 1) > 0.10
+
+
+def test_controller_steers_a_ratio_to_its_goal_against_the_task():
+    """One "threshold" t, ratio r = sigmoid(-t) (more threshold, fewer FLOPs), a task loss that
+    wants t low; Adam at 1% steps. The controller lands r on 1/2.5; the task alone does not."""
+    from ltp.train import FlopsController
+
+    def run(steer: bool) -> float:
+        t = torch.zeros((), requires_grad=True)
+        opt = torch.optim.Adam([t], lr=0.01)
+        ctl = FlopsController(2.5, eta=0.02, rho=10.0)
+        for _ in range(600):
+            r = torch.sigmoid(-t)
+            loss = 0.05 * t  # the task: keep more tokens
+            if steer:
+                loss = loss + ctl.penalty(r, r, tokens=100.0)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return float(torch.sigmoid(-t))
+
+    assert run(True) == pytest.approx(0.4, rel=0.05)
+    assert abs(run(False) - 0.4) > 0.1
+
+
+def test_clamp_is_applied_during_training(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline):
+    """Base thresholds 0 and no regulariser: the task pulls thresholds below 0 unless clamped."""
+    kw = dict(mask_lambda=0.0, final_threshold=0.0, soft_epochs=3, threshold_lr=0.05 / 24)
+    free = soft_run(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline, "free", clamp_thresholds=False, **kw)
+    clamped = soft_run(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline, "clamped", **kw)
+    assert (free.model.thresholds()[1:] < -1e-5).any()
+    assert (clamped.model.thresholds() >= -1e-7).all()
 
 
 def test_mixed_lengths_add_short_spans_to_the_pruning_stages(tmp_path, tiny_backbone, toy_data_dir):

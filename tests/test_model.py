@@ -3,20 +3,10 @@
 import pytest
 import torch
 
-from conftest import tiny_hf
+from conftest import ragged_batch as batch, tiny_hf
 from ltp.model import LTPConfig, LTPForSequenceClassification, importance_scores, layer_macs, soft_mask
 
 ARCHS = ["bert", "roberta", "mpnet"]
-
-
-def batch(hf, b=3, t=12, seed=1):
-    g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(5, hf.config.vocab_size, (b, t), generator=g)
-    mask = torch.ones_like(ids)
-    for i in range(1, b):  # ragged lengths: right padding
-        mask[i, t - 3 * i :] = 0
-        ids[i, t - 3 * i :] = hf.config.pad_token_id
-    return ids, mask
 
 
 def pruning_model(kind, n_ref=12, score="sink", length_half=None):
@@ -177,6 +167,9 @@ def test_flops_record_matches_counts():
     torch.testing.assert_close(out.flops, 2 * honest)
     base = (L - 1) * layer_macs(n_in, n_in, d, d_ff) + layer_macs(n_in, one, d, d_ff)
     torch.testing.assert_close(out.flops_unpruned, 2 * base)
+    assert out.last_hidden_state.shape[1] == 1  # and that is what runs: the last FFN for [CLS] alone
+    with torch.no_grad():
+        assert model(ids, mask, mode="none").last_hidden_state.shape[1] == 1
 
 
 def test_regulariser_gradient_reaches_thresholds():
