@@ -152,6 +152,9 @@ def summarize(cfg: BenchConfig, results: dict) -> dict:
         summary[f"flops_to_time_bs{bs}"] = speed / red if red else None  # share of the FLOPs saving that shows
     summary["speedup_latency_median"] = off["latency_ms_median"] / on["latency_ms_median"]
     summary["flops_reduction"] = red
+    from ltp.evaluate import FLOPS_ACCOUNTING
+
+    summary["flops_accounting"] = FLOPS_ACCOUNTING
     return summary
 
 

@@ -115,8 +115,11 @@ def evaluate(
 def short_view_metrics(ckpt: Checkpoint, df, mode: str, batch_size: int = 64) -> dict:
     """Accuracy and FLOPs of each text's short views with pruning off and in `mode`.
 
+    The views are the reader's text (entities decoded, tags gone: `ltp.text.display_text`),
+    as a person would type it, not the raw data-set encoding.
+
     Returns {view: {"examples", "mean_input_tokens", "accuracy_off", "accuracy_on",
-    "drop_points", "f1_off", "f1_on", "flops_reduction"}}."""
+    "drop_points", "f1_off", "f1_on", "flops_reduction", "tokens_alive_per_layer"}}."""
     from ltp.text import SHORT_VIEWS, short_view
 
     y = df["label"].to_numpy()
@@ -126,7 +129,7 @@ def short_view_metrics(ckpt: Checkpoint, df, mode: str, batch_size: int = 64) ->
         keep = np.array([bool(t.strip()) for t in texts])
         texts = [t for t, k in zip(texts, keep) if k]
         enc = encode(ckpt.tokenizer, texts, ckpt.max_length, ckpt.truncation)
-        res = {}
+        res = {"mean_input_tokens": float(np.mean([len(x) for x in enc.input_ids]))}
         for name, m in (("off", "none"), ("on", mode)):
             pred = predict(ckpt.model, enc, ckpt.tokenizer.pad_token_id, batch_size=batch_size, mode=m)
             cm = classification_metrics(y[keep], pred.predicted, ckpt.label_names)
@@ -134,7 +137,6 @@ def short_view_metrics(ckpt: Checkpoint, df, mode: str, batch_size: int = 64) ->
             if name == "on":
                 res["flops_reduction"] = float(pred.flops_unpruned.sum() / pred.flops.sum())
                 res["tokens_alive_per_layer"] = [round(float(x), 3) for x in pred.tokens_alive.mean(0)]
-            res["mean_input_tokens"] = float(pred.lengths.mean())
         res["examples"] = int(keep.sum())
         res["drop_points"] = 100 * (res["accuracy_off"] - res["accuracy_on"])
         out[view] = res

@@ -78,7 +78,8 @@ def short_view(text: str, view: str) -> str:
 def short_spans(texts: list[str], fraction: float, seed: int, count_tokens, min_tokens: int = 8,
                 max_tokens: int = 64) -> tuple[list[str], np.ndarray]:
     """Short spans (one to three consecutive sentences, 8-64 tokens) of a seeded random
-    `fraction` of the texts, for mixed-length training.
+    `fraction` of the texts, for mixed-length training. Like the evaluation's short views they
+    are the reader's text (`display_text`), what a person types.
 
     Args:
         count_tokens: callable(list[str]) -> list[int], the tokenizer's length of each span.

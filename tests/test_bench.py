@@ -30,6 +30,7 @@ def test_benchmark_in_process(ckpt, toy_data_dir):
         assert r["peak_rss_mb"] > 0
     assert s["none"]["flops_reduction"] == pytest.approx(1.0)
     assert s["flops_reduction"] == s["hard"]["flops_reduction"] > 1.1  # the benchmarked model really prunes
+    assert s["flops_accounting"].startswith("honest")
     assert s["speedup_throughput_bs4"] == pytest.approx(s["hard"]["throughput_bs4"] / s["none"]["throughput_bs4"])
     assert s["flops_to_time_bs4"] == pytest.approx(s["speedup_throughput_bs4"] / s["flops_reduction"])
     text = format_benchmark(s)

@@ -73,6 +73,26 @@ def test_stored_results_are_complete_and_comparable(shipped):
         assert methods.count("LTP") >= 3 and "top-k" in methods
 
 
+def test_stored_results_hold_on_a_fresh_sample(shipped, tmp_path):
+    """The stored accuracy and honest FLOPs are what the checkpoint does: a fresh seeded sample
+    of the test split, scored now, lands within a few points and 10% of them."""
+    from conftest import SHARED_DATA
+    from ltp.data import prepare_dataset
+    from ltp.evaluate import evaluate
+
+    name, path, ckpt = shipped
+    dataset = name.split("-")[0]
+    if not (SHARED_DATA / dataset).is_dir():
+        pytest.skip(f"needs {SHARED_DATA / dataset}")
+    data_dir = tmp_path / "data"
+    prepare_dataset(dataset, SHARED_DATA, data_dir)
+    stored = json.loads((path / "metrics.json").read_text())["test/hard"]
+    fresh = evaluate(ckpt, limit=300, mode="hard", data_dir=data_dir, seed=11, views=False)
+    assert abs(fresh["accuracy"] - stored["accuracy"]) < 0.05
+    assert fresh["flops_reduction"] == pytest.approx(stored["flops_reduction"], rel=0.10)
+    assert stored["flops_accounting"].startswith("honest")
+
+
 def test_analysis_bundle_loads_and_is_small(shipped):
     from ltp.analysis.bundle import load_bundle
 
