@@ -333,7 +333,7 @@ def test_controller_steers_a_ratio_to_its_goal_against_the_task():
             opt.zero_grad()
             loss.backward()
             opt.step()
-        return float(torch.sigmoid(-t))
+        return float(torch.sigmoid(-t.detach()))
 
     assert run(True) == pytest.approx(0.4, rel=0.05)
     assert abs(run(False) - 0.4) > 0.1
