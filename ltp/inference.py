@@ -184,7 +184,7 @@ class LayerTrace:
     positions: list[int]  # token positions alive after this layer
     tokens: list[str]
     scores: list[float]  # importance of every token entering the layer (0 if it was gone)
-    threshold: float | None  # theta of this layer (None: the layer does not prune)
+    threshold: float | None  # theta of this layer for this input, theta * rho(n) (None: the layer does not prune)
 
 
 @dataclass
@@ -245,7 +245,9 @@ def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length:
     out = _to_cpu(out)
     probs = torch.softmax(out.logits[0].float(), -1).tolist()
     used_mode = mode or model.mode
-    thresholds = out.thresholds.tolist()
+    # the threshold this input meets: theta^l * rho(n) (length-aware thresholds)
+    rho = float(model.length_factor(torch.tensor([ids.shape[1]]))[0])
+    thresholds = (out.thresholds * rho).tolist()
     layers = []
     for l in range(model.num_layers):
         pos = out.alive[l, 0].nonzero().flatten().tolist()

@@ -15,7 +15,7 @@ import numpy as np
 # a sentence ends at . ! ? (or a run of them, maybe closed by a quote or bracket) followed by
 # white space and something that can start a sentence; "St. Louis" and "U.S. officials" are
 # kept together by the capital-letter and the short-abbreviation rules
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[\"'(\[]?[A-Z0-9])")
+_BOUNDARY = re.compile(r"(?<=[.!?])([\"')\]]?)\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:Mr|Mrs|Ms|Dr|St|Sr|Jr|Prof|Gen|Sen|Rep|Gov|Lt|Col|Capt|Inc|Corp|Ltd|Co|vs|etc|No|Jan|Feb|Mar|Apr|Jun|"
     r"Jul|Aug|Sep|Sept|Oct|Nov|Dec|Mt|Ft|Ave)|\b[A-Z](?:\.[A-Z])*)\.$")  # titles, months, initials, U.S.
@@ -39,7 +39,7 @@ def sentences(text: str) -> list[str]:
     text = display_text(text)
     out, start = [], 0
     for m in _BOUNDARY.finditer(text):
-        piece = text[start:m.start()].rstrip()
+        piece = text[start:m.start() + len(m.group(1))].rstrip()  # a closing quote stays
         if _ABBREVIATION.search(piece.split(" ")[-1] if piece else ""):
             continue
         if piece:
@@ -101,12 +101,10 @@ def short_spans(texts: list[str], fraction: float, seed: int, count_tokens, min_
     if not spans:
         return [], np.zeros(0, dtype=int)
     lengths = count_tokens(spans)
-    keep_spans, keep_src = [], []
-    for span, src, n in zip(spans, sources, lengths):
-        if n < min_tokens:
-            continue
-        if n > max_tokens:  # cut at a word boundary near the budget (about 1.3 tokens a word)
-            span = " ".join(span.split()[: max(min_tokens, int(max_tokens / 1.3))])
-        keep_spans.append(span)
-        keep_src.append(src)
-    return keep_spans, np.asarray(keep_src, dtype=int)
+    for i, (span, n) in enumerate(zip(spans, lengths)):
+        if n > max_tokens:  # cut at a word boundary, in proportion to the budget
+            words = span.split()
+            spans[i] = " ".join(words[: max(1, int(len(words) * max_tokens / n))])
+    lengths = count_tokens(spans)  # counted again: the cut is an estimate
+    keep = [k for k, n in enumerate(lengths) if min_tokens <= n <= max_tokens]
+    return [spans[k] for k in keep], np.asarray([sources[k] for k in keep], dtype=int)

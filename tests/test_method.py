@@ -203,6 +203,37 @@ def test_old_checkpoints_keep_the_first_release_method():
     assert (new.score, new.key_fade, new.regularizer) == ("sink", True, "flops")
 
 
+def test_trace_shows_the_threshold_the_input_meets(tmp_path):
+    """The per-layer threshold a trace (the live page, ltp prune) shows is theta * rho(n): kept
+    tokens score at or above it, pruned ones below."""
+    from ltp.inference import trace
+
+    class Tok:  # ids pass through; the tiny model has its own vocabulary
+        cls_token_id, sep_token_id, pad_token_id, all_special_ids = 1, 2, 0, [0, 1, 2]
+
+        def __call__(self, texts, **kw):
+            return {"input_ids": [[int(w) for w in t.split()] for t in texts],
+                    "offset_mapping": [[(0, 0)] * len(t.split()) for t in texts]}
+
+        def convert_ids_to_tokens(self, ids):
+            return [str(i) for i in ids]
+
+    hf = tiny_hf("bert", initializer_range=0.4, num_hidden_layers=4)
+    model = LTPForSequenceClassification(hf, LTPConfig(mode="hard", n_ref=48, final_threshold=0.0,
+                                                       length_half=16.0)).eval()
+    with torch.no_grad():
+        model.threshold_offsets.fill_(0.9 / 48)
+    tr = trace(model, Tok(), " ".join(str(5 + i % 90) for i in range(10)), 48, ["a", "b", "c"])
+    rho = float(model.length_factor(torch.tensor([12]))[0])
+    assert rho < 0.7
+    entering = set(range(12))
+    for lt in tr.layers[1:-1]:
+        assert lt.threshold == pytest.approx(0.9 / 48 * rho, rel=1e-4)
+        for pos in entering - {0}:
+            assert (pos in lt.positions) == (lt.scores[pos] >= lt.threshold - 1e-7)
+        entering = set(lt.positions)
+
+
 def test_length_factor_prunes_short_inputs_more_gently():
     model = soft_model(length_half=16.0, n_ref=128)
     rho = model.length_factor(torch.tensor([16, 44, 128, 256]))
@@ -376,12 +407,17 @@ def test_sentences_and_short_views_of_real_looking_text():
           "band of ultra-cynics, are seeing green again. Stocks rose on Friday.")
     assert sentences(ag)[0].startswith("Wall St. Bears") and sentences(ag)[0].endswith("green again.")
     assert "Street's" in first_sentence(ag)
+    assert sentences('He said "Stop." Then he left.') == ['He said "Stop."', "Then he left."]
     imdb = "I loved it.<br /><br />The acting was great! Would watch again?"
     assert sentences(imdb) == ["I loved it.", "The acting was great!", "Would watch again?"]
     assert first_sentence(imdb) == "I loved it."  # three words
     assert first_words("one two three four five six seven eight nine ten eleven twelve thirteen", 12).split()[-1] == "twelve"
     spans, src = short_spans([imdb * 5, "x"], 1.0, 0, lambda xs: [len(x.split()) + 2 for x in xs], min_tokens=4)
     assert len(spans) == 1 and src.tolist() == [0]  # "x" is too short for a span
+    long = " ".join(f"Word{i} is here and there again." for i in range(40))
+    count = lambda xs: [2 * len(x.split()) + 2 for x in xs]  # two tokens a word
+    spans, _ = short_spans([long] * 20, 1.0, 3, count, max_tokens=16)
+    assert spans and all(n <= 16 for n in count(spans))
 
 
 def test_evaluate_scores_short_views_with_pruning_off_and_on(app_models):
