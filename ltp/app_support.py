@@ -319,13 +319,13 @@ def metrics_table(metrics: dict, baseline: dict | None = None, split: str = "tes
     """One row per stored evaluation: the baseline, this model with pruning off, LTP (hard)."""
     runs = [("baseline (fine-tuned, no LTP)", baseline), ("this model, pruning off", metrics.get(f"{split}/none")),
             ("LTP (hard pruning)", metrics.get(f"{split}/hard"))]
+    from ltp.report import flops_columns
+
     rows = []
     for name, r in runs:
         if not isinstance(r, dict):
             continue
         alive = r.get("tokens_alive_per_layer") or [None]
-        from ltp.report import flops_columns
-
         honest, all_tokens = flops_columns(r)
         rows.append({"model": name, "examples": r.get("examples"), "accuracy": r.get("accuracy"),
                      "precision": r.get("precision_macro"), "recall": r.get("recall_macro"), "f1": r.get("f1_macro"),

@@ -245,9 +245,7 @@ def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length:
     out = _to_cpu(out)
     probs = torch.softmax(out.logits[0].float(), -1).tolist()
     used_mode = mode or model.mode
-    # the threshold this input meets: theta^l * rho(n) (length-aware thresholds)
-    rho = float(model.length_factor(torch.tensor([ids.shape[1]]))[0])
-    thresholds = (out.thresholds * rho).tolist()
+    thresholds = (out.thresholds * out.length_factor[0]).tolist()  # what this input met: theta^l * rho(n)
     layers = []
     for l in range(model.num_layers):
         pos = out.alive[l, 0].nonzero().flatten().tolist()

@@ -110,6 +110,7 @@ class LTPOutput:
     scores: torch.Tensor | None = None  # (L, B, T) importance at layer l (0 where not alive)
     soft_masks: torch.Tensor | None = None  # (L, B, T) soft masks (soft mode only)
     thresholds: torch.Tensor | None = None  # (L,) theta^l used
+    length_factor: torch.Tensor | None = None  # (B,) rho(n): example b meets the thresholds theta^l * rho[b]
     # honest FLOPs: the last layer's FFN runs for [CLS] alone, pruned or not
     flops: torch.Tensor | None = None  # (B,) FLOPs of the encoder layers as run
     flops_unpruned: torch.Tensor | None = None  # (B,) every real token in every layer but the last FFN
@@ -486,7 +487,7 @@ class LTPForSequenceClassification(nn.Module):
         logits = self.adapter.classify(st.hidden)
         out = LTPOutput(
             logits=logits, alive=st.rec_alive, scores=st.rec_scores, soft_masks=st.rec_soft,
-            thresholds=theta.detach().clone(), flops=2 * st.macs, flops_unpruned=2 * unpruned,
+            thresholds=theta.detach().clone(), length_factor=st.length_factor[:, 0].detach(), flops=2 * st.macs, flops_unpruned=2 * unpruned,
             flops_all_tokens=2 * st.macs_all, flops_unpruned_all_tokens=2 * L * layer_macs(st.real_len, st.real_len, d, d_ff),
             last_hidden_state=st.hidden, final_input_state=st.final_input[0],
             final_input_positions=st.final_input[1], final_input_alive=st.final_input[2],
