@@ -169,7 +169,7 @@ def describe_device(device: str) -> str:
 
 def store_benchmark(ckpt_path: Path, summary: dict, key: str) -> None:
     """Merge into <checkpoint>/bench.json under key (e.g. "cpu", "cuda")."""
-    from ltp.checkpoint import merge_json
+    from ltp.files import merge_json
 
     merge_json(Path(ckpt_path) / "bench.json", key, summary)
 

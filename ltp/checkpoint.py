@@ -17,9 +17,6 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +25,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ltp import __version__
+from ltp.files import atomic_dir, write_json_atomic
 from ltp.model import LTPConfig, LTPForSequenceClassification
 
 FORMAT = "ltp-lens-checkpoint"
@@ -179,59 +177,6 @@ def trained_state(model: LTPForSequenceClassification, frozen: list[str]) -> dic
     return {k: v for k, v in state.items() if k not in frozen}
 
 
-def _atomic_dir(target: Path):
-    """Context manager: yields a temp dir beside target; on success it replaces target."""
-
-    @contextlib.contextmanager
-    def cm():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        try:
-            yield tmp
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        old = None
-        if target.exists():
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
-            os.replace(target, old)
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-
-    return cm()
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON through a temp file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, default=_json_default)
-        f.write("\n")
-    os.replace(tmp, path)
-
-
-def merge_json(path: Path, key: str, value) -> dict:
-    """Set data[key] = value in a JSON object file (created if missing), atomically."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text()) if path.is_file() else {}
-    except json.JSONDecodeError:
-        data = {}  # a damaged results file is rewritten rather than blocking new results
-    data[key] = value
-    write_json_atomic(path, data)
-    return data
-
-
-def _json_default(o):
-    if hasattr(o, "tolist"):
-        return o.tolist()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")
-
-
 def save_checkpoint(
     model: LTPForSequenceClassification,
     path: str | Path,
@@ -284,7 +229,7 @@ def save_checkpoint(
         "dataset": dataset or {},
         "training": training or {},
     }
-    with _atomic_dir(path) as tmp:
+    with atomic_dir(path) as tmp:
         save_file(tensors, str(tmp / WEIGHTS), metadata={"format": FORMAT})
         for name, content in (extra_files or {}).items():
             mode = "wb" if isinstance(content, bytes) else "w"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from ltp.files import write_atomic, write_text_atomic
 
 DATA_DIR_ENV = "LTP_DATA_DIR"
 LABELS_FILE = "labels.json"
@@ -131,10 +132,10 @@ def prepare_dataset(
     out_dir = data_dir / spec.name
     out_dir.mkdir(parents=True, exist_ok=True)
     for split, df in frames.items():
-        _atomic_write(out_dir / f"{split}.parquet", lambda tmp, df=df: _write_parquet(df, tmp))
+        write_atomic(out_dir / f"{split}.parquet", lambda tmp, df=df: _write_parquet(df, tmp))
     info = _labels_info(spec, frames, source_desc)
     text = json.dumps(info, indent=2, ensure_ascii=False) + "\n"
-    _atomic_write(out_dir / LABELS_FILE, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text_atomic(out_dir / LABELS_FILE, text)
     return info
 
 
@@ -302,18 +303,6 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     """Write ``df`` with exactly the columns text (string) and label (int64)."""
     table = pa.Table.from_pandas(df[["text", "label"]], schema=_OUTPUT_SCHEMA, preserve_index=False)
     pq.write_table(table, path, compression="zstd")
-
-
-def _atomic_write(path: Path, write: Callable[[Path], Any]) -> None:
-    """Run ``write(tmp)`` on a temp file next to ``path`` then rename it over ``path``."""
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- loading

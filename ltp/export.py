@@ -13,7 +13,8 @@ import json
 import shutil
 from pathlib import Path
 
-from ltp.checkpoint import WEIGHTS, CheckpointError, _atomic_dir, find_checkpoint, read_config, write_json_atomic
+from ltp.checkpoint import WEIGHTS, CheckpointError, find_checkpoint, read_config
+from ltp.files import atomic_dir, write_json_atomic, write_text_atomic
 from ltp.report import _f, _x, bench_markdown, flops_columns, sweep_markdown, views_markdown
 
 LINEAGE = "lineage.json"
@@ -87,7 +88,7 @@ def export_model(source: str | Path, out: str | Path, baseline: str | Path | Non
     for entry in _lineage_entries(base_config, base) + _lineage_entries(config, src):
         stages.setdefault((entry["stage"], entry["command"]), entry)
     lineage = {"source": str(src), "baseline": str(base), "data_note": data_note, "stages": list(stages.values())}
-    with _atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp:
         for name in COPIED:
             if (src / name).is_file():
                 shutil.copy2(src / name, tmp / name)
@@ -187,7 +188,5 @@ def write_card(path: str | Path) -> Path:
     """Rewrite README.md of a shipped model from its stored files."""
     path = find_checkpoint(path)
     card = path / "README.md"
-    tmp = card.with_suffix(".md.tmp")
-    tmp.write_text(model_card(path))
-    tmp.replace(card)
+    write_text_atomic(card, model_card(path))
     return card

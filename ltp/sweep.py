@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ltp.checkpoint import load_checkpoint, write_json_atomic
+from ltp.checkpoint import load_checkpoint
+from ltp.files import write_json_atomic
 from ltp.evaluate import evaluate
 from ltp.train import TrainConfig, train
 

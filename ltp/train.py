@@ -34,8 +34,8 @@ from ltp.checkpoint import (
     read_config,
     save_checkpoint,
     trained_state,
-    write_json_atomic,
 )
+from ltp.files import atomic_dir, write_json_atomic
 from ltp.inference import encode, pad_batch, predict
 from ltp.model import LTPConfig, LTPForSequenceClassification
 
@@ -250,25 +250,22 @@ class LengthGroupedBatches:
 
 def _save_resume(path: Path, model, optimizer, scheduler, info: dict, frozen: list[str]) -> None:
     """Training state as safetensors + JSON (no pickle): weights, optimizer moments, position."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
-    save_file({k: v.detach().cpu().contiguous() for k, v in trained_state(model, frozen).items()}, str(tmp / "model.safetensors"))
-    sd = optimizer.state_dict()
-    tensors, meta = {}, {"param_groups": sd["param_groups"], "state": {}}
-    for pid, st in sd["state"].items():
-        for k, v in st.items():
-            if torch.is_tensor(v):
-                tensors[f"{pid}/{k}"] = v.detach().cpu().contiguous()
-            else:
-                meta["state"].setdefault(str(pid), {})[k] = v
-    save_file(tensors or {"_empty": torch.zeros(1)}, str(tmp / "optimizer.safetensors"))
-    info = {**info, "optimizer": meta, "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state().tolist()}
-    if torch.cuda.is_available():
-        info["cuda_rng"] = [s.tolist() for s in torch.cuda.get_rng_state_all()]
-    write_json_atomic(tmp / "state.json", info)
-    if path.exists():
-        shutil.rmtree(path)
-    tmp.rename(path)
+    # The previous state stays in place until the new one is complete (a kill mid-save keeps it).
+    with atomic_dir(path) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in trained_state(model, frozen).items()}, str(tmp / "model.safetensors"))
+        sd = optimizer.state_dict()
+        tensors, meta = {}, {"param_groups": sd["param_groups"], "state": {}}
+        for pid, st in sd["state"].items():
+            for k, v in st.items():
+                if torch.is_tensor(v):
+                    tensors[f"{pid}/{k}"] = v.detach().cpu().contiguous()
+                else:
+                    meta["state"].setdefault(str(pid), {})[k] = v
+        save_file(tensors or {"_empty": torch.zeros(1)}, str(tmp / "optimizer.safetensors"))
+        info = {**info, "optimizer": meta, "scheduler": scheduler.state_dict(), "torch_rng": torch.get_rng_state().tolist()}
+        if torch.cuda.is_available():
+            info["cuda_rng"] = [s.tolist() for s in torch.cuda.get_rng_state_all()]
+        write_json_atomic(tmp / "state.json", info)
 
 
 def _load_resume(path: Path, model, optimizer, scheduler) -> dict:

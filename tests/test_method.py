@@ -5,7 +5,6 @@ regulariser, the sink-aware score, the threshold optimiser, the FLOPs target, to
 import math
 import shutil
 
-import numpy as np
 import pytest
 import torch
 import transformers as tf

