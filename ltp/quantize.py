@@ -1,0 +1,89 @@
+"""Int8 dynamic quantization of a model's linear layers, through torchao.
+
+LTP removes tokens; int8 makes each remaining token's matrix products cheaper. The two compose:
+a pruned layer runs the same quantized linears on fewer rows. `torch.ao.quantization` is
+deprecated and warns, so this uses its successor, torchao (`quantize_` with
+`Int8DynamicActivationInt8WeightConfig`: int8 weights, activations quantized per token at run
+time). torchao is imported lazily and its import-time noise (C++ extensions for GPUs it cannot
+load on a CPU machine, a torch deprecation notice) is kept away from the user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+
+import torch
+from torch import nn
+
+PRECISIONS = ("fp32", "int8")
+_NOISY_LOGGERS = ("torchao", "torch.utils._pytree")
+
+
+class QuantizationError(RuntimeError):
+    """Int8 was asked for but cannot run here; the message says what to install or change."""
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence torchao's import-time logging and warnings (nothing a user can act on)."""
+    loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _torchao():
+    try:
+        with _quiet():
+            from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+    except ImportError as err:
+        raise QuantizationError(f"int8 needs torchao ({err}); install it with: pip install -r requirements.txt") from err
+    return quantize_, Int8DynamicActivationInt8WeightConfig
+
+
+def _is_encoder_linear(module: nn.Module, fqn: str) -> bool:
+    """Quantize the encoder's linears; the classifier head (a few KB, decides the answer) stays fp32."""
+    return isinstance(module, nn.Linear) and "classifier" not in fqn and module.in_features >= 16
+
+
+def quantize_int8(model: nn.Module) -> nn.Module:
+    """Quantize ``model``'s encoder linear layers to int8 in place (CPU inference) and return it.
+
+    The model is put in eval mode: quantized weights are for inference only.
+    """
+    quantize_, config = _torchao()
+    if next(model.parameters()).device.type != "cpu":
+        raise QuantizationError("int8 dynamic quantization runs on the CPU here; use --device cpu.")
+    model.eval()
+    with _quiet(), torch.no_grad():
+        quantize_(model, config(), filter_fn=_is_encoder_linear)
+    model.precision = "int8"
+    return model
+
+
+def apply_precision(model: nn.Module, precision: str) -> nn.Module:
+    """Return ``model`` at ``precision`` ("fp32": unchanged; "int8": quantized in place)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"Unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
+    if precision == "int8":
+        return quantize_int8(model)
+    return model
+
+
+def precision_of(model: nn.Module) -> str:
+    """"int8" for a model quantized by this module, else "fp32"."""
+    return getattr(model, "precision", "fp32")
+
+
+def quantized_linears(model: nn.Module) -> int:
+    """How many linear layers hold int8 weights (0 for an fp32 model)."""
+    return sum(1 for m in model.modules() if isinstance(m, nn.Linear) and "Int8" in type(m.weight).__name__)

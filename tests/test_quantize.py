@@ -1,0 +1,59 @@
+"""Int8 through torchao: encoder linears quantized, answers kept, pruning still removes tokens."""
+
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import ragged_batch, tiny_hf
+from ltp.model import LTPConfig, LTPForSequenceClassification
+from ltp.quantize import apply_precision, precision_of, quantized_linears
+
+
+def _model(mode="hard", **cfg):
+    m = LTPForSequenceClassification(tiny_hf("bert", hidden_size=64, intermediate_size=128),
+                                     LTPConfig(mode=mode, **cfg)).eval()
+    with torch.no_grad():
+        m.threshold_offsets.fill_(0.05)  # removes some tokens of random text
+    return m
+
+
+def test_int8_quantizes_encoder_linears_and_keeps_the_head():
+    m = _model()
+    assert quantized_linears(m) == 0 and precision_of(m) == "fp32"
+    apply_precision(m, "int8")
+    layers = m.hf.config.num_hidden_layers
+    assert quantized_linears(m) == 6 * layers + 1  # q, k, v, attention output, intermediate, output; pooler
+    assert precision_of(m) == "int8"
+    assert type(m.hf.classifier.weight) is torch.nn.Parameter  # the head stays fp32
+
+
+@pytest.mark.parametrize("mode", ["none", "hard"])
+def test_int8_logits_close_to_fp32(mode):
+    ids, mask = ragged_batch(tiny_hf("bert"), b=4, t=24)
+    ref = _model()
+    q = apply_precision(_model(), "int8")
+    with torch.inference_mode():
+        a = ref(ids, mask, mode=mode)
+        b = q(ids, mask, mode=mode)
+    assert (a.logits - b.logits).abs().max() < 0.05 * a.logits.abs().max() + 1e-3
+    if mode == "hard":  # pruning still removes tokens in the quantized model
+        assert b.flops.sum() < q(ids, mask, mode="none").flops.sum()
+
+
+def test_unknown_precision_is_a_clear_error():
+    with pytest.raises(ValueError, match="choose one of fp32, int8"):
+        apply_precision(_model(), "int4")
+
+
+def test_no_warning_or_log_noise_reaches_the_user():
+    """torchao's import prints GPU-extension failures and a torch deprecation notice: none must show."""
+    code = (
+        "import warnings; warnings.simplefilter('always');"
+        "import torch; from ltp.quantize import quantize_int8;"
+        "quantize_int8(torch.nn.Sequential(torch.nn.Linear(32, 32)))(torch.randn(2, 32))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.strip() == "" and out.stdout.strip() == ""
