@@ -4,21 +4,19 @@ LTP removes tokens; int8 makes each remaining token's matrix products cheaper. T
 a pruned layer runs the same quantized linears on fewer rows. `torch.ao.quantization` is
 deprecated and warns, so this uses its successor, torchao (`quantize_` with
 `Int8DynamicActivationInt8WeightConfig`: int8 weights, activations quantized per token at run
-time). torchao is imported lazily and its import-time noise (C++ extensions for GPUs it cannot
-load on a CPU machine, a torch deprecation notice) is kept away from the user.
+time). torchao is imported lazily; its import-time noise (C++ extensions for GPUs it cannot load
+on a CPU machine, a torch deprecation notice) is filtered out in ltp/__init__.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import warnings
 
 import torch
 from torch import nn
 
 PRECISIONS = ("fp32", "int8")
-_NOISY_LOGGERS = ("torchao", "torch.utils._pytree")
 
 
 class QuantizationError(RuntimeError):
@@ -27,18 +25,10 @@ class QuantizationError(RuntimeError):
 
 @contextlib.contextmanager
 def _quiet():
-    """Silence torchao's import-time logging and warnings (nothing a user can act on)."""
-    loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
+    """No warnings from torchao's import or from quantize_ (its log noise is filtered in ltp/__init__)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _torchao():
