@@ -1,33 +1,46 @@
-"""Text-classification data sets: prepare them once into parquet, then load splits.
+"""Text-classification data sets: prepare them once into parquet, then load splits by name.
 
-``prepare_dataset`` copies a data set either from a local folder (parquet or CSV) or from the
-Hugging Face Hub into ``<data_dir>/<name>/{train,test}.parquet`` plus ``labels.json``. Every
-later step reads those files through ``load_split`` / ``load_label_names``. Texts are stored
-exactly as in the source; ``ltp.inference.clean_text`` is applied on the model side before tokenization.
+``prepare_dataset`` reads any single-label text classification data (a preset's Hub dataset, a
+CSV/TSV/JSON-lines/parquet file or folder, a Hub dataset id; see ``ltp.sources``), finds its
+text and label columns, drops empty and repeated texts (counted), maps labels to ids with their
+names, makes a seeded stratified test split when there is none, and writes
+``<data_dir>/<name>/{train,test}.parquet`` plus ``labels.json`` (names, counts, what was dropped,
+where the test split came from). Every later step reads those files by name through
+``load_split`` / ``load_sample`` / ``load_label_names``. Texts are stored exactly as in the
+source; cleaning for the model happens before tokenization.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from ltp.files import write_atomic, write_text_atomic
+from ltp.sources import (
+    HubLoader,
+    Source,
+    SourceError,
+    as_table,
+    hub_splits,
+    load_hub_split,
+    looks_like_hub_id,
+    read_path,
+    split_files,
+)
 
 DATA_DIR_ENV = "LTP_DATA_DIR"
 LABELS_FILE = "labels.json"
-
-HubLoader = Callable[[str, str], pd.DataFrame]  # (hub_id, split) -> DataFrame with text, label
-
 
 class DataError(ValueError):
     """A user-facing data problem; the message says how to fix it."""
@@ -67,8 +80,6 @@ DATASETS: dict[str, DatasetSpec] = {
 }
 
 _OUTPUT_SCHEMA = pa.schema([("text", pa.string()), ("label", pa.int64())])
-_SOURCE_FORMATS = ("parquet", "csv")  # tried in this order
-_AG_ORIGINAL_HEADER = ("class index", "title", "description")  # Kaggle copy of the AG CSV
 
 
 # --------------------------------------------------------------------------- public helpers
@@ -99,217 +110,430 @@ def prepare_command(name: str, data_dir: Path | None = None) -> str:
 
 # --------------------------------------------------------------------------- preparing
 
+TEXT_COLUMNS = ("text", "sentence", "review", "content", "document", "body", "comment", "utterance", "tweet")
+JOINED_TEXT_COLUMNS = (("title", "description"), ("title", "content"), ("title", "text"), ("title", "body"))
+LABEL_COLUMNS = ("label", "labels", "target", "category", "class", "class index", "sentiment", "stars", "rating")
+_NAME = re.compile(r"[A-Za-z0-9][\w.-]{0,63}")
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    """How to read a source that is not laid out as text,label (all optional)."""
+
+    text_column: str | None = None  # a column, or columns joined by "+" (e.g. "title+description")
+    label_column: str | None = None  # the label column (ints, strings or booleans)
+    label_names: tuple[str, ...] | None = None  # names of integer labels 0..K-1 when the source has none
+    hub_config: str | None = None  # configuration of a Hub dataset (e.g. "sst2" of "nyu-mll/glue")
+    test_fraction: float = 0.2  # held out, stratified, when the source has no labelled test split
+    seed: int = 42  # of that split
+    dedupe: bool | None = None  # drop repeated texts; None: yes, except in a preset's published splits
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.test_fraction < 1.0:
+            raise DataError(f"--test-fraction must be between 0 and 1, got {self.test_fraction}.")
+
 
 def prepare_dataset(
     name: str,
     source: str | Path | None = None,
     data_dir: Path | None = None,
     hub_loader: HubLoader | None = None,
+    options: PrepareOptions | None = None,
 ) -> dict[str, Any]:
-    """Copy data set ``name`` into ``data_dir/<name>/`` as parquet plus ``labels.json``.
+    """Write data set ``name`` into ``data_dir/<name>/`` as {train,test}.parquet plus ``labels.json``.
 
     Args:
-        name: a key of ``DATASETS``.
-        source: local folder with ``<name>/{train,test}.{parquet,csv}`` or
-            ``{train,test}.{parquet,csv}``; None downloads from the Hugging Face Hub.
+        name: a preset (``DATASETS``) or a new name (letters, digits, ``_ . -``).
+        source: a file (CSV, TSV, JSON lines, parquet), a folder of split files (also a Hub-style
+            folder, ``data/train-00000-of-00001.parquet``), or a Hub dataset id; None: a
+            preset's Hub dataset.
         data_dir: destination root; default ``default_data_dir()``.
-        hub_loader: ``(hub_id, split) -> DataFrame``; default uses ``datasets.load_dataset``.
+        hub_loader: ``(hub_id, split) -> DataFrame | Arrow table``; default ``datasets.load_dataset``.
+        options: column choice, label names, the made test split, de-duplication.
 
     Returns:
-        The content written to ``labels.json``.
+        The content written to ``labels.json`` (names, source, rows, counts, what was dropped).
     """
-    spec = get_spec(name)
-    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    if source is not None:
-        folder = _resolve_source_folder(spec, Path(source))
-        frames = {split: _read_local_split(spec, folder, split) for split in spec.splits}
-        source_desc = str(folder.resolve())
-    else:
-        loader = hub_loader if hub_loader is not None else _load_from_hub
-        frames = {split: _read_hub_split(spec, loader, split) for split in spec.splits}
-        source_desc = f"hf://datasets/{spec.hub_id}"
+    options = options or PrepareOptions()
+    if not _NAME.fullmatch(name):
+        raise DataError(f"Data set name {name!r} must be letters, digits, '_', '.' or '-' (it names a folder).")
+    spec = DATASETS.get(name)
+    src = _read_source(name, spec, source, hub_loader, options)
+    splits, notes = _clean_splits(name, spec, src, options)
     # Everything is read and validated before the first byte is written.
-    out_dir = data_dir / spec.name
+    out_dir = (Path(data_dir) if data_dir is not None else default_data_dir()) / name
     out_dir.mkdir(parents=True, exist_ok=True)
-    for split, df in frames.items():
-        write_atomic(out_dir / f"{split}.parquet", lambda tmp, df=df: _write_parquet(df, tmp))
-    info = _labels_info(spec, frames, source_desc)
-    text = json.dumps(info, indent=2, ensure_ascii=False) + "\n"
-    write_text_atomic(out_dir / LABELS_FILE, text)
+    for split, table in splits.items():
+        write_atomic(out_dir / f"{split}.parquet", lambda tmp, t=table: _write_parquet(t, tmp))
+    for stale in set(p.stem for p in out_dir.glob("*.parquet")) - set(splits):
+        (out_dir / f"{stale}.parquet").unlink()  # a split the new source does not have
+    info = {"dataset": name, "label_names": notes.pop("label_names"), "source": src.description,
+            "rows": {s: t.num_rows for s, t in splits.items()}, "label_counts": notes.pop("label_counts"), **notes}
+    write_text_atomic(out_dir / LABELS_FILE, json.dumps(info, indent=2, ensure_ascii=False) + "\n")
     return info
 
 
-def _labels_info(spec: DatasetSpec, frames: dict[str, pd.DataFrame], source: str) -> dict[str, Any]:
-    """Build the ``labels.json`` content: names, source, row and per-class counts per split."""
-    counts = {
-        split: {spec.label_names[i]: int((df["label"] == i).sum()) for i in range(spec.num_labels)}
-        for split, df in frames.items()
-    }
-    return {
-        "dataset": spec.name,
-        "label_names": list(spec.label_names),
-        "source": source,
-        "rows": {split: len(df) for split, df in frames.items()},
-        "label_counts": counts,
-    }
+# ---- reading
 
 
-def _resolve_source_folder(spec: DatasetSpec, source: Path) -> Path:
-    """Pick ``source/<name>`` or ``source`` itself, whichever holds the split files."""
-    if not source.is_dir():
-        raise DataError(
-            f"Source folder {source} does not exist. Pass --from a folder that contains "
-            f"{spec.name}/train.parquet (or .csv), or omit --from to download from the Hub."
-        )
-    for candidate in (source / spec.name, source):
-        if any(_find_split_file(candidate, split) for split in spec.splits):
-            return candidate
+def _read_source(name: str, spec: DatasetSpec | None, source, hub_loader, options: PrepareOptions) -> Source:
+    """The raw splits from a path, a Hub id, or a preset's Hub dataset."""
+    if source is None:
+        if spec is None:
+            known = ", ".join(sorted(DATASETS))
+            raise DataError(f"Unknown data set {name!r}. Known data sets: {known}. For any other data, "
+                            f"pass --from a file, a folder or a Hub dataset id.")
+        return _read_hub(spec.hub_id, list(spec.splits), hub_loader, None, name, preset=True)
+    path = Path(source).expanduser()
+    if path.exists():
+        if path.is_dir() and (path / name).is_dir() and split_files(path / name):
+            path = path / name  # DIR/<name>/{train,test}.* as well as DIR/{train,test}.*
+        try:
+            src = read_path(path)
+        except SourceError as err:
+            raise DataError(_preset_hint(spec, str(err), path)) from err
+        if spec is not None:
+            _check_preset_splits(spec, src, path)
+        return src
+    if spec is None and looks_like_hub_id(str(source)):
+        splits = getattr(hub_loader, "splits", None) or _hub_split_names(str(source), options.hub_config)
+        return _read_hub(str(source), splits, hub_loader, options.hub_config, name, preset=False)
+    raise DataError(f"Source folder {source} does not exist. Pass --from an existing file or folder "
+                    f"(or a Hub dataset id), or omit --from to download a preset ({', '.join(DATASETS)}) from the Hub.")
+
+
+def _preset_hint(spec: DatasetSpec | None, message: str, path: Path) -> str:
+    if spec is None or not message.startswith("No data files found"):
+        return message
     files = ",".join(spec.splits)
-    raise DataError(
-        f"No {spec.name} files found in {source}. Expected {source}/{spec.name}/{{{files}}}.parquet "
-        f"or {source}/{{{files}}}.parquet (.csv also accepted)."
-    )
+    return (f"No {spec.name} files found in {path}. Expected {path}/{spec.name}/{{{files}}}.parquet "
+            f"or {path}/{{{files}}}.parquet (.csv, .tsv, .jsonl also accepted).")
 
 
-def _find_split_file(folder: Path, split: str) -> Path | None:
-    """Return the first existing ``folder/<split>.<ext>`` for the accepted formats."""
-    for ext in _SOURCE_FORMATS:
-        path = folder / f"{split}.{ext}"
-        if path.is_file():
-            return path
-    return None
+def _check_preset_splits(spec: DatasetSpec, src: Source, path: Path) -> None:
+    """A preset is its published splits: each must be there (none is made up)."""
+    for split in spec.splits:
+        if split not in src.tables:
+            raise DataError(f"Split {split!r} of {spec.name} is missing: expected {path}/{split}.parquet "
+                            f"or {path}/{split}.csv.")
+    src.tables = {s: src.tables[s] for s in spec.splits}
 
 
-def _read_local_split(spec: DatasetSpec, folder: Path, split: str) -> pd.DataFrame:
-    """Read and validate one split from a local parquet or CSV file."""
-    path = _find_split_file(folder, split)
-    if path is None:
-        raise DataError(
-            f"Split {split!r} of {spec.name} is missing: expected {folder}/{split}.parquet "
-            f"or {folder}/{split}.csv."
-        )
-    raw = pd.read_parquet(path) if path.suffix == ".parquet" else _read_csv(spec, path)
-    return _validate(spec, raw, where=str(path))
-
-
-def _read_csv(spec: DatasetSpec, path: Path) -> pd.DataFrame:
-    """Read a CSV with a ``text,label`` header or in the AG News original class,title,description layout."""
-    first = _first_csv_row(path)
-    lowered = tuple(field.strip().lower() for field in first)
-    read = dict(dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    if "text" in lowered and "label" in lowered:
-        df = pd.read_csv(path, **read)
-        return df.rename(columns={c: c.strip().lower() for c in df.columns})
-    if lowered == _AG_ORIGINAL_HEADER:
-        return _from_ag_original(spec, pd.read_csv(path, header=0, names=list(range(3)), **read), path)
-    if len(first) == 3 and first[0].strip().isdigit():
-        return _from_ag_original(spec, pd.read_csv(path, header=None, **read), path)
-    raise DataError(
-        f"Cannot read {path}: the first row {first[:4]} is neither a header with 'text' and "
-        f"'label' columns nor the AG News original layout (class index 1-{spec.num_labels}, "
-        f"title, description; no header). Add a header row 'text,label'."
-    )
-
-
-def _first_csv_row(path: Path) -> list[str]:
-    """Return the first record of a CSV file (empty file -> DataError)."""
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        row = next(csv.reader(fh), None)
-    if not row:
-        raise DataError(f"{path} is empty. Re-create it with a 'text,label' header and one row per example.")
-    return row
-
-
-def _from_ag_original(spec: DatasetSpec, df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Convert class index (1-based), title, description rows to text, label (0-based)."""
-    classes = pd.to_numeric(df[0], errors="coerce")
-    if classes.isna().any() or not classes.between(1, spec.num_labels).all():
-        raise DataError(
-            f"{path}: in the AG News original layout the first column must hold class indices "
-            f"1-{spec.num_labels} (found {sorted(set(df[0]))[:10]})."
-        )
-    return pd.DataFrame({"text": df[1] + " " + df[2], "label": classes - 1})
-
-
-def _read_hub_split(spec: DatasetSpec, loader: HubLoader, split: str) -> pd.DataFrame:
-    """Load one split through ``loader``; any failure becomes a DataError naming ``--from``."""
+def _hub_split_names(hub_id: str, config: str | None) -> list[str]:
     try:
-        raw = loader(spec.hub_id, split)
-    except DataError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - network/auth/cache errors come in many types
-        raise DataError(
-            f"Could not load {spec.hub_id} (split {split!r}) from the Hugging Face Hub: {exc}. "
-            f"Check your network connection, or use local copies: "
-            f"ltp data prepare {spec.name} --from DIR  (DIR holding {spec.name}/train.parquet "
-            f"and test.parquet, or .csv files with text,label columns)."
-        ) from exc
-    return _validate(spec, raw, where=f"{spec.hub_id} split {split!r}")
-
-
-def _load_from_hub(hub_id: str, split: str) -> pd.DataFrame:
-    """Default hub loader: ``datasets.load_dataset(hub_id, split=split)`` as a DataFrame."""
-    try:
-        from datasets import load_dataset
+        return hub_splits(hub_id, config)
     except ImportError as exc:
-        raise DataError(
-            "Downloading from the Hub needs the 'datasets' package: pip install datasets "
-            "(or use --from DIR with local copies)."
-        ) from exc
-    return load_dataset(hub_id, split=split).to_pandas()
+        raise DataError("Reading from the Hub needs the 'datasets' package: pip install datasets "
+                        "(or use --from with a local file or folder).") from exc
+    except Exception as exc:  # noqa: BLE001 - network/auth/not-found errors come in many types
+        raise DataError(f"Could not find the data set {hub_id!r}"
+                        f"{f' (config {config!r})' if config else ''} on the Hugging Face Hub: {exc}. "
+                        f"Check the id, its config (--hub-config), your network, or use --from with local files.") from exc
 
 
-def _validate(spec: DatasetSpec, raw: pd.DataFrame, where: str) -> pd.DataFrame:
-    """Check columns, texts and labels; return a fresh text (str), label (int64) frame."""
-    missing = [c for c in ("text", "label") if c not in raw.columns]
+def _read_hub(hub_id: str, splits: list[str], loader, config: str | None, name: str, preset: bool) -> Source:
+    """The splits of a Hub dataset (train/test, else whatever it has), through ``loader``."""
+    wanted = [s for s in splits if s in ("train", "test", "validation")] if not preset else splits
+    if "train" not in wanted:
+        raise DataError(f"{hub_id} has no 'train' split (it has {', '.join(splits)}); ltp trains on 'train'.")
+    tables, names = {}, {}
+    for split in wanted:
+        try:
+            if loader is not None:
+                rows, meta = as_table(loader(hub_id, split)), {}
+            else:
+                rows, meta = load_hub_split(hub_id, split, config)
+        except DataError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - network/auth/cache errors come in many types
+            raise DataError(
+                f"Could not load {hub_id} (split {split!r}) from the Hugging Face Hub: {exc}. "
+                f"Check your network connection, or use local copies: "
+                f"ltp data prepare {name} --from DIR  (DIR holding {name}/train.parquet "
+                f"and test.parquet, or .csv files with text,label columns)."
+            ) from exc
+        tables[split] = rows
+        names.update(meta)
+    return Source(tables, f"hf://datasets/{hub_id}" + (f" ({config})" if config else ""), names)
+
+
+# ---- columns
+
+
+def _find_column(columns: list[str], wanted: str) -> str | None:
+    by_lower = {c.strip().lower(): c for c in columns}
+    return by_lower.get(wanted.strip().lower())
+
+
+def _choose_columns(table: pa.Table, options: PrepareOptions, where: str) -> tuple[list[str], str]:
+    """(text columns, joined with a space; the label column), by option or by their usual names."""
+    cols = table.column_names
+    tried_label = ", ".join(LABEL_COLUMNS)
+    if options.text_column:
+        text = [_find_column(cols, c) for c in options.text_column.split("+")]
+        if None in text:
+            raise DataError(f"{where} has no column {options.text_column!r} (--text-column); found {cols}.")
+    else:
+        text = next(([c] for c in (_find_column(cols, n) for n in TEXT_COLUMNS) if c), None)
+        text = text or next(([_find_column(cols, a), _find_column(cols, b)] for a, b in JOINED_TEXT_COLUMNS
+                             if _find_column(cols, a) and _find_column(cols, b)), None)
+        text = text or ([c for c in cols if re.fullmatch(r"text\d+", c)] or None)
+    label = _find_column(cols, options.label_column) if options.label_column else \
+        next((c for c in (_find_column(cols, n) for n in LABEL_COLUMNS) if c), None)
+    missing = [k for k, v in (("text", text), ("label", label)) if not v]
+    if options.label_column and not label:
+        raise DataError(f"{where} has no column {options.label_column!r} (--label-column); found {cols}.")
     if missing:
         raise DataError(
-            f"{where} lacks column(s) {missing}; found {list(raw.columns)}. "
-            f"Provide 'text' and 'label' columns."
+            f"{where} lacks column(s) {missing}; found {cols}. Text columns are found by the names "
+            f"{', '.join(TEXT_COLUMNS)} (or title + description); labels by {tried_label}. Choose them with "
+            f"--text-column / --label-column. Add a header row 'text,label' if the file has none."
         )
-    if raw.empty:
+    return text, label
+
+
+def _text_array(table: pa.Table, columns: list[str], where: str) -> pa.ChunkedArray:
+    """The text of each row (several columns joined by a space); nulls become empty."""
+    parts = []
+    for c in columns:
+        col = table.column(c)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            raise DataError(f"{where}: column {c!r} holds {col.type}, not text. Choose the text with --text-column.")
+        parts.append(pc.fill_null(col.cast(pa.large_string()), ""))
+    text = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar(" ", pa.large_string()))
+    return text.cast(pa.large_string())
+
+
+# ---- rows and labels
+
+
+def _where(src: Source, split: str) -> str:
+    files = src.files.get(split) or []
+    if len(files) == 1:
+        return files[0]
+    if files:
+        return f"{Path(files[0]).parent} split {split!r}"
+    return f"{src.description.removeprefix('hf://datasets/')} split {split!r}"
+
+
+@dataclass
+class _Rows:
+    """One split while it is cleaned: its texts, raw labels and what was dropped."""
+
+    text: pa.ChunkedArray
+    label: pa.ChunkedArray
+    text_columns: list[str]
+    label_column: str
+    where: str
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def keep(self, mask, reason: str) -> None:
+        """Keep the rows where ``mask`` is true; count the others under ``reason``."""
+        mask = pa.chunked_array([mask]) if isinstance(mask, (pa.Array, np.ndarray)) else mask
+        n = len(self.text)
+        self.text, self.label = self.text.filter(mask), self.label.filter(mask)
+        if n - len(self.text):
+            self.dropped[reason] = self.dropped.get(reason, 0) + n - len(self.text)
+
+
+def _rows(src: Source, split: str, options: PrepareOptions) -> _Rows:
+    where = _where(src, split)
+    table = src.tables[split]
+    if table.num_rows == 0:
         raise DataError(f"{where} has no rows. Provide a non-empty split.")
-    text = raw["text"].reset_index(drop=True)
-    bad_text = text.isna() | ~text.map(lambda t: isinstance(t, str))
-    if bad_text.any():
-        rows = np.flatnonzero(bad_text.to_numpy())[:5].tolist()
-        raise DataError(
-            f"{where}: {int(bad_text.sum())} row(s) have a missing or non-string text "
-            f"(first rows {rows}). Drop or fill them in the source."
-        )
-    labels = _validate_labels(spec, raw["label"].reset_index(drop=True), where)
-    return pd.DataFrame({"text": text, "label": labels})
+    text_cols, label_col = _choose_columns(table, options, where)
+    rows = _Rows(_text_array(table, text_cols, where), table.column(label_col), text_cols, label_col, where)
+    rows.keep(pc.invert(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(rows.text)), 0)), "empty text")
+    return rows
 
 
-def _validate_labels(spec: DatasetSpec, label: pd.Series, where: str) -> pd.Series:
-    """Return labels as int64 after checking they are integers in ``0..num_labels-1``."""
-    values = pd.to_numeric(label, errors="coerce")
-    if values.isna().any() or not np.all(np.mod(values.to_numpy(dtype=float), 1) == 0):
-        raise DataError(
-            f"{where}: labels must be integers 0-{spec.num_labels - 1}; found missing or non-integer values."
-        )
-    values = values.astype("int64")
-    bad = sorted(set(values[(values < 0) | (values >= spec.num_labels)].tolist()))
+def _numeric(label: pa.ChunkedArray) -> np.ndarray | None:
+    """Labels as floats (NaN where missing) if they are numbers or numeric strings, else None."""
+    if pa.types.is_boolean(label.type) or pa.types.is_integer(label.type) or pa.types.is_floating(label.type):
+        return pc.cast(label, pa.float64()).to_numpy(zero_copy_only=False).astype(float)
+    try:
+        stripped = pc.utf8_trim_whitespace(label.cast(pa.large_string()))
+        return pc.cast(pc.if_else(pc.equal(stripped, ""), None, stripped), pa.float64()).to_numpy(
+            zero_copy_only=False).astype(float)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _unlabelled(values: np.ndarray | None, label: pa.ChunkedArray) -> np.ndarray:
+    """True where a row has no label (missing, or negative: the Hub's hidden test labels are -1)."""
+    if values is not None:
+        return np.isnan(values) | (values < 0)
+    return label.is_null().to_numpy(zero_copy_only=False)
+
+
+def _preset_ids(spec: DatasetSpec, rows: _Rows, values: np.ndarray | None) -> np.ndarray:
+    """A preset's labels: integers 0..K-1, a 1-based class index, or its class names."""
+    k = spec.num_labels
+    if values is None:
+        names = pc.utf8_trim_whitespace(rows.label.cast(pa.large_string())).to_numpy(zero_copy_only=False)
+        ids = pd.Series(names).map({n: i for i, n in enumerate(spec.label_names)})
+        if ids.isna().any():
+            raise DataError(f"{rows.where}: labels must be integers 0-{k - 1} or the names "
+                            f"{', '.join(spec.label_names)}; found {sorted(set(names[ids.isna()]))[:10]}.")
+        return ids.to_numpy(dtype=np.int64)
+    if np.isnan(values).any() or not np.all(np.mod(values, 1) == 0):
+        raise DataError(f"{rows.where}: labels must be integers 0-{k - 1}; found missing or non-integer values.")
+    if rows.label_column.strip().lower() == "class index":
+        if not ((values >= 1) & (values <= k)).all():
+            raise DataError(f"{rows.where}: in the AG News original layout the first column must hold class "
+                            f"indices 1-{k} (found {sorted(set(values.astype(int).tolist()))[:10]}).")
+        values = values - 1
+    bad = sorted(set(values[(values < 0) | (values >= k)].astype(int).tolist()))
     if bad:
         names = ", ".join(f"{i} {n}" for i, n in enumerate(spec.label_names))
-        raise DataError(
-            f"{where}: labels {bad[:10]} are out of range for {spec.name} ({names}). "
-            f"Use 0-based labels 0-{spec.num_labels - 1}."
-        )
-    return values
+        raise DataError(f"{rows.where}: labels {bad[:10]} are out of range for {spec.name} ({names}). "
+                        f"Use 0-based labels 0-{k - 1}.")
+    return values.astype(np.int64)
 
 
-def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    """Write ``df`` with exactly the columns text (string) and label (int64)."""
-    table = pa.Table.from_pandas(df[["text", "label"]], schema=_OUTPUT_SCHEMA, preserve_index=False)
-    pq.write_table(table, path, compression="zstd")
+def _label_mapping(train: _Rows, values: np.ndarray | None, names: list[str] | None) -> tuple[list[str], dict]:
+    """Class names and raw value -> id, decided by the train split (and metadata names)."""
+    if values is None:  # string labels: sorted names, or the order of --label-names
+        found = sorted(set(pc.utf8_trim_whitespace(train.label.cast(pa.large_string())).to_pylist()))
+        order = list(names) if names else found
+        extra = sorted(set(found) - set(order))
+        if extra:
+            raise DataError(f"{train.where}: labels {extra[:10]} are not in --label-names {order}.")
+        return order, {n: i for i, n in enumerate(order)}
+    if not np.all(np.mod(values, 1) == 0):
+        raise DataError(f"{train.where}: numeric labels must be integers; found non-integer values.")
+    uniq = sorted(set(values.astype(np.int64).tolist()))
+    if names:
+        k = len(names)
+        base = 0 if set(uniq) <= set(range(k)) else 1 if set(uniq) <= set(range(1, k + 1)) else None
+        if base is None:
+            raise DataError(f"{train.where}: labels {uniq[:10]} do not fit the {k} label names {list(names)} "
+                            f"(expected 0-{k - 1}, or 1-{k}).")
+        return list(names), {v: v - base for v in range(base, base + k)}
+    if uniq == list(range(len(uniq))):
+        return [str(v) for v in uniq], {v: v for v in uniq}
+    return [str(v) for v in uniq], {v: i for i, v in enumerate(uniq)}  # e.g. 1-5 stars -> ids 0-4
+
+
+def _apply_mapping(rows: _Rows, values: np.ndarray | None, mapping: dict, names: list[str]) -> np.ndarray:
+    keys = (pc.utf8_trim_whitespace(rows.label.cast(pa.large_string())).to_numpy(zero_copy_only=False)
+            if values is None else values.astype(np.int64))
+    ids = pd.Series(keys).map(mapping)
+    if ids.isna().any():
+        unseen = sorted(set(pd.Series(keys)[ids.isna()].tolist()))
+        raise DataError(f"{rows.where}: labels {unseen[:10]} do not occur in the train split (classes: "
+                        f"{', '.join(names)}). A model cannot learn a class it never sees: fix the labels "
+                        f"or the split.")
+    return ids.to_numpy(dtype=np.int64)
+
+
+def _dedupe(rows: _Rows) -> None:
+    """Keep the first of each repeated text (Arrow hash aggregation, no Python strings)."""
+    idx = pa.array(np.arange(len(rows.text)))
+    first = pa.table({"t": rows.text, "i": idx}).group_by("t", use_threads=False).aggregate([("i", "min")])
+    keep = np.zeros(len(rows.text), dtype=bool)
+    keep[first.column("i_min").to_numpy()] = True
+    rows.keep(pa.array(keep), "duplicate text")
+
+
+def _made_test_split(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """A seeded, stratified test mask: ``fraction`` of each class (at least one of a class of 2+)."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(labels), dtype=bool)
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        n = int(round(fraction * len(members)))
+        n = min(max(n, 1 if len(members) > 1 else 0), len(members) - 1)
+        test[rng.choice(members, size=n, replace=False)] = True
+    return test
+
+
+def _clean_splits(name: str, spec: DatasetSpec | None, src: Source, options: PrepareOptions) -> tuple[dict, dict]:
+    """Validated text (string), label (int64) tables per split, and what labels.json records.
+
+    Order: empty texts, then unlabelled rows (user data), then repeated texts are dropped and
+    counted; labels become ids; a test split is taken from the source (test, else validation)
+    or made; a single class or a test label unseen in train is an error.
+    """
+    rows = {s: _rows(src, s, options) for s in src.tables}
+    if spec is None:
+        _drop_unlabelled(rows)
+    if options.dedupe if options.dedupe is not None else spec is None:
+        for r in rows.values():
+            _dedupe(r)
+    values = {s: _numeric(r.label) for s, r in rows.items()}
+    if spec is not None:
+        names = list(spec.label_names)
+        ids = {s: _preset_ids(spec, r, values[s]) for s, r in rows.items()}
+    else:
+        meta = options.label_names or src.label_names.get(rows["train"].label_column) or src.label_names.get("*")
+        names, mapping = _label_mapping(rows["train"], values["train"], meta)
+        ids = {s: _apply_mapping(r, values[s], mapping, names) for s, r in rows.items()}
+    tables = {s: pa.table({"text": r.text.cast(pa.string()), "label": pa.array(ids[s], pa.int64())})
+              for s, r in rows.items()}
+    tables, test_from = _with_test_split(tables, options)
+    _check_classes(tables, names, rows["train"].where)
+    overlap = pc.sum(pc.is_in(tables["test"].column("text"), value_set=tables["train"].column("text"))).as_py()
+    notes = {
+        "label_names": names,
+        "label_counts": {s: {n: int(c) for n, c in zip(names, np.bincount(t.column("label").to_numpy(),
+                                                                          minlength=len(names)))}
+                         for s, t in tables.items()},
+        "columns": {s: {"text": "+".join(r.text_columns), "label": r.label_column} for s, r in rows.items()},
+        "dropped": {s: r.dropped for s, r in rows.items() if r.dropped},
+        "test_split": test_from,
+        "train_test_overlap": int(overlap or 0),
+    }
+    return tables, notes
+
+
+def _drop_unlabelled(rows: dict[str, _Rows]) -> None:
+    """User data: rows without a label are dropped and counted; a split without any is set aside."""
+    for split in list(rows):
+        r = rows[split]
+        missing = _unlabelled(_numeric(r.label), r.label)
+        if missing.all():
+            if split == "train":
+                raise DataError(f"{r.where}: no row has a label. ltp trains a classifier: give each text a label.")
+            del rows[split]  # e.g. a Hub test split whose labels are hidden (-1)
+        else:
+            r.keep(pa.array(~missing), "no label")
+
+
+def _with_test_split(tables: dict[str, pa.Table], options: PrepareOptions) -> tuple[dict[str, pa.Table], dict]:
+    """The source's test split, else its validation split, else a seeded stratified one made from train."""
+    if "test" in tables:
+        return tables, {"from": "test"}
+    if "validation" in tables:
+        tables = {("test" if s == "validation" else s): t for s, t in tables.items()}
+        return tables, {"from": "validation"}
+    train = tables["train"]
+    mask = _made_test_split(train.column("label").to_numpy(), options.test_fraction, options.seed)
+    tables = {"train": train.filter(pa.array(~mask)), "test": train.filter(pa.array(mask))}
+    return tables, {"from": "made", "fraction": options.test_fraction, "seed": options.seed,
+                    "stratified": True}
+
+
+def _check_classes(tables: dict[str, pa.Table], names: list[str], where: str) -> None:
+    present = np.unique(tables["train"].column("label").to_numpy())
+    if len(present) < 2:
+        only = names[int(present[0])] if len(present) else "none"
+        raise DataError(f"{where}: every training row has the same label ({only}). A classifier needs at "
+                        f"least two classes: check the label column (--label-column).")
+    if tables["test"].num_rows == 0:
+        raise DataError(f"{where}: the test split is empty. Provide more rows or a larger --test-fraction.")
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    """Write exactly the columns text (string) and label (int64), in row groups a sample can skip."""
+    pq.write_table(table.select(["text", "label"]).cast(_OUTPUT_SCHEMA), path, compression="zstd",
+                   row_group_size=65536)
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def load_split(name: str, split: str, data_dir: Path | None = None) -> pd.DataFrame:
-    """Load a prepared split as a DataFrame (text, label); the row index is the example id."""
+def _split_path(name: str, split: str, data_dir: Path | None) -> tuple[Path, Path]:
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     splits = _splits_of(name, data_dir)
     if split not in splits:
@@ -317,13 +541,38 @@ def load_split(name: str, split: str, data_dir: Path | None = None) -> pd.DataFr
     path = data_dir / name / f"{split}.parquet"
     if not path.is_file():
         raise _not_prepared(name, data_dir, f"{split}.parquet")
-    df = pd.read_parquet(path)
-    if list(df.columns) != ["text", "label"]:
+    names = pq.read_schema(path).names
+    if names != ["text", "label"]:
         raise DataError(
-            f"{path} has columns {list(df.columns)}, expected ['text', 'label']. "
+            f"{path} has columns {names}, expected ['text', 'label']. "
             f"Re-create it: {prepare_command(name, data_dir)}"
         )
-    return df.reset_index(drop=True)
+    return data_dir, path
+
+
+def load_split(name: str, split: str, data_dir: Path | None = None) -> pd.DataFrame:
+    """Load a prepared split as a DataFrame (text, label); the row index is the example id."""
+    _, path = _split_path(name, split, data_dir)
+    return pd.read_parquet(path).reset_index(drop=True)
+
+
+def load_sample(name: str, split: str, n: int | None, seed: int = 0, data_dir: Path | None = None) -> pd.DataFrame:
+    """The rows ``stratified_sample(load_split(...), n, seed)`` picks, read without loading the split.
+
+    Only the label column is read to choose the rows, then only those rows' texts (parquet row
+    groups), so a sample of a million-row split costs what the sample costs. The index is the
+    example id; ``df.attrs["rows"]`` is the split's size. ``n`` None or >= the split: every row.
+    """
+    _, path = _split_path(name, split, data_dir)
+    labels = pq.read_table(path, columns=["label"]).column("label").to_numpy()
+    if n is None or n >= len(labels):
+        df = load_split(name, split, data_dir)
+    else:
+        index = stratified_sample(pd.DataFrame({"label": labels}), n, seed).index.to_numpy()
+        rows = pads.dataset(path, format="parquet").take(pa.array(index))
+        df = rows.to_pandas().set_index(pd.Index(index))
+    df.attrs["rows"] = len(labels)
+    return df
 
 
 def load_label_names(name: str, data_dir: Path | None = None) -> list[str]:

@@ -120,7 +120,10 @@ def test_labels_json_content(tmp_path):
     source = write_ag_source(tmp_path / "src")
     prepare_dataset("ag_news", source=source, data_dir=tmp_path / "data")
     info = json.loads((tmp_path / "data" / "ag_news" / "labels.json").read_text())
-    assert set(info) == {"dataset", "label_names", "source", "rows", "label_counts"}
+    assert set(info) == {"dataset", "label_names", "source", "rows", "label_counts", "columns", "dropped",
+                         "test_split", "train_test_overlap"}
+    assert info["columns"]["train"] == {"text": "text", "label": "label"}
+    assert info["test_split"] == {"from": "test"} and info["dropped"] == {} and info["train_test_overlap"] == 0
     assert info["dataset"] == "ag_news"
     assert info["label_names"] == ["World", "Sports", "Business", "Sci/Tech"]
     assert Path(info["source"]) == (tmp_path / "src" / "ag_news").resolve()
@@ -188,8 +191,8 @@ def test_parquet_preferred_over_csv(tmp_path):
 
 
 def test_unknown_dataset_lists_known(tmp_path):
-    with pytest.raises(DataError, match=r"Unknown data set 'sst2'.*ag_news, imdb"):
-        prepare_dataset("sst2", source=tmp_path, data_dir=tmp_path / "data")
+    with pytest.raises(DataError, match=r"Unknown data set 'sst2'.*ag_news, imdb.*--from"):
+        prepare_dataset("sst2", data_dir=tmp_path / "data")  # any name works with --from; alone only presets
     with pytest.raises(DataError, match="ag_news, imdb"):
         load_split("sst2", "train", tmp_path)
 
@@ -262,11 +265,20 @@ def test_empty_split(tmp_path):
         prepare_dataset("ag_news", source=folder, data_dir=tmp_path / "data")
 
 
-def test_missing_text(tmp_path):
+def test_missing_and_empty_texts_are_dropped_and_counted(tmp_path):
     folder = tmp_path / "src"
-    write_split(folder, "train", AG_TRAIN.assign(text=["a", None, "c", "d"]), "parquet")
+    write_split(folder, "train", AG_TRAIN.assign(text=["a", None, "  ", "d"]), "parquet")
     write_split(folder, "test", AG_TEST, "parquet")
-    with pytest.raises(DataError, match=r"missing or non-string text \(first rows \[1\]\)"):
+    info = prepare_dataset("ag_news", source=folder, data_dir=tmp_path / "data")
+    assert info["rows"]["train"] == 2 and info["dropped"] == {"train": {"empty text": 2}}
+    assert load_split("ag_news", "train", tmp_path / "data")["text"].tolist() == ["a", "d"]
+
+
+def test_non_text_column_is_a_clear_error(tmp_path):
+    folder = tmp_path / "src"
+    write_split(folder, "train", AG_TRAIN.assign(text=[1, 2, 3, 4]), "parquet")
+    write_split(folder, "test", AG_TEST, "parquet")
+    with pytest.raises(DataError, match="column 'text' holds int64, not text"):
         prepare_dataset("ag_news", source=folder, data_dir=tmp_path / "data")
 
 
@@ -318,8 +330,9 @@ def test_failing_hub_loader_suggests_from(tmp_path):
 
 
 def test_hub_loader_output_is_validated(tmp_path):
-    loader = fake_hub({("fancyzhx/ag_news", "train"): pd.DataFrame({"sentence": ["x"], "label": [0]})})
-    with pytest.raises(DataError, match=r"fancyzhx/ag_news split 'train' lacks column\(s\) \['text'\]"):
+    frame = pd.DataFrame({"headline": ["x"], "label": [0]})
+    loader = fake_hub({("fancyzhx/ag_news", "train"): frame, ("fancyzhx/ag_news", "test"): frame})
+    with pytest.raises(DataError, match=r"fancyzhx/ag_news split 'train' lacks column\(s\) \['text'\]; found \['headline', 'label'\]"):
         prepare_dataset("ag_news", data_dir=tmp_path, hub_loader=loader)
 
 
