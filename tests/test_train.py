@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from ltp import train as train_mod
+from ltp.train import loop, resume
 from ltp.checkpoint import load_checkpoint
 from ltp.train import LengthGroupedBatches, TrainConfig, train
 
@@ -137,16 +138,16 @@ def test_invalid_settings_say_how_to_fix(tmp_path):
 
 def test_progress_is_saved_mid_epoch(tmp_path, tiny_backbone, toy_data_dir, monkeypatch):
     """A kill -9 loses at most SAVE_EVERY_S of work: the resume state is written mid-epoch."""
-    monkeypatch.setattr(train_mod, "SAVE_EVERY_S", 0.0)
+    monkeypatch.setattr(loop, "SAVE_EVERY_S", 0.0)
     c = cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("baseline",))
     saved = []
-    real = train_mod._save_resume
+    real = resume.save_resume
 
     def spy(path, model, optimizer, scheduler, info, frozen):
         saved.append((info["epoch"], info["step"]))
         return real(path, model, optimizer, scheduler, info, frozen)
 
-    monkeypatch.setattr(train_mod, "_save_resume", spy)
+    monkeypatch.setattr(resume, "save_resume", spy)
     train(c, show_progress=False)
     assert saved[:3] == [(0, 1), (0, 2), (0, 3)]  # after every step, as the interval is 0
     events = [r.get("event") for r in read_log(tmp_path / "run")]
