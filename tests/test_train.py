@@ -165,3 +165,29 @@ def test_hard_stage_needs_a_soft_checkpoint(tmp_path, tiny_backbone, toy_data_di
 def test_max_length_beyond_positions_is_explained(tmp_path, tiny_backbone, toy_data_dir):
     with pytest.raises(ValueError, match="max_position_embeddings=160"):
         train(cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("baseline",), max_length=400), show_progress=False)
+
+
+def test_resume_state_layout_is_fixed(tmp_path, monkeypatch):
+    """A run in progress resumes from this layout: file names, tensor keys and state.json keys."""
+    from safetensors.torch import load_file
+
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(model.parameters())
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    sched.step()
+    monkeypatch.setattr(resume, "trained_state", lambda m, frozen: m.state_dict())
+    path = tmp_path / ".resume-soft"
+    resume.save_resume(path, model, opt, sched, {"stage": "soft", "epoch": 0, "step": 1}, [])
+    assert sorted(p.name for p in path.iterdir()) == ["model.safetensors", "optimizer.safetensors", "state.json"]
+    assert sorted(load_file(str(path / "optimizer.safetensors"))) == ["0/exp_avg", "0/exp_avg_sq", "0/step",
+                                                                       "1/exp_avg", "1/exp_avg_sq", "1/step"]
+    info = json.loads((path / "state.json").read_text())
+    assert {"stage", "epoch", "step", "optimizer", "scheduler", "torch_rng"} <= set(info)
+    fresh = torch.nn.Linear(3, 2)
+    opt2 = torch.optim.AdamW(fresh.parameters())
+    sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, lambda s: 1.0)
+    assert resume.load_resume(path, fresh, opt2, sched2)["step"] == 1
+    assert torch.equal(fresh.weight, model.weight)
+    assert torch.equal(opt2.state_dict()["state"][0]["exp_avg"], opt.state_dict()["state"][0]["exp_avg"])
