@@ -11,19 +11,22 @@ NAME = "bench"
 
 def add_parser(sub) -> None:
     b = options.add_command(sub, NAME, "wall-clock speed of the same weights with pruning off and on")
-    options.add_checkpoint(b)
-    options.add_split(b)
-    b.add_argument("--limit", type=int, default=2000, help="examples timed (seeded stratified sample; 0 = all)")
-    b.add_argument("--batch-sizes", default="32", help="comma-separated throughput batch sizes")
-    b.add_argument("--latency-examples", type=int, default=200, help="examples timed one at a time (batch 1)")
-    b.add_argument("--repeats", type=int, default=3, help="timed passes per measurement; the median is reported")
-    b.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
-    b.add_argument("--device", default="cpu", help="cpu or cuda")
-    options.add_data_dir(b)
-    b.add_argument("--no-backbone-check", action="store_true",
+    g = b.add_argument_group("input")
+    options.add_checkpoint(g)
+    options.add_split(g)
+    g.add_argument("--limit", type=int, default=2000, help="examples timed (seeded stratified sample; 0 = all)")
+    options.add_data_dir(g)
+    g.add_argument("--no-backbone-check", action="store_true",
                    help="skip the backbone sha256 check (for a re-encoded copy of the backbone, e.g. float16)")
-    options.add_json(b, "the result")
-    options.add_no_save(b, "bench.json")
+    g = b.add_argument_group("timing")
+    g.add_argument("--batch-sizes", default="32", help="comma-separated throughput batch sizes")
+    g.add_argument("--latency-examples", type=int, default=200, help="examples timed one at a time (batch 1)")
+    g.add_argument("--repeats", type=int, default=3, help="timed passes per measurement; the median is reported")
+    g.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    g.add_argument("--device", default="cpu", help="cpu or cuda")
+    g = b.add_argument_group("output")
+    options.add_json(g, "the result")
+    options.add_no_save(g, "bench.json")
 
 
 def _batch_sizes(args) -> tuple[int, ...]:

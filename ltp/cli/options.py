@@ -10,10 +10,10 @@ EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """Shows each option's default, except where there is none to show (None, on/off flags)."""
+    """Shows each option's default, except where there is none to show (None, "", on/off flags)."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
-        if action.default is None or isinstance(action.default, bool):
+        if action.default is None or action.default == "" or isinstance(action.default, bool):
             return action.help
         return super()._get_help_string(action)
 

@@ -12,24 +12,27 @@ NAME = "sweep"
 
 def add_parser(sub) -> None:
     w = options.add_command(sub, NAME, "accuracy vs FLOPs: LTP at several FLOPs targets vs top-k at the same FLOPs")
-    w.add_argument("--dataset", required=True, help="prepared data set name")
-    w.add_argument("--baseline", required=True,
+    g = w.add_argument_group("run")
+    g.add_argument("--dataset", required=True, help="prepared data set name")
+    g.add_argument("--baseline", required=True,
                    help="the fine-tuned checkpoint every point starts from (its pruning-off results are the baseline)")
-    w.add_argument("--out", required=True, help="directory for the points' runs and sweep.json")
-    w.add_argument("--targets", default="2,3,4", help="comma-separated honest FLOPs reductions to train for ('' for none)")
-    w.add_argument("--lambdas", default="", help="comma-separated fixed regularisation strengths (besides the targets)")
-    w.add_argument("--topk", default="matched,linear",
+    g.add_argument("--out", required=True, help="directory for the points' runs and sweep.json")
+    options.add_seed(g, 42, "random seed")
+    options.add_data_dir(g)
+    g.add_argument("--store-in", default=None, help="also write sweep.json into this checkpoint (shipped model)")
+    options.add_quiet(g)
+    g = w.add_argument_group("points")
+    g.add_argument("--targets", default="2,3,4", help="comma-separated honest FLOPs reductions to train for ('' for none)")
+    g.add_argument("--lambdas", default="", help="comma-separated fixed regularisation strengths (besides the targets)")
+    g.add_argument("--topk", default="matched,linear",
                    help="top-k baselines per LTP point: matched (LTP's per-layer fractions) and/or linear (the paper's schedule)")
-    w.add_argument("--no-topk", action="store_true", help="skip the top-k baselines")
-    w.add_argument("--max-train-examples", type=int, default=8000, help="fixed training subset of every point")
-    w.add_argument("--soft-epochs", type=int, default=1, help="LTP soft-stage epochs")
-    w.add_argument("--hard-epochs", type=int, default=1, help="LTP hard-stage epochs (top-k gets soft+hard)")
-    w.add_argument("--eval-limit", type=int, default=2000, help="stratified test sample of every point (0 = all)")
-    options.add_batch_size(w, 32, "training")
-    options.add_seed(w, 42, "random seed")
-    options.add_data_dir(w)
-    w.add_argument("--store-in", default=None, help="also write sweep.json into this checkpoint (shipped model)")
-    options.add_quiet(w)
+    g.add_argument("--no-topk", action="store_true", help="skip the top-k baselines")
+    g = w.add_argument_group("budget of every point")
+    g.add_argument("--max-train-examples", type=int, default=8000, help="fixed training subset of every point")
+    g.add_argument("--soft-epochs", type=int, default=1, help="LTP soft-stage epochs")
+    g.add_argument("--hard-epochs", type=int, default=1, help="LTP hard-stage epochs (top-k gets soft+hard)")
+    g.add_argument("--eval-limit", type=int, default=2000, help="stratified test sample of every point (0 = all)")
+    options.add_batch_size(g, 32, "training")
 
 
 def sweep_config(args):

@@ -38,7 +38,7 @@ class TrainConfig:
     n_ref: int | None = None  # constant score divisor; default max_length
     truncation: str = "head"  # or head+tail
     max_train_examples: int | None = None  # stratified subset of the train split
-    val_examples: int = 500  # held out from train for per-epoch validation (0: none)
+    val_examples: int = 500  # held out from train for per-epoch validation, at most a fifth of it (0: none)
     mask_lambda: float = 0.1  # regulariser weight (ignored with a FLOPs target)
     temperature: float | None = None  # soft-mask T at the start of the soft stage; None: 0.128 / n_ref
     temperature_end: float | None = None  # T at its end (geometric annealing); None: temperature / 4
