@@ -250,3 +250,22 @@ def test_export_refuses_a_baseline_or_a_foreign_dir(run_copy, tmp_path, capsys):
     assert "not an ltp-lens checkpoint" in capsys.readouterr().err
     assert main(["card", str(tmp_path / "nowhere")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_every_command_has_help_with_real_defaults_only(capsys):
+    """Each command of the dispatch table parses --help; no '(default: None)' noise."""
+    from ltp.cli import COMMANDS, build_parser
+
+    assert list(COMMANDS) == ["data", "train", "evaluate", "prune", "analyze", "bench", "sweep", "export", "card",
+                              "report"]
+    for argv in [[name] for name in COMMANDS] + [["data", "prepare"]]:
+        with pytest.raises(SystemExit) as exit_:
+            build_parser().parse_args([*argv, "--help"])
+        assert exit_.value.code == 0
+        text = capsys.readouterr().out
+        assert "(default: None)" not in text and "(default: False)" not in text and "(default: True)" not in text
+
+
+def test_python_dash_m_ltp():
+    proc = subprocess.run([sys.executable, "-m", "ltp", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.startswith("ltp-lens ")

@@ -46,16 +46,16 @@ def test_resume_state_survives_a_failed_save(tmp_path, monkeypatch):
     """Training's resume state used to be deleted before its replacement was renamed in."""
     import torch
 
-    import ltp.train as train_mod
+    from ltp.train import resume
 
     model = torch.nn.Linear(2, 2)
     opt = torch.optim.AdamW(model.parameters())
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-    monkeypatch.setattr(train_mod, "trained_state", lambda m, frozen: m.state_dict())
+    monkeypatch.setattr(resume, "trained_state", lambda m, frozen: m.state_dict())
     path = tmp_path / ".resume-soft"
-    train_mod._save_resume(path, model, opt, sched, {"step": 1}, [])
-    monkeypatch.setattr(train_mod, "save_file", _boom)
+    resume.save_resume(path, model, opt, sched, {"step": 1}, [])
+    monkeypatch.setattr(resume, "save_file", _boom)
     with pytest.raises(OSError):
-        train_mod._save_resume(path, model, opt, sched, {"step": 2}, [])
+        resume.save_resume(path, model, opt, sched, {"step": 2}, [])
     assert json.loads((path / "state.json").read_text())["step"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [".resume-soft"]

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from ltp import train as train_mod
+from ltp.train import loop, resume
 from ltp.checkpoint import load_checkpoint
 from ltp.train import LengthGroupedBatches, TrainConfig, train
 
@@ -137,16 +138,16 @@ def test_invalid_settings_say_how_to_fix(tmp_path):
 
 def test_progress_is_saved_mid_epoch(tmp_path, tiny_backbone, toy_data_dir, monkeypatch):
     """A kill -9 loses at most SAVE_EVERY_S of work: the resume state is written mid-epoch."""
-    monkeypatch.setattr(train_mod, "SAVE_EVERY_S", 0.0)
+    monkeypatch.setattr(loop, "SAVE_EVERY_S", 0.0)
     c = cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("baseline",))
     saved = []
-    real = train_mod._save_resume
+    real = resume.save_resume
 
     def spy(path, model, optimizer, scheduler, info, frozen):
         saved.append((info["epoch"], info["step"]))
         return real(path, model, optimizer, scheduler, info, frozen)
 
-    monkeypatch.setattr(train_mod, "_save_resume", spy)
+    monkeypatch.setattr(resume, "save_resume", spy)
     train(c, show_progress=False)
     assert saved[:3] == [(0, 1), (0, 2), (0, 3)]  # after every step, as the interval is 0
     events = [r.get("event") for r in read_log(tmp_path / "run")]
@@ -164,3 +165,29 @@ def test_hard_stage_needs_a_soft_checkpoint(tmp_path, tiny_backbone, toy_data_di
 def test_max_length_beyond_positions_is_explained(tmp_path, tiny_backbone, toy_data_dir):
     with pytest.raises(ValueError, match="max_position_embeddings=160"):
         train(cfg(tmp_path, tiny_backbone, toy_data_dir, stages=("baseline",), max_length=400), show_progress=False)
+
+
+def test_resume_state_layout_is_fixed(tmp_path, monkeypatch):
+    """A run in progress resumes from this layout: file names, tensor keys and state.json keys."""
+    from safetensors.torch import load_file
+
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.AdamW(model.parameters())
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    sched.step()
+    monkeypatch.setattr(resume, "trained_state", lambda m, frozen: m.state_dict())
+    path = tmp_path / ".resume-soft"
+    resume.save_resume(path, model, opt, sched, {"stage": "soft", "epoch": 0, "step": 1}, [])
+    assert sorted(p.name for p in path.iterdir()) == ["model.safetensors", "optimizer.safetensors", "state.json"]
+    assert sorted(load_file(str(path / "optimizer.safetensors"))) == ["0/exp_avg", "0/exp_avg_sq", "0/step",
+                                                                       "1/exp_avg", "1/exp_avg_sq", "1/step"]
+    info = json.loads((path / "state.json").read_text())
+    assert {"stage", "epoch", "step", "optimizer", "scheduler", "torch_rng"} <= set(info)
+    fresh = torch.nn.Linear(3, 2)
+    opt2 = torch.optim.AdamW(fresh.parameters())
+    sched2 = torch.optim.lr_scheduler.LambdaLR(opt2, lambda s: 1.0)
+    assert resume.load_resume(path, fresh, opt2, sched2)["step"] == 1
+    assert torch.equal(fresh.weight, model.weight)
+    assert torch.equal(opt2.state_dict()["state"][0]["exp_avg"], opt.state_dict()["state"][0]["exp_avg"])

@@ -1,0 +1,7 @@
+"""`python -m ltp ...`: the `ltp` command."""
+
+import sys
+
+from ltp.cli import main
+
+sys.exit(main())
