@@ -54,9 +54,11 @@ def train(cfg: TrainConfig, show_progress: bool = True, log_fn: Callable[[dict],
     Returns the directory of the last stage's checkpoint.
     """
     from accelerate import PartialState
-    from accelerate.utils import set_seed
+    from accelerate.utils import parse_flag_from_env, set_seed
 
-    state = PartialState()  # several processes under `accelerate launch`: only the main one writes
+    # several processes under `accelerate launch`: only the main one writes. PartialState ignores
+    # ACCELERATE_USE_CPU (Accelerator reads it), so CPU processes would each train alone without it
+    state = PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU"))
     run_dir = Path(cfg.out)
     if state.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
