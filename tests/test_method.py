@@ -9,7 +9,7 @@ import pytest
 import torch
 import transformers as tf
 
-from conftest import TINY, ragged_batch as batch, tiny_hf
+from conftest import ARCHS, TINY, ragged_batch as batch, tiny_hf
 from ltp.model import LTPConfig, LTPForSequenceClassification, importance_scores
 
 
@@ -28,6 +28,7 @@ def soft_reference(model, ids, mask):
     survival so far; sink-aware scores; layer outputs scaled by the mask."""
     ad, cfg, theta = model.adapter, model.ltp_config, model.thresholds()
     hidden, alive = ad.embed(ids), mask.bool()
+    bias = ad.position_bias(hidden)  # MPNet: relative positions of the full input; soft mode removes nothing
     surv = alive.float()
     log_surv = torch.zeros_like(surv)
     special = torch.zeros_like(alive)
@@ -39,7 +40,7 @@ def soft_reference(model, ids, mask):
     for l, layer in enumerate(ad.layers):
         add = (~alive)[:, None, None, :].float() * torch.finfo(torch.float32).min
         add = add + torch.where(alive, log_surv, torch.zeros_like(surv))[:, None, None, :]
-        attn_out, probs = ad.attend(layer, hidden, add, None)
+        attn_out, probs = ad.attend(layer, hidden, add, bias)
         received = (probs * surv[:, None, :, None]).sum((1, 2)) / probs.shape[1]
         count = (content * surv).sum(1, keepdim=True)
         scores = received * count / ((received * content).sum(1, keepdim=True) * cfg.n_ref) * alive
@@ -58,8 +59,9 @@ def soft_reference(model, ids, mask):
 # --------------------------------------------------------------------------- soft pruning
 
 
-def test_soft_mode_equals_written_out_reference():
-    model = soft_model()
+@pytest.mark.parametrize("kind", ARCHS)
+def test_soft_mode_equals_written_out_reference(kind):
+    model = soft_model(kind)
     ids, mask = batch(model.hf)
     with torch.no_grad():
         out = model(ids, mask)
@@ -71,8 +73,9 @@ def test_soft_mode_equals_written_out_reference():
     assert (out.logits - plain.logits).abs().max() > 1e-3  # and they change the prediction
 
 
-def test_key_fading_is_what_makes_soft_approach_hard():
-    model = soft_model(temperature=1e-7)
+@pytest.mark.parametrize("kind", ARCHS)
+def test_key_fading_is_what_makes_soft_approach_hard(kind):
+    model = soft_model(kind, temperature=1e-7)
     ids, mask = batch(model.hf)
     with torch.no_grad():  # off 1/n_ref, the score of a lone content token (a tie: sigmoid(0) = 0.5)
         model.threshold_offsets.fill_(0.9 / 12)
@@ -108,8 +111,9 @@ def expected_flops_by_hand(masks, mask, d, d_ff):
     return total / unpruned
 
 
-def test_regulariser_is_the_expected_flops_ratio_and_ignores_padding():
-    model = soft_model()
+@pytest.mark.parametrize("kind", ARCHS)
+def test_regulariser_is_the_expected_flops_ratio_and_ignores_padding(kind):
+    model = soft_model(kind)
     ids, mask = batch(model.hf)
     with torch.no_grad():
         out = model(ids, mask)
