@@ -98,26 +98,14 @@ def save_checkpoint(
     if dtype not in ("float32", "float16"):
         raise ValueError(f"dtype must be float32 or float16, got {dtype!r}")
     path = Path(path)
-    state = trained_state(model, frozen)
-    torch_dtype = getattr(torch, dtype)
-    tensors = {k: (v.to(torch_dtype) if v.is_floating_point() and k != "threshold_offsets" else v) for k, v in state.items()}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    hfc = model.hf.config
+    tensors = _stored_tensors(model, frozen, dtype)
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "stage": stage,
-        "backbone": {
-            "spec": backbone,
-            "sha256": backbone_sha256(backbone),
-            "model_type": hfc.model_type,
-            "num_layers": hfc.num_hidden_layers,
-            "hidden_size": hfc.hidden_size,
-            "intermediate_size": model.intermediate_size,
-            "num_heads": hfc.num_attention_heads,
-        },
+        "backbone": _backbone_record(model, backbone),
         "labels": list(label_names),
         "max_length": int(max_length),
         "truncation": truncation,
@@ -137,6 +125,28 @@ def save_checkpoint(
         (tmp / "README.md").write_text(model_card or default_model_card(config))
         write_json_atomic(tmp / "config.json", config)  # last: a dir without it is not a checkpoint
     return path
+
+
+def _stored_tensors(model: LTPForSequenceClassification, frozen: list[str], dtype: str) -> dict[str, torch.Tensor]:
+    """The trained tensors as stored: in `dtype`, except the thresholds (always float32)."""
+    torch_dtype = getattr(torch, dtype)
+    state = trained_state(model, frozen)
+    tensors = {k: (v.to(torch_dtype) if v.is_floating_point() and k != "threshold_offsets" else v) for k, v in state.items()}
+    return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+
+
+def _backbone_record(model: LTPForSequenceClassification, backbone: str) -> dict:
+    """What config.json records of the backbone: its spec, weights fingerprint and shape."""
+    hfc = model.hf.config
+    return {
+        "spec": backbone,
+        "sha256": backbone_sha256(backbone),
+        "model_type": hfc.model_type,
+        "num_layers": hfc.num_hidden_layers,
+        "hidden_size": hfc.hidden_size,
+        "intermediate_size": model.intermediate_size,
+        "num_heads": hfc.num_attention_heads,
+    }
 
 
 def default_model_card(config: dict) -> str:
@@ -226,23 +236,29 @@ def load_checkpoint(path: str | Path, backbone: str | None = None, check_backbon
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{wfile} is corrupt or not a safetensors file ({err}). Retrain or restore it.") from err
     spec = backbone or config["backbone"]["spec"]
-    expected = config["backbone"].get("sha256")
-    if check_backbone and expected:
-        actual = backbone_sha256(spec)
-        if actual is None:
-            raise CheckpointError(f"Backbone {spec!r} is not available locally, so its weights cannot be checked. "
-                                  "Connect to the Hub once or pass --backbone with a local copy.")
-        if actual != expected:
-            raise CheckpointError(
-                f"Backbone mismatch: {path} was trained on weights with sha256 {expected[:12]}..., "
-                f"but {spec!r} has {actual[:12]}.... Pass --backbone with the original backbone."
-            )
+    if check_backbone:
+        _check_backbone_weights(spec, config["backbone"].get("sha256"), path)
     model = build_model(spec, config["labels"], LTPConfig.from_dict(config["ltp"]))
     _check_architecture(model, config, path)
     _load_tensors(model, tensors, config, path)
     model.set_mode(config["ltp"]["mode"])
     model.eval()
     return Checkpoint(model=model, tokenizer=load_tokenizer(spec), config=config, path=path)
+
+
+def _check_backbone_weights(spec: str, expected: str | None, path: Path) -> None:
+    """The backbone's weights are the ones the checkpoint was trained on (when it recorded them)."""
+    if not expected:
+        return
+    actual = backbone_sha256(spec)
+    if actual is None:
+        raise CheckpointError(f"Backbone {spec!r} is not available locally, so its weights cannot be checked. "
+                              "Connect to the Hub once or pass --backbone with a local copy.")
+    if actual != expected:
+        raise CheckpointError(
+            f"Backbone mismatch: {path} was trained on weights with sha256 {expected[:12]}..., "
+            f"but {spec!r} has {actual[:12]}.... Pass --backbone with the original backbone."
+        )
 
 
 def _check_architecture(model: LTPForSequenceClassification, config: dict, path: Path) -> None:
