@@ -23,6 +23,7 @@ TINY = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermed
 
 # the architectures every model test runs over: one per adapter family in ltp/backbones.py
 ARCHS = ["bert", "roberta", "mpnet", "distilbert"]
+MORE_ARCHS = ["xlm-roberta", "camembert", "electra"]  # registered too: BERT's layers, another head or embedding
 
 
 def tiny_hf(kind: str, num_labels: int = 3, vocab_size: int = 100, seed: int = 0, **overrides):

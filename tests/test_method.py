@@ -175,7 +175,8 @@ def test_sink_score_is_length_robust_on_real_text(minilm_dir):
     import pandas as pd
 
     from conftest import SHARED_DATA
-    from ltp.checkpoint import DEFAULT_BACKBONE, build_model, load_tokenizer
+    from ltp.backbones import DEFAULT_BACKBONE, load_tokenizer
+    from ltp.model import build_model
 
     path = SHARED_DATA / "imdb" / "test.parquet"
     if not path.exists():
@@ -295,7 +296,7 @@ def soft_run(tmp_path, backbone, data_dir, baseline, name, **kw):
 
 
 def test_larger_lambda_prunes_more(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline):
-    from ltp.checkpoint import load_tokenizer
+    from ltp.backbones import load_tokenizer
     from ltp.inference import encode
     from ltp.train import binarised_reduction
 
@@ -328,7 +329,8 @@ def test_threshold_steps_stay_on_the_score_scale(tmp_path, peaky_backbone, toy_d
 def test_target_controller_lands_within_tolerance(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline):
     """Ask for a FLOPs reduction: the binarised model of the hard stage gets it within 10%,
     without any lambda; the run records the target and what it reached."""
-    from ltp.checkpoint import load_checkpoint, load_tokenizer
+    from ltp.backbones import load_tokenizer
+    from ltp.checkpoint import load_checkpoint
     from ltp.inference import encode
     from ltp.train import TrainConfig, binarised_reduction, train
 
@@ -383,7 +385,7 @@ def test_clamp_is_applied_during_training(tmp_path, peaky_backbone, toy_data_dir
 
 
 def test_mixed_lengths_add_short_spans_to_the_pruning_stages(tmp_path, tiny_backbone, toy_data_dir):
-    from ltp.checkpoint import load_tokenizer
+    from ltp.backbones import load_tokenizer
     from ltp.train import TrainConfig, load_train_data
 
     tok = load_tokenizer(str(tiny_backbone))
