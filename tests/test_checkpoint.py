@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from ltp import checkpoint as ck
-from ltp.checkpoint import CheckpointError, build_model, load_checkpoint, save_checkpoint
-from ltp.model import LTPConfig
+from ltp.backbones import backbone_sha256
+from ltp.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ltp.model import LTPConfig, build_model
 
 LABELS = ["a", "b", "c"]
 
@@ -44,7 +45,7 @@ def test_round_trip_identical_logits(model, tiny_backbone, tmp_path):
     assert torch.equal(logits(loaded.model, IDS), logits(m, IDS))
     assert loaded.model.mode == "hard" and loaded.label_names == LABELS
     cfg = json.loads((path / "config.json").read_text())
-    assert cfg["backbone"]["sha256"] == ck.backbone_sha256(str(tiny_backbone))
+    assert cfg["backbone"]["sha256"] == backbone_sha256(str(tiny_backbone))
     assert cfg["thresholds"][1] == pytest.approx(0.01 + 0.01 * 128 / 32 / 3, abs=1e-6)
     assert "hf.bert.embeddings.word_embeddings.weight" in cfg["frozen_parameters"]
     # frozen word embeddings are not stored

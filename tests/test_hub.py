@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from ltp import hub
-from ltp.checkpoint import CheckpointError, build_model, find_checkpoint, load_checkpoint, save_checkpoint
-from ltp.model import LTPConfig
+from ltp.checkpoint import CheckpointError, find_checkpoint, load_checkpoint, save_checkpoint
+from ltp.model import LTPConfig, build_model
 
 LABELS = ["a", "b", "c"]
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
