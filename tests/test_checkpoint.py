@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from ltp import checkpoint as ck
-from ltp.checkpoint import CheckpointError, build_model, load_checkpoint, save_checkpoint
-from ltp.model import LTPConfig
+from ltp.backbones import backbone_sha256
+from ltp.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ltp.model import LTPConfig, build_model
 
 LABELS = ["a", "b", "c"]
 
@@ -44,13 +45,27 @@ def test_round_trip_identical_logits(model, tiny_backbone, tmp_path):
     assert torch.equal(logits(loaded.model, IDS), logits(m, IDS))
     assert loaded.model.mode == "hard" and loaded.label_names == LABELS
     cfg = json.loads((path / "config.json").read_text())
-    assert cfg["backbone"]["sha256"] == ck.backbone_sha256(str(tiny_backbone))
+    assert cfg["backbone"]["sha256"] == backbone_sha256(str(tiny_backbone))
     assert cfg["thresholds"][1] == pytest.approx(0.01 + 0.01 * 128 / 32 / 3, abs=1e-6)
     assert "hf.bert.embeddings.word_embeddings.weight" in cfg["frozen_parameters"]
     # frozen word embeddings are not stored
     from safetensors.torch import load_file
 
     assert "hf.bert.embeddings.word_embeddings.weight" not in load_file(str(path / "model.safetensors"))
+
+
+def test_distilbert_round_trip_identical_logits(tiny_distilbert_backbone, tmp_path):
+    m = build_model(str(tiny_distilbert_backbone), LABELS, LTPConfig(mode="hard", n_ref=32), seed=3).eval()
+    with torch.no_grad():
+        m.threshold_offsets.copy_(torch.tensor([0.0, 0.01, 0.02]))
+    frozen = m.freeze_word_embeddings()
+    assert frozen == ["hf.distilbert.embeddings.word_embeddings.weight"]
+    path = save(m, frozen, tmp_path / "ck", tiny_distilbert_backbone)
+    cfg = json.loads((path / "config.json").read_text())
+    assert cfg["backbone"]["model_type"] == "distilbert" and cfg["backbone"]["intermediate_size"] == 64
+    loaded = load_checkpoint(path)
+    assert torch.equal(logits(loaded.model, IDS), logits(m, IDS))
+    assert loaded.model.mode == "hard" and loaded.tokenizer("a test")["input_ids"][0] == 101
 
 
 def test_float16_storage_is_close(model, tiny_backbone, tmp_path):

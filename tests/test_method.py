@@ -9,7 +9,7 @@ import pytest
 import torch
 import transformers as tf
 
-from conftest import TINY, ragged_batch as batch, tiny_hf
+from conftest import ARCHS, TINY, ragged_batch as batch, tiny_hf
 from ltp.model import LTPConfig, LTPForSequenceClassification, importance_scores
 
 
@@ -28,6 +28,7 @@ def soft_reference(model, ids, mask):
     survival so far; sink-aware scores; layer outputs scaled by the mask."""
     ad, cfg, theta = model.adapter, model.ltp_config, model.thresholds()
     hidden, alive = ad.embed(ids), mask.bool()
+    bias = ad.position_bias(hidden)  # MPNet: relative positions of the full input; soft mode removes nothing
     surv = alive.float()
     log_surv = torch.zeros_like(surv)
     special = torch.zeros_like(alive)
@@ -39,7 +40,7 @@ def soft_reference(model, ids, mask):
     for l, layer in enumerate(ad.layers):
         add = (~alive)[:, None, None, :].float() * torch.finfo(torch.float32).min
         add = add + torch.where(alive, log_surv, torch.zeros_like(surv))[:, None, None, :]
-        attn_out, probs = ad.attend(layer, hidden, add, None)
+        attn_out, probs = ad.attend(layer, hidden, add, bias)
         received = (probs * surv[:, None, :, None]).sum((1, 2)) / probs.shape[1]
         count = (content * surv).sum(1, keepdim=True)
         scores = received * count / ((received * content).sum(1, keepdim=True) * cfg.n_ref) * alive
@@ -58,8 +59,9 @@ def soft_reference(model, ids, mask):
 # --------------------------------------------------------------------------- soft pruning
 
 
-def test_soft_mode_equals_written_out_reference():
-    model = soft_model()
+@pytest.mark.parametrize("kind", ARCHS)
+def test_soft_mode_equals_written_out_reference(kind):
+    model = soft_model(kind)
     ids, mask = batch(model.hf)
     with torch.no_grad():
         out = model(ids, mask)
@@ -71,8 +73,9 @@ def test_soft_mode_equals_written_out_reference():
     assert (out.logits - plain.logits).abs().max() > 1e-3  # and they change the prediction
 
 
-def test_key_fading_is_what_makes_soft_approach_hard():
-    model = soft_model(temperature=1e-7)
+@pytest.mark.parametrize("kind", ARCHS)
+def test_key_fading_is_what_makes_soft_approach_hard(kind):
+    model = soft_model(kind, temperature=1e-7)
     ids, mask = batch(model.hf)
     with torch.no_grad():  # off 1/n_ref, the score of a lone content token (a tie: sigmoid(0) = 0.5)
         model.threshold_offsets.fill_(0.9 / 12)
@@ -108,8 +111,9 @@ def expected_flops_by_hand(masks, mask, d, d_ff):
     return total / unpruned
 
 
-def test_regulariser_is_the_expected_flops_ratio_and_ignores_padding():
-    model = soft_model()
+@pytest.mark.parametrize("kind", ARCHS)
+def test_regulariser_is_the_expected_flops_ratio_and_ignores_padding(kind):
+    model = soft_model(kind)
     ids, mask = batch(model.hf)
     with torch.no_grad():
         out = model(ids, mask)
@@ -171,7 +175,8 @@ def test_sink_score_is_length_robust_on_real_text(minilm_dir):
     import pandas as pd
 
     from conftest import SHARED_DATA
-    from ltp.checkpoint import DEFAULT_BACKBONE, build_model, load_tokenizer
+    from ltp.backbones import DEFAULT_BACKBONE, load_tokenizer
+    from ltp.model import build_model
 
     path = SHARED_DATA / "imdb" / "test.parquet"
     if not path.exists():
@@ -291,7 +296,7 @@ def soft_run(tmp_path, backbone, data_dir, baseline, name, **kw):
 
 
 def test_larger_lambda_prunes_more(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline):
-    from ltp.checkpoint import load_tokenizer
+    from ltp.backbones import load_tokenizer
     from ltp.inference import encode
     from ltp.train import binarised_reduction
 
@@ -324,7 +329,8 @@ def test_threshold_steps_stay_on_the_score_scale(tmp_path, peaky_backbone, toy_d
 def test_target_controller_lands_within_tolerance(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline):
     """Ask for a FLOPs reduction: the binarised model of the hard stage gets it within 10%,
     without any lambda; the run records the target and what it reached."""
-    from ltp.checkpoint import load_checkpoint, load_tokenizer
+    from ltp.backbones import load_tokenizer
+    from ltp.checkpoint import load_checkpoint
     from ltp.inference import encode
     from ltp.train import TrainConfig, binarised_reduction, train
 
@@ -379,7 +385,7 @@ def test_clamp_is_applied_during_training(tmp_path, peaky_backbone, toy_data_dir
 
 
 def test_mixed_lengths_add_short_spans_to_the_pruning_stages(tmp_path, tiny_backbone, toy_data_dir):
-    from ltp.checkpoint import load_tokenizer
+    from ltp.backbones import load_tokenizer
     from ltp.train import TrainConfig, load_train_data
 
     tok = load_tokenizer(str(tiny_backbone))

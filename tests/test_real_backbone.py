@@ -10,8 +10,8 @@ SENTENCE = "This is the best restaurant, and I will be returning for another mea
 
 @pytest.fixture(scope="module")
 def minilm():
-    from ltp.checkpoint import DEFAULT_BACKBONE, build_model, load_tokenizer
-    from ltp.model import LTPConfig
+    from ltp.backbones import DEFAULT_BACKBONE, load_tokenizer
+    from ltp.model import LTPConfig, build_model
 
     model = build_model(DEFAULT_BACKBONE, ["negative", "positive"], LTPConfig(mode="none", n_ref=128)).eval()
     return model, load_tokenizer(DEFAULT_BACKBONE)
@@ -48,7 +48,7 @@ def test_minilm_hard_trace_prunes_with_real_attention(minilm):
 
 
 def test_backbone_sha256_is_recorded():
-    from ltp.checkpoint import DEFAULT_BACKBONE, backbone_sha256
+    from ltp.backbones import DEFAULT_BACKBONE, backbone_sha256
 
     sha = backbone_sha256(DEFAULT_BACKBONE)
     assert sha is not None and len(sha) == 64

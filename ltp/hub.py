@@ -1,0 +1,109 @@
+"""Checkpoints on the Hugging Face Hub: fetch one by repo id, push one to share it.
+
+A checkpoint folder is pushed as it is (config.json, model.safetensors, README.md model card,
+metrics ...), so the repo's snapshot is a checkpoint folder and `load_checkpoint("owner/name")`
+(or "owner/name@revision") loads it through the standard HF cache. Downloads honour
+HF_HUB_CACHE and HF_HUB_OFFLINE as set when called. Every Hub failure becomes a
+CheckpointError that says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from ltp.backbones import CheckpointError
+
+# "owner/name" or "owner/name@revision" (a branch, tag or commit)
+_REPO_ID = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)(?:@(?P<revision>[\w./-]+))?$")
+
+
+def parse_repo_id(spec: str) -> tuple[str, str | None] | None:
+    """("owner/name", revision or None) when `spec` has the form of a Hub repo id, else None."""
+    match = _REPO_ID.match(str(spec))
+    if match is None or match["repo"].endswith((".", "-")) or ".." in match["repo"]:
+        return None
+    return match["repo"], match["revision"]
+
+
+def is_repo_id(spec: str) -> bool:
+    return parse_repo_id(spec) is not None
+
+
+def _offline() -> bool:
+    """HF_HUB_OFFLINE as set now (huggingface_hub reads it once, at import)."""
+    from huggingface_hub import constants
+
+    value = os.environ.get("HF_HUB_OFFLINE")
+    return constants.HF_HUB_OFFLINE if value is None else value.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def snapshot_checkpoint(spec: str) -> Path:
+    """The local folder of Hub checkpoint `spec` ("owner/name[@revision]"): from the HF cache,
+    downloaded first when the Hub is reachable. Raises CheckpointError with what to do."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+
+    parsed = parse_repo_id(spec)
+    if parsed is None:
+        raise CheckpointError(f"{spec!r} is not a Hub repo id: use owner/name or owner/name@revision.")
+    repo, revision = parsed
+    where = f"No checkpoint at {spec}: the path does not exist, and as a Hub repo"
+    try:
+        return Path(snapshot_download(repo_id=repo, revision=revision, cache_dir=os.environ.get("HF_HUB_CACHE"),
+                                      local_files_only=_offline()))
+    except GatedRepoError:
+        raise CheckpointError(f"{where} {repo} is gated: accept its terms on the Hub, then log in "
+                              "(`hf auth login`) and try again.") from None
+    except RevisionNotFoundError:
+        raise CheckpointError(f"{where} {repo} has no revision {revision!r}: pass an existing branch, "
+                              "tag or commit after the @.") from None
+    except RepositoryNotFoundError:
+        raise CheckpointError(f"{where} {repo} does not exist (or is private: log in with `hf auth login`). "
+                              "Check the repo id, or pass a local checkpoint directory.") from None
+    except Exception as err:  # noqa: BLE001 - offline, no network, Hub down: one clear sentence
+        raise CheckpointError(
+            f"{where} {repo} is not in the local Hugging Face cache and could not be downloaded "
+            f"({type(err).__name__}). Connect to the Hub once (unset HF_HUB_OFFLINE) to download it, "
+            "or pass a local checkpoint directory."
+        ) from None
+
+
+def push_checkpoint(path: str | Path, repo_id: str, private: bool = False, token: str | None = None,
+                    revision: str | None = None) -> str:
+    """Upload a complete local checkpoint folder to Hub model repo `repo_id` (created if
+    missing) and return the repo's URL; refuses a folder that is not a complete checkpoint."""
+    from huggingface_hub import HfApi
+
+    folder = _complete_checkpoint(path)
+    if parse_repo_id(repo_id) is None or "@" in repo_id:
+        raise CheckpointError(f"{repo_id!r} is not a Hub repo id: use owner/name (pass a branch as revision).")
+    api = HfApi(token=token)
+    url = str(api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model"))
+    if revision:
+        api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
+    api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision, repo_type="model",
+                      commit_message=f"Upload ltp-lens checkpoint ({folder.name})",
+                      ignore_patterns=[".*", "**/.*"])  # no half-written temporary folders
+    return f"{url}/tree/{revision}" if revision else url
+
+
+def _complete_checkpoint(path: str | Path) -> Path:
+    """The local checkpoint folder behind `path` (a checkpoint or run dir) once its config and
+    weights are known to load; CheckpointError otherwise."""
+    # imported here: ltp.checkpoint imports this module to resolve repo ids
+    from ltp.checkpoint import WEIGHTS, find_checkpoint, read_config
+
+    if not Path(path).is_dir():
+        raise CheckpointError(f"Cannot push {path}: it is not a local folder. Pass the checkpoint directory "
+                              "(the one holding config.json and model.safetensors).")
+    folder = find_checkpoint(path)
+    read_config(folder)
+    if not (folder / WEIGHTS).is_file():
+        raise CheckpointError(f"Cannot push {folder}: it has no {WEIGHTS}, so it is incomplete. "
+                              "Retrain or restore it first.")
+    return folder
+
+
+__all__ = ["is_repo_id", "parse_repo_id", "push_checkpoint", "snapshot_checkpoint"]
