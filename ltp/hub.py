@@ -80,12 +80,16 @@ def push_checkpoint(path: str | Path, repo_id: str, private: bool = False, token
     if parse_repo_id(repo_id) is None or "@" in repo_id:
         raise CheckpointError(f"{repo_id!r} is not a Hub repo id: use owner/name (pass a branch as revision).")
     api = HfApi(token=token)
-    url = str(api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model"))
-    if revision:
-        api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
-    api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision, repo_type="model",
-                      commit_message=f"Upload ltp-lens checkpoint ({folder.name})",
-                      ignore_patterns=[".*", "**/.*"])  # no half-written temporary folders
+    try:
+        url = str(api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model"))
+        if revision:
+            api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
+        api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision, repo_type="model",
+                          commit_message=f"Upload ltp-lens checkpoint ({folder.name})",
+                          ignore_patterns=[".*", "**/.*"])  # no half-written temporary folders
+    except Exception as err:  # noqa: BLE001 - HTTP, auth and network errors come in many types
+        raise CheckpointError(f"Could not push {folder} to {repo_id}: {err}. Log in first (`hf auth login` "
+                              "or HF_TOKEN with write access) and check your network.") from err
     return f"{url}/tree/{revision}" if revision else url
 
 

@@ -269,3 +269,42 @@ def test_every_command_has_help_with_real_defaults_only(capsys):
 def test_python_dash_m_ltp():
     proc = subprocess.run([sys.executable, "-m", "ltp", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("ltp-lens ")
+
+
+def test_export_push_to_hub_uploads_the_model_dir(run_copy, toy_data_dir, tmp_path, capsys, monkeypatch):
+    """`ltp export --push-to-hub` uploads what it wrote (a fake HfApi: no network); a Hub failure is one line."""
+    from pathlib import Path
+
+    import huggingface_hub
+
+    calls = []
+
+    class FakeApi:
+        def __init__(self, token=None):
+            pass
+
+        def create_repo(self, repo_id, private=False, exist_ok=False, repo_type=None, **kw):
+            calls.append(("create", repo_id, private))
+            return f"https://huggingface.co/{repo_id}"
+
+        def upload_folder(self, repo_id, folder_path, **kw):
+            calls.append(("upload", repo_id, sorted(p.name for p in Path(folder_path).iterdir())))
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    dd = ["--data-dir", str(toy_data_dir)]
+    assert main(["evaluate", "--checkpoint", str(run_copy / "baseline"), *dd]) == 0
+    assert main(["evaluate", "--checkpoint", str(run_copy), "--mode", "both", *dd]) == 0
+    out = tmp_path / "shared-model"
+    assert main(["export", str(run_copy), "--out", str(out), "--push-to-hub", "me/toy-ltp", "--private"]) == 0
+    assert calls[0] == ("create", "me/toy-ltp", True)
+    assert calls[1][:2] == ("upload", "me/toy-ltp") and {"config.json", "model.safetensors", "README.md"} <= set(calls[1][2])
+    assert "pushed to https://huggingface.co/me/toy-ltp" in capsys.readouterr().out
+
+    class Offline(FakeApi):
+        def create_repo(self, *a, **k):
+            raise ConnectionError("no route to huggingface.co")
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", Offline)
+    assert main(["export", str(run_copy), "--out", str(out), "--force", "--push-to-hub", "me/toy-ltp"]) == 2
+    err = capsys.readouterr().err
+    assert "Could not push" in err and "hf auth login" in err and "Traceback" not in err

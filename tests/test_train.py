@@ -108,7 +108,7 @@ def test_same_seed_same_weights(tmp_path, tiny_backbone, toy_data_dir):
 
 
 def test_max_train_examples_and_validation_holdout(tmp_path, tiny_backbone, toy_data_dir):
-    from ltp.checkpoint import load_tokenizer
+    from ltp.backbones import load_tokenizer
 
     c = cfg(tmp_path, tiny_backbone, toy_data_dir, max_train_examples=9)
     d = train_mod.load_train_data(c, load_tokenizer(c.backbone))

@@ -10,7 +10,7 @@ NAME = "train"
 
 
 def add_parser(sub) -> None:
-    from ltp.checkpoint import DEFAULT_BACKBONE
+    from ltp.backbones import DEFAULT_BACKBONE
 
     t = options.add_command(sub, NAME, "fine-tune with LTP: baseline, soft and hard stages")
     g = t.add_argument_group("run")

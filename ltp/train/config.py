@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ltp.checkpoint import ALL_STAGES, DEFAULT_BACKBONE, STAGES
+from ltp.backbones import DEFAULT_BACKBONE
+from ltp.checkpoint import ALL_STAGES, STAGES
 
 STAGE_MODE = {"baseline": "none", "soft": "soft", "hard": "hard", "topk": "topk"}  # pruning mode each stage trains in
 THRESHOLD_STEP = 1e-2  # default threshold step, as a fraction of the mean content score

@@ -13,19 +13,18 @@ from pathlib import Path
 
 import torch
 
+from ltp.backbones import load_tokenizer
 from ltp.checkpoint import (
     ALL_STAGES,
     STAGES,
     CheckpointError,
-    build_model,
     find_checkpoint,
     load_checkpoint,
-    load_tokenizer,
     read_config,
     save_checkpoint,
 )
 from ltp.files import write_json_atomic
-from ltp.model import LTPConfig, LTPForSequenceClassification
+from ltp.model import LTPConfig, LTPForSequenceClassification, build_model
 from ltp.train import loop, resume
 from ltp.train.batches import TrainData, load_train_data
 from ltp.train.config import STAGE_MODE, TrainConfig
