@@ -53,7 +53,8 @@ def _measure(cfg: BenchConfig, mode: str) -> dict:
 
     from ltp.checkpoint import load_checkpoint
     from ltp.evaluate import evaluation_examples
-    from ltp.inference import encode, length_sorted_batches, pad_batch
+    from ltp.inference import length_sorted_batches, pad_batch
+    from ltp.text import encode
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -122,9 +123,9 @@ def _child(cfg: BenchConfig, mode: str, queue) -> None:
 def run_benchmark(cfg: BenchConfig, isolate: bool = True) -> dict:
     """Both modes, each in its own process (isolate=False runs in this one, for tests)."""
     from ltp.checkpoint import find_checkpoint, read_config
+    from ltp.results import pruning_mode
 
-    own = read_config(find_checkpoint(cfg.checkpoint))["ltp"]["mode"]
-    pruning = own if own in ("hard", "topk") else "hard"
+    pruning = pruning_mode(read_config(find_checkpoint(cfg.checkpoint))["ltp"]["mode"])
     results = {}
     for key, mode in (("none", "none"), ("hard", pruning)):  # "hard": pruning on, as the checkpoint prunes
         if not isolate:
