@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from ltp.app_support import DEFAULT_SENTENCE
+APP = Path(__file__).resolve().parents[1] / "app"
+if str(APP) not in sys.path:  # the pages import the app's helpers as `support`, with app/ on sys.path
+    sys.path.insert(0, str(APP))
+from support import DEFAULT_SENTENCE  # noqa: E402
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402

@@ -104,7 +104,10 @@ def test_analysis_bundle_loads_and_is_small(shipped):
 
 
 def test_dashboard_lists_the_shipped_models(monkeypatch):
-    from ltp.app_support import discover_checkpoints, models_dir
+    import sys
+
+    sys.path.insert(0, str(MODELS.parent / "app"))  # the dashboard's helpers, imported as the pages do
+    from support import discover_checkpoints, models_dir
 
     monkeypatch.delenv("LTP_MODELS_DIR", raising=False)
     assert models_dir(MODELS.parent) == MODELS  # the dashboard's default

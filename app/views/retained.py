@@ -5,14 +5,15 @@ import pandas as pd
 import streamlit as st
 
 import dashboard as db
-from ltp.analysis import charts, stats
+from ltp import viz
+from ltp.analysis import stats
 
 ALL_CLASSES = -1
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def cloud(freqs: tuple[tuple[str, int], ...], colormap: str):
-    return charts.word_cloud_image(dict(freqs), width=800, height=360, colormap=colormap)
+    return viz.word_cloud_image(dict(freqs), width=800, height=360, colormap=colormap)
 
 
 def filters(names: list[str], n_layers: int) -> dict:
@@ -41,7 +42,7 @@ def column(b, f: dict, retained: bool) -> None:
         st.info("No words match: layer 1 never prunes." if not retained and f["layer"] == 1 else
                 "No words match these filters.")
         return
-    db.chart(charts.word_frequency_chart(freq, color=charts.STATUS_COLORS[status]), f"{status}-words")
+    db.chart(viz.word_frequency_chart(freq, color=viz.STATUS_COLORS[status]), f"{status}-words")
     image = cloud(tuple(zip(freq["word"], freq["count"].astype(int))), "viridis" if retained else "cividis")
     st.image(image, caption=f"{status} words", width="stretch")
     db.table(freq, f"{status}-words")
@@ -62,7 +63,7 @@ def word_search(b) -> None:
     c2.metric("Mean deepest layer", f"{found['mean_depth']:.2f} of {b.num_layers}")
     c3.metric("Reaches the last layer", f"{found['share_kept_last']:.0%}",
               help=f"Alive after layer {stats.last_reached_layer(b.num_layers)}, so the last layer attends over it.")
-    db.chart(charts.word_depth_chart(found), "word-depth")
+    db.chart(viz.word_depth_chart(found), "word-depth")
     rows = [{"class": b.label_names[c], **v} for c, v in found["per_class"].items()]
     db.table(pd.DataFrame(rows), "word-survival-by-class")
 
