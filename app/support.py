@@ -297,12 +297,12 @@ def sweep_command(ckpt: Path, dataset: str | None) -> str:
 
 
 def with_names(df: pd.DataFrame, label_names: list[str]) -> pd.DataFrame:
-    """Adds gold_class / predicted_class names and an "outcome" column (correct / wrong)."""
+    """Adds gold_class / predicted_class names and a "correctness" column (correct / wrong)."""
     names = np.asarray([str(n) for n in label_names], dtype=object)
     out = df.copy()
     out["gold_class"] = names[out["gold"].to_numpy().astype(int)]
     out["predicted_class"] = names[out["pred"].to_numpy().astype(int)]
-    out["outcome"] = np.where(out["correct"].to_numpy().astype(bool), "correct", "wrong")
+    out["correctness"] = np.where(out["correct"].to_numpy().astype(bool), "correct", "wrong")
     return out
 
 

@@ -231,7 +231,7 @@ def test_retained_page_filters_change_the_tables(app_env):
     assert any("layer 1 never prunes" in i.value for i in at.info)
 
     at.selectbox(key="ret_class").set_value(0).run()
-    at.radio(key="ret_outcome").set_value("TP").run()
+    at.radio(key="ret_cell").set_value("TP").run()
     no_errors(at)
     assert not at.dataframe[0].value.equals(first)
 

@@ -148,7 +148,7 @@ def test_with_names_and_snippets():
                         "pred": [0, 1, 1, 1], "correct": [True, False, True, True]})
     out = sup.with_names(pts, names)
     assert out["gold_class"].tolist() == ["World", "World", "Sports", "Sports"]
-    assert out["outcome"].tolist() == ["correct", "wrong", "correct", "correct"]
+    assert out["correctness"].tolist() == ["correct", "wrong", "correct", "correct"]
     words = pd.DataFrame({"example_id": [0, 0, 1], "word_index": [0, 1, 0], "start": [0, 4, 3], "end": [3, 8, 6]})
     texts = pd.Series({0: "The <b>best</b>\nthing", 1: "an excellent idea " + "x" * 80})
     snip = sup.context_snippets(pts, words, texts, width=5)

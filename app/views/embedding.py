@@ -8,12 +8,12 @@ import support as sup
 from ltp import viz
 from ltp.analysis import embed
 
-COLOR_BY = {"gold class": "gold", "predicted class": "pred", "correctness": "outcome", "part of speech": "pos"}
+COLOR_BY = {"gold class": "gold", "predicted class": "pred", "correctness": "correctness", "part of speech": "pos"}
 
 
 @st.cache_data(show_spinner="Preparing the points…", max_entries=8)
 def points(key: str, table: str, _b, _texts):
-    """The table's rows with class names, outcome and (when texts are known) a text snippet."""
+    """The table's rows with class names, correctness and (when texts are known) a text snippet."""
     df = sup.with_names(getattr(_b, table).drop(columns=[c for c in getattr(_b, table).columns
                                                         if c.startswith("pca_")]), _b.label_names)
     if _texts is not None:

@@ -1,4 +1,4 @@
-"""Retained tokens: the words LTP keeps (and prunes) by class, outcome and layer, as bars,
+"""Retained tokens: the words LTP keeps (and prunes) by class, confusion cell and layer, as bars,
 tables and word clouds, and how deep one word usually survives."""
 
 import pandas as pd
@@ -20,8 +20,8 @@ def filters(names: list[str], n_layers: int) -> dict:
     c1, c2, c3, c4 = st.columns([2, 4, 3, 2], vertical_alignment="bottom")
     klass = c1.selectbox("Class", [ALL_CLASSES, *range(len(names))], key="ret_class",
                          format_func=lambda c: "all classes" if c == ALL_CLASSES else names[c])
-    outcome = c2.radio("Outcome (one-vs-rest for the class)", ["all", *stats.OUTCOMES], horizontal=True,
-                       key="ret_outcome", disabled=klass == ALL_CLASSES,
+    cell = c2.radio("Confusion cell (one-vs-rest for the class)", ["all", *stats.CELLS], horizontal=True,
+                    key="ret_cell", disabled=klass == ALL_CLASSES,
                        help="TP: gold and predicted are the class; FP: predicted only; FN: gold only; TN: neither.")
     layer = c3.slider("Layer", 1, n_layers, stats.last_reached_layer(n_layers), key="ret_layer",
                       help="Retained: alive after this layer. Pruned: removed at or before it. The default, "
@@ -29,7 +29,7 @@ def filters(names: list[str], n_layers: int) -> dict:
     top = c4.number_input("Top words", 5, 100, 25, step=5, key="ret_top")
     no_stop = st.checkbox("Exclude stopwords", value=True, key="ret_nostop")
     return {"class_id": None if klass == ALL_CLASSES else int(klass),
-            "outcome": "all" if klass == ALL_CLASSES else outcome, "layer": int(layer),
+            "cell": "all" if klass == ALL_CLASSES else cell, "layer": int(layer),
             "exclude_stopwords": no_stop, "top": int(top)}
 
 

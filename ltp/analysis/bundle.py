@@ -4,7 +4,7 @@
 only) over a split and returns DataFrames; `save_bundle` / `load_bundle` store them as
 parquet + JSON in `<checkpoint>/analysis/`. Schema (also in the README):
 
-examples.parquet   id, gold, pred, prob_<c>, correct, outcome, n_tokens, alive_<l> (l = 1..L),
+examples.parquet   id, gold, pred, prob_<c>, correct, outcome (confusion cell), n_tokens, alive_<l> (l = 1..L),
                    flops, flops_unpruned, truncated
 words.parquet      example_id, word_index, text, lower, start, end, n_pieces, depth, kept_last,
                    pos, tag, is_stop, ent_type, is_punct, is_num, domain_class, gold, pred, correct
@@ -133,8 +133,9 @@ def _run_model(ckpt: Checkpoint, enc, cfg: AnalysisConfig, progress: Progress | 
 # --------------------------------------------------------------------------- tables
 
 
-def outcome_labels(gold: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
-    """Binary: TP/FP/FN/TN w.r.t. class 1. Multi-class: w.r.t. the gold class (TP or FN)."""
+def confusion_cells(gold: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Each example's confusion cell, stored as the examples table's "outcome" column. Binary:
+    TP/FP/FN/TN w.r.t. class 1. Multi-class: w.r.t. the gold class (TP or FN)."""
     gold, pred = np.asarray(gold), np.asarray(pred)
     if num_classes == 2:
         return np.select([(gold == 1) & (pred == 1), (gold == 0) & (pred == 1), (gold == 1) & (pred == 0)],
@@ -148,7 +149,7 @@ def _examples_table(df: pd.DataFrame, pred, enc, num_layers: int, num_classes: i
     table = {"id": df.index.to_numpy().astype(np.int64), "gold": gold, "pred": p}
     for c in range(num_classes):
         table[f"prob_{c}"] = pred.probabilities[:, c].astype(np.float32)
-    table.update({"correct": gold == p, "outcome": outcome_labels(gold, p, num_classes),
+    table.update({"correct": gold == p, "outcome": confusion_cells(gold, p, num_classes),
                   "n_tokens": pred.lengths.astype(np.int16)})
     for l in range(num_layers):
         table[f"alive_{l + 1}"] = pred.tokens_alive[:, l].astype(np.int16)
