@@ -16,7 +16,7 @@ from ltp.checkpoint import WEIGHTS, CheckpointError, find_checkpoint, read_confi
 from ltp.files import atomic_dir, write_json_atomic, write_text_atomic
 from ltp.report import _f, _x, bench_markdown, sweep_markdown, views_markdown
 from ltp.results import (BASELINE, LINEAGE, ResultKey, find_baseline, flops_columns, keyed_results, read_bench,
-                         read_json, read_lineage, read_metrics, read_sweep, stored_result)
+                         read_json, read_lineage, read_metrics, read_sweep, same_examples, stored_result)
 
 COPIED = (WEIGHTS, "config.json", "metrics.json", "bench.json", "sweep.json", "train_log.jsonl")
 
@@ -87,46 +87,61 @@ def model_card(path: str | Path, name: str | None = None) -> str:
     metrics, lineage, bench, sweep = read_metrics(path), read_lineage(path), read_bench(path), read_sweep(path)
     analysis = read_json(path / "analysis" / "summary.json")
     ltp, bb, data = config["ltp"], config["backbone"], config.get("dataset") or {}
-    mode = ltp["mode"]
     out = [f"# {name or path.name}", "",
-           f"Learned Token Pruning ({mode} mode) on `{bb['spec']}` ({bb['model_type']}, {bb['num_layers']} layers, "
-           f"{bb['hidden_size']} wide), fine-tuned for {data.get('name', '?')}: {', '.join(config['labels'])}.",
+           f"Learned Token Pruning ({ltp['mode']} mode) on `{bb['spec']}` ({bb['model_type']}, {bb['num_layers']} "
+           f"layers, {bb['hidden_size']} wide), fine-tuned for {data.get('name', '?')}: {', '.join(config['labels'])}.",
            "Produced by ltp-lens. Load it with `ltp prune --checkpoint DIR \"text\"`, in the dashboard, or with "
            "`ltp.checkpoint.load_checkpoint(DIR)`; the frozen parameters come from the backbone, whose sha256 is checked.",
            "", "## Results", ""]
     for split in sorted({key.split for key, _ in keyed_results(metrics)}):
-        own, base = stored_result(metrics, split, mode), stored_result(metrics, split, BASELINE)
-        if not own:
-            continue
-        out += [f"Split `{split}`: {own.get('sample')}.", "",
-                "| | accuracy | macro P | macro R | macro F1 | FLOPs reduction, honest (all tokens) "
-                "| tokens alive after each layer |",
-                "|---|---|---|---|---|---|---|"]
-        for label, r in (("unpruned baseline", base), (f"LTP ({mode})", own), ("same weights, pruning off",
-                                                                              stored_result(metrics, split, "none"))):
-            if r:
-                alive = " → ".join(f"{a:.1f}" for a in r.get("tokens_alive_per_layer", []))
-                acc, p, rec, f1 = (_f(r[k], ".4f") for k in ("accuracy", "precision_macro", "recall_macro", "f1_macro"))
-                honest, all_tokens = flops_columns(r)
-                out.append(f"| {label} | {acc} | {p} | {rec} | {f1} | {_x(honest)} ({_x(all_tokens)}) | {alive} |")
-        if base:
-            same = base.get("sample") == own.get("sample")
-            drop = 100 * (base["accuracy"] - own["accuracy"])
-            out += ["", (f"Accuracy drop against the unpruned baseline: {drop:.2f} points" if drop >= 0 else
-                         f"Accuracy drop against the unpruned baseline: none (LTP is {-drop:.2f} points above it)")
-                    + ("" if same else f" (**not comparable**: the baseline was measured on {base.get('sample')})") + "."]
-        if views_markdown(own):
-            out += ["", "Short inputs (each test text's first sentence and first 12 words, the same weights with "
-                    "pruning off and on):", "", views_markdown(own)]
-        out.append("")
+        out += _results_section(metrics, split, ltp["mode"])
     for key, b in bench.items():
         out += [f"## Speed ({key}: {b.get('device')})", "", bench_markdown(b), ""]
     if sweep.get("points"):
         out += ["## Accuracy vs FLOPs (`sweep.json`)", "", sweep_markdown(sweep), ""]
+    out += _training_section(config, lineage)
+    if analysis.get("meta"):
+        m = analysis["meta"]
+        out += ["## Analysis bundle (`analysis/`)", "",
+                f"`ltp analyze` on the {m['split']} split: {m['sample']}; {m['timings'].get('total_s', 0):.0f} s to build.", ""]
+    return "\n".join(out)
+
+
+def _results_section(metrics: dict, split: str, mode: str) -> list[str]:
+    """The card's lines for one split: baseline, LTP and pruning-off rows, the drop, short views."""
+    own, base = stored_result(metrics, split, mode), stored_result(metrics, split, BASELINE)
+    if not own:
+        return []
+    out = [f"Split `{split}`: {own.get('sample')}.", "",
+           "| | accuracy | macro P | macro R | macro F1 | FLOPs reduction, honest (all tokens) "
+           "| tokens alive after each layer |",
+           "|---|---|---|---|---|---|---|"]
+    for label, r in (("unpruned baseline", base), (f"LTP ({mode})", own),
+                     ("same weights, pruning off", stored_result(metrics, split, "none"))):
+        if r:
+            alive = " → ".join(f"{a:.1f}" for a in r.get("tokens_alive_per_layer", []))
+            acc, p, rec, f1 = (_f(r[k], ".4f") for k in ("accuracy", "precision_macro", "recall_macro", "f1_macro"))
+            honest, all_tokens = flops_columns(r)
+            out.append(f"| {label} | {acc} | {p} | {rec} | {f1} | {_x(honest)} ({_x(all_tokens)}) | {alive} |")
+    if base:
+        drop = 100 * (base["accuracy"] - own["accuracy"])
+        out += ["", (f"Accuracy drop against the unpruned baseline: {drop:.2f} points" if drop >= 0 else
+                     f"Accuracy drop against the unpruned baseline: none (LTP is {-drop:.2f} points above it)")
+                + ("" if same_examples(base, own) else
+                   f" (**not comparable**: the baseline was measured on {base.get('sample')})") + "."]
+    if views_markdown(own):
+        out += ["", "Short inputs (each test text's first sentence and first 12 words, the same weights with "
+                "pruning off and on):", "", views_markdown(own)]
+    return out + [""]
+
+
+def _training_section(config: dict, lineage: dict) -> list[str]:
+    """The card's training lines: data, settings, learned thresholds, and the stages as run."""
     from ltp.data import DATASETS
 
+    ltp, data = config["ltp"], config.get("dataset") or {}
     spec = DATASETS.get(data.get("name", ""))
-    out += ["## Training", "", f"- Data set: {spec.description if spec else data.get('name', 'n/a')}"]
+    out = ["## Training", "", f"- Data set: {spec.description if spec else data.get('name', 'n/a')}"]
     if lineage.get("data_note"):
         out.append(f"- Source: {lineage['data_note']}")
     out += [f"- Training rows: {data.get('description', 'n/a')}",
@@ -147,11 +162,7 @@ def model_card(path: str | Path, name: str | None = None) -> str:
         for cmd in dict.fromkeys(s["command"] for s in stages if s.get("command")):
             out.append(f"    {cmd}")
         out.append("")
-    if analysis.get("meta"):
-        m = analysis["meta"]
-        out += ["## Analysis bundle (`analysis/`)", "",
-                f"`ltp analyze` on the {m['split']} split: {m['sample']}; {m['timings'].get('total_s', 0):.0f} s to build.", ""]
-    return "\n".join(out)
+    return out
 
 
 def write_card(path: str | Path) -> Path:
