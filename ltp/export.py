@@ -29,6 +29,20 @@ def _lineage_entries(config: dict, path: Path) -> list[dict]:
             for stage, info in (train.get("stages") or {}).items()]
 
 
+def _checked_baseline(src: Path, config: dict, baseline: str | Path | None) -> tuple[Path, dict]:
+    """The baseline checkpoint of ``src`` (``baseline`` if given, else found) and its config,
+    after checking that it is a baseline with the same labels."""
+    base = find_checkpoint(baseline) if baseline else find_baseline(src)
+    if base is None:
+        raise CheckpointError(f"Cannot find the baseline {src} was trained from; pass --baseline DIR.")
+    base_config = read_config(base)
+    if base_config.get("stage") != BASELINE:
+        raise CheckpointError(f"{base} is a {base_config.get('stage')} checkpoint, not a baseline.")
+    if list(base_config.get("labels", [])) != list(config.get("labels", [])):
+        raise CheckpointError(f"{base} has other labels than {src}; it is not this model's baseline.")
+    return base, base_config
+
+
 def export_model(source: str | Path, out: str | Path, baseline: str | Path | None = None, force: bool = False,
                  data_note: str | None = None) -> Path:
     """Copy a pruned checkpoint to `out` with its baseline's metrics and lineage (and `data_note`,
@@ -37,14 +51,7 @@ def export_model(source: str | Path, out: str | Path, baseline: str | Path | Non
     config = read_config(src)
     if config.get("stage") == "baseline":
         raise CheckpointError(f"{src} is a baseline checkpoint; export the pruned (hard or topk) one.")
-    base = find_checkpoint(baseline) if baseline else find_baseline(src)
-    if base is None:
-        raise CheckpointError(f"Cannot find the baseline {src} was trained from; pass --baseline DIR.")
-    base_config = read_config(base)
-    if base_config.get("stage") != "baseline":
-        raise CheckpointError(f"{base} is a {base_config.get('stage')} checkpoint, not a baseline.")
-    if list(base_config.get("labels", [])) != list(config.get("labels", [])):
-        raise CheckpointError(f"{base} has other labels than {src}; it is not this model's baseline.")
+    base, base_config = _checked_baseline(src, config, baseline)
     base_metrics = {key.split: value for key, value in keyed_results(read_metrics(base)) if key.mode == "none"}
     if not base_metrics:
         raise CheckpointError(f"{base} has no unpruned metrics yet: run `ltp evaluate --checkpoint {base}` "
