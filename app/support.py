@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ltp.checkpoint import CheckpointError, find_checkpoint, read_config
-from ltp.results import SWEEP, flops_columns, headline_result, read_metrics, read_sweep, short_views, stored_result
+from ltp.results import (SWEEP, ResultKey, flops_columns, headline_result, read_metrics, read_sweep, short_views,
+                         stored_result)
 
 MODELS_DIR_ENV = "LTP_MODELS_DIR"
 DATA_DIR_ENV = "LTP_DATA_DIR"
@@ -137,7 +138,8 @@ def model_card(path: Path) -> dict:
         "accuracy": result.get("accuracy"),
         "f1_macro": result.get("f1_macro"),
         "flops_reduction": _honest_flops(result) if result.get("mode") == "hard" else None,
-        "evaluated_on": f"{result.get('split')}/{result.get('mode')}, {result.get('sample')}" if result else None,
+        "evaluated_on": (f"{ResultKey(result.get('split'), result.get('mode'))}, {result.get('sample')}"
+                         if result else None),
     }
 
 
@@ -212,7 +214,8 @@ def torch_threads(n: int = INTERACTIVE_THREADS):
 
 def metrics_table(metrics: dict, baseline: dict | None = None, split: str = "test") -> pd.DataFrame:
     """One row per stored evaluation: the baseline, this model with pruning off, LTP (hard)."""
-    runs = [("baseline (fine-tuned, no LTP)", baseline), ("this model, pruning off", stored_result(metrics, split, "none")),
+    runs = [("baseline (fine-tuned, no LTP)", baseline),
+            ("this model, pruning off", stored_result(metrics, split, "none")),
             ("LTP (hard pruning)", stored_result(metrics, split, "hard"))]
     rows = []
     for name, r in runs:

@@ -53,7 +53,7 @@ def test_words_table_and_any_piece_rule(built, toy_data_dir):
     assert (w["depth"] >= 1).all() and (w["depth"] <= 3).all()
     assert (w["kept_last"] == (w["depth"] >= 2)).all()  # reaches the last layer = alive after layer L-1
     # any-piece rule against the model itself: recount alive tokens per example at each layer
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     ex0 = w[w["example_id"] == 0]
     tr = trace(ckpt.model, ckpt.tokenizer, texts[0], ckpt.max_length, ckpt.label_names)

@@ -57,7 +57,7 @@ def layer_counts(at: AppTest) -> list[int]:
 
 def trace_counts(ckpt_path: Path, text: str, mode: str = "hard") -> list[int]:
     from ltp.checkpoint import load_checkpoint
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     ck = load_checkpoint(ckpt_path)
     tr = trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, mode)

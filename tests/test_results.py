@@ -29,7 +29,8 @@ def _checkpoint(path, metrics=None, **over):
 def test_result_keys_round_trip():
     assert res.ResultKey.parse("test/hard") == res.ResultKey("test", "hard")
     assert res.ResultKey.parse("baseline/test") == res.ResultKey("test", res.BASELINE)
-    assert str(res.ResultKey("test", res.BASELINE)) == "baseline/test" and str(res.ResultKey("train", "none")) == "train/none"
+    assert str(res.ResultKey("test", res.BASELINE)) == "baseline/test"
+    assert str(res.ResultKey("train", "none")) == "train/none"
     for bad in ("test", "/hard", "test/"):
         with pytest.raises(ValueError, match="not a results key"):
             res.ResultKey.parse(bad)
@@ -42,12 +43,14 @@ def test_pruning_mode_rule():
 
 
 def test_result_lookups():
-    metrics = {"test/hard": {"accuracy": 0.8, "sample": "s"}, "test/soft": {"accuracy": 0.7}, "test/none": {"accuracy": 0.9}}
+    metrics = {"test/hard": {"accuracy": 0.8, "sample": "s"}, "test/soft": {"accuracy": 0.7},
+               "test/none": {"accuracy": 0.9}}
     assert res.pruned_result(metrics, "soft")["accuracy"] == 0.8  # a soft checkpoint prunes in hard mode
     assert res.pruned_result({"test/soft": {"a": 1}}, "soft") == {"a": 1}
     assert res.headline_result(metrics, "soft")["accuracy"] == 0.7 and res.headline_result({}, "hard") == {}
     assert res.same_examples({"sample": "s"}, metrics["test/hard"]) and not res.same_examples(None, {"sample": "s"})
-    assert res.flops_columns({"flops_accounting": "x", "flops_reduction": 2.0, "flops_reduction_all_tokens": 1.5}) == (2.0, 1.5)
+    new = {"flops_accounting": "x", "flops_reduction": 2.0, "flops_reduction_all_tokens": 1.5}
+    assert res.flops_columns(new) == (2.0, 1.5)
     assert res.flops_columns({"flops_reduction": 1.5}) == (None, 1.5) and res.flops_columns(None) == (None, None)
 
 

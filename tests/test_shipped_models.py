@@ -45,7 +45,7 @@ def test_checkpoint_is_small_and_fully_pruning(shipped):
 
 
 def test_predicts_known_examples_and_prunes_them(shipped):
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     name, _, ckpt = shipped
     for text, label in KNOWN[name]:
