@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from ltp import app_support as sup
+import support as sup
 from ltp.checkpoint import CheckpointError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -37,7 +37,7 @@ def _load_model(path: str, config_stamp: float) -> LoadedModel:
     """Load and warm up a checkpoint; ``config_stamp`` (config.json mtime) is part of the
     cache key, so a rewritten checkpoint reloads."""
     from ltp.checkpoint import load_checkpoint
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     ckpt = load_checkpoint(path)
     with sup.torch_threads():

@@ -39,11 +39,12 @@ import numpy as np
 import psutil
 import torch
 
-from ltp import app_support as sup
 from ltp.checkpoint import find_checkpoint, load_checkpoint
-from ltp.inference import trace
+from ltp.trace import trace
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "app"))  # the dashboard's own helpers, as the pages import them
+import support as sup  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update"]

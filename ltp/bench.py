@@ -53,7 +53,7 @@ def _measure(cfg: BenchConfig, mode: str) -> dict:
 
     from ltp.checkpoint import load_checkpoint
     from ltp.evaluate import evaluation_examples
-    from ltp.inference import encode, length_sorted_batches, pad_batch
+    from ltp.text import encode
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -61,13 +61,30 @@ def _measure(cfg: BenchConfig, mode: str) -> dict:
     model = ckpt.model.to(cfg.device).eval()
     df = evaluation_examples(ckpt, cfg.split, cfg.limit, Path(cfg.data_dir) if cfg.data_dir else None, cfg.seed)
     enc = encode(ckpt.tokenizer, df["text"].tolist(), ckpt.max_length, ckpt.truncation)
-    pad = ckpt.tokenizer.pad_token_id
-    cuda = cfg.device.startswith("cuda")
-    sync = torch.cuda.synchronize if cuda else (lambda: None)
-    lengths = [len(s) for s in enc.input_ids]
+    sync = torch.cuda.synchronize if cfg.device.startswith("cuda") else (lambda: None)
     result = {"mode": mode, "examples": len(df), "threads": torch.get_num_threads()}
+    throughput, flops, flops_un = _throughput(cfg, model, enc, ckpt.tokenizer.pad_token_id, mode, sync)
+    ms = _latencies_ms(cfg, model, enc, mode, sync)
+    result.update(throughput)
+    result.update({
+        "latency_ms_median": float(np.median(ms)),
+        "latency_ms_p90": float(np.percentile(ms, 90)),
+        "flops_reduction": flops_un / flops if flops else None,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    })
+    return result
 
-    flops = flops_un = 0.0
+
+def _throughput(cfg: BenchConfig, model, enc, pad: int, mode: str, sync) -> tuple[dict, float, float]:
+    """Examples/s per batch size (median of cfg.repeats passes, each run too), and the FLOPs
+    pruned and unpruned, counted once over the first batch size's batches."""
+    import torch
+
+    from ltp.inference import length_sorted_batches, pad_batch
+
+    cuda = cfg.device.startswith("cuda")
+    lengths = [len(s) for s in enc.input_ids]
+    result, flops, flops_un = {}, 0.0, 0.0
     for bs in cfg.batch_sizes:
         batches = []
         for idx in length_sorted_batches(lengths, bs):
@@ -84,13 +101,20 @@ def _measure(cfg: BenchConfig, mode: str) -> dict:
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         times = [_timed_pass(model, batches, mode, cfg.device, sync) for _ in range(cfg.repeats)]
-        result[f"throughput_bs{bs}"] = len(df) / float(np.median(times))
-        result[f"throughput_bs{bs}_runs"] = [len(df) / t for t in times]
+        n = len(enc.input_ids)
+        result[f"throughput_bs{bs}"] = n / float(np.median(times))
+        result[f"throughput_bs{bs}_runs"] = [n / t for t in times]
         if cuda:
             result[f"peak_gpu_mb_bs{bs}"] = torch.cuda.max_memory_allocated() / 2**20
+    return result, flops, flops_un
 
-    rng = np.random.default_rng(cfg.seed)
-    pick = rng.choice(len(df), size=min(cfg.latency_examples, len(df)), replace=False)
+
+def _latencies_ms(cfg: BenchConfig, model, enc, mode: str, sync) -> np.ndarray:
+    """Milliseconds per example at batch 1, over a seeded sample timed cfg.repeats times."""
+    import torch
+
+    n = len(enc.input_ids)
+    pick = np.random.default_rng(cfg.seed).choice(n, size=min(cfg.latency_examples, n), replace=False)
     singles = [torch.tensor([enc.input_ids[i]], device=cfg.device) for i in pick]
     per_example = []
     with torch.inference_mode():
@@ -102,14 +126,7 @@ def _measure(cfg: BenchConfig, mode: str) -> dict:
                 model(ids, mode=mode)
                 sync()
                 per_example.append(time.perf_counter() - t0)
-    ms = np.array(per_example) * 1000
-    result.update({
-        "latency_ms_median": float(np.median(ms)),
-        "latency_ms_p90": float(np.percentile(ms, 90)),
-        "flops_reduction": flops_un / flops if flops else None,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    })
-    return result
+    return np.array(per_example) * 1000
 
 
 def _child(cfg: BenchConfig, mode: str, queue) -> None:
@@ -122,9 +139,9 @@ def _child(cfg: BenchConfig, mode: str, queue) -> None:
 def run_benchmark(cfg: BenchConfig, isolate: bool = True) -> dict:
     """Both modes, each in its own process (isolate=False runs in this one, for tests)."""
     from ltp.checkpoint import find_checkpoint, read_config
+    from ltp.results import pruning_mode
 
-    own = read_config(find_checkpoint(cfg.checkpoint))["ltp"]["mode"]
-    pruning = own if own in ("hard", "topk") else "hard"
+    pruning = pruning_mode(read_config(find_checkpoint(cfg.checkpoint))["ltp"]["mode"])
     results = {}
     for key, mode in (("none", "none"), ("hard", pruning)):  # "hard": pruning on, as the checkpoint prunes
         if not isolate:

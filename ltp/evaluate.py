@@ -10,7 +10,8 @@ from sklearn.metrics import classification_report, confusion_matrix, precision_r
 
 from ltp.checkpoint import Checkpoint, CheckpointError
 from ltp.files import merge_json
-from ltp.inference import Predictions, encode, predict
+from ltp.inference import Predictions, predict
+from ltp.text import encode
 
 
 FLOPS_ACCOUNTING = ("honest: pruned and unpruned both run the last layer's FFN for [CLS] alone; "
@@ -146,7 +147,9 @@ def short_view_metrics(ckpt: Checkpoint, df, mode: str, batch_size: int = 64) ->
 
 def store_metrics(ckpt_path: Path, result: dict, key: str | None = None) -> dict:
     """Merge one result into the checkpoint's metrics.json under "<split>/<mode>"."""
-    return merge_json(Path(ckpt_path) / "metrics.json", key or f"{result['split']}/{result['mode']}", result)
+    from ltp.results import METRICS, ResultKey
+
+    return merge_json(Path(ckpt_path) / METRICS, key or str(ResultKey(result["split"], result["mode"])), result)
 
 
 def format_table(result: dict, label_names: list[str]) -> str:

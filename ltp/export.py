@@ -9,40 +9,16 @@ sweep and analysis bundle. Rerun it after `ltp evaluate / bench / sweep --store-
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
 from ltp.checkpoint import WEIGHTS, CheckpointError, find_checkpoint, read_config
 from ltp.files import atomic_dir, write_json_atomic, write_text_atomic
-from ltp.report import _f, _x, bench_markdown, flops_columns, sweep_markdown, views_markdown
+from ltp.report import _f, _x, bench_markdown, sweep_markdown, views_markdown
+from ltp.results import (BASELINE, LINEAGE, ResultKey, find_baseline, flops_columns, keyed_results, read_bench,
+                         read_json, read_lineage, read_metrics, read_sweep, same_examples, stored_result)
 
-LINEAGE = "lineage.json"
 COPIED = (WEIGHTS, "config.json", "metrics.json", "bench.json", "sweep.json", "train_log.jsonl")
-
-
-def _json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text()) if path.is_file() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path} is corrupt ({err}); rerun the command that writes it.") from err
-
-
-def find_baseline(ckpt: Path, config: dict) -> Path | None:
-    """The baseline a pruned checkpoint was trained from: the run's sibling `baseline` stage, or
-    the checkpoint its run was initialised from (when that is a baseline)."""
-    candidates = [ckpt.parent / "baseline"]
-    init = (config.get("training") or {}).get("config", {}).get("init")
-    if init:
-        candidates.append(Path(init))
-    for c in candidates:
-        try:
-            c = find_checkpoint(c)
-        except CheckpointError:
-            continue
-        if c != ckpt and read_config(c).get("stage") == "baseline":
-            return c
-    return None
 
 
 def _lineage_entries(config: dict, path: Path) -> list[dict]:
@@ -53,6 +29,20 @@ def _lineage_entries(config: dict, path: Path) -> list[dict]:
             for stage, info in (train.get("stages") or {}).items()]
 
 
+def _checked_baseline(src: Path, config: dict, baseline: str | Path | None) -> tuple[Path, dict]:
+    """The baseline checkpoint of ``src`` (``baseline`` if given, else found) and its config,
+    after checking that it is a baseline with the same labels."""
+    base = find_checkpoint(baseline) if baseline else find_baseline(src)
+    if base is None:
+        raise CheckpointError(f"Cannot find the baseline {src} was trained from; pass --baseline DIR.")
+    base_config = read_config(base)
+    if base_config.get("stage") != BASELINE:
+        raise CheckpointError(f"{base} is a {base_config.get('stage')} checkpoint, not a baseline.")
+    if list(base_config.get("labels", [])) != list(config.get("labels", [])):
+        raise CheckpointError(f"{base} has other labels than {src}; it is not this model's baseline.")
+    return base, base_config
+
+
 def export_model(source: str | Path, out: str | Path, baseline: str | Path | None = None, force: bool = False,
                  data_note: str | None = None) -> Path:
     """Copy a pruned checkpoint to `out` with its baseline's metrics and lineage (and `data_note`,
@@ -61,29 +51,21 @@ def export_model(source: str | Path, out: str | Path, baseline: str | Path | Non
     config = read_config(src)
     if config.get("stage") == "baseline":
         raise CheckpointError(f"{src} is a baseline checkpoint; export the pruned (hard or topk) one.")
-    base = find_checkpoint(baseline) if baseline else find_baseline(src, config)
-    if base is None:
-        raise CheckpointError(f"Cannot find the baseline {src} was trained from; pass --baseline DIR.")
-    base_config = read_config(base)
-    if base_config.get("stage") != "baseline":
-        raise CheckpointError(f"{base} is a {base_config.get('stage')} checkpoint, not a baseline.")
-    if list(base_config.get("labels", [])) != list(config.get("labels", [])):
-        raise CheckpointError(f"{base} has other labels than {src}; it is not this model's baseline.")
-    base_metrics = {k: v for k, v in _json(base / "metrics.json").items() if k.endswith("/none")}
+    base, base_config = _checked_baseline(src, config, baseline)
+    base_metrics = {key.split: value for key, value in keyed_results(read_metrics(base)) if key.mode == "none"}
     if not base_metrics:
         raise CheckpointError(f"{base} has no unpruned metrics yet: run `ltp evaluate --checkpoint {base}` "
                               "on the same examples as the pruned model first.")
     out = Path(out)
     if out.exists() and not force:
         raise CheckpointError(f"{out} exists; pass --force to replace it (shipped weights are committed once).")
-    metrics = _json(src / "metrics.json")
-    for key, value in base_metrics.items():
-        split = key.split("/")[0]
-        own = metrics.get(f"{split}/{config['ltp']['mode']}")
+    metrics = read_metrics(src)
+    for split, value in base_metrics.items():
+        own = stored_result(metrics, split, config["ltp"]["mode"])
         if own and own.get("sample") != value.get("sample"):
             raise CheckpointError(f"{src} was evaluated on '{own.get('sample')}' but its baseline on "
                                   f"'{value.get('sample')}'; evaluate both on the same examples.")
-        metrics[f"baseline/{split}"] = dict(value, checkpoint=str(base))
+        metrics[str(ResultKey(split, BASELINE))] = dict(value, checkpoint=str(base))
     stages = {}  # a run that trained every stage records the baseline in both checkpoints: keep it once
     for entry in _lineage_entries(base_config, base) + _lineage_entries(config, src):
         stages.setdefault((entry["stage"], entry["command"]), entry)
@@ -109,54 +91,64 @@ def model_card(path: str | Path, name: str | None = None) -> str:
     """Markdown model card from the files stored in a shipped model directory."""
     path = Path(path)
     config = read_config(path)
-    metrics = _json(path / "metrics.json")
-    lineage = _json(path / LINEAGE)
-    bench = _json(path / "bench.json")
-    sweep = _json(path / "sweep.json")
-    analysis = _json(path / "analysis" / "summary.json")
+    metrics, lineage, bench, sweep = read_metrics(path), read_lineage(path), read_bench(path), read_sweep(path)
+    analysis = read_json(path / "analysis" / "summary.json")
     ltp, bb, data = config["ltp"], config["backbone"], config.get("dataset") or {}
-    mode = ltp["mode"]
     out = [f"# {name or path.name}", "",
-           f"Learned Token Pruning ({mode} mode) on `{bb['spec']}` ({bb['model_type']}, {bb['num_layers']} layers, "
-           f"{bb['hidden_size']} wide), fine-tuned for {data.get('name', '?')}: {', '.join(config['labels'])}.",
+           f"Learned Token Pruning ({ltp['mode']} mode) on `{bb['spec']}` ({bb['model_type']}, {bb['num_layers']} "
+           f"layers, {bb['hidden_size']} wide), fine-tuned for {data.get('name', '?')}: {', '.join(config['labels'])}.",
            "Produced by ltp-lens. Load it with `ltp prune --checkpoint DIR \"text\"`, in the dashboard, or with "
            "`ltp.checkpoint.load_checkpoint(DIR)`; the frozen parameters come from the backbone, whose sha256 is checked.",
            "", "## Results", ""]
-    splits = sorted({k.split("/")[1] for k in metrics if k.startswith("baseline/")} |
-                    {k.split("/")[0] for k in metrics if not k.startswith("baseline/")})
-    for split in splits:
-        own, base = metrics.get(f"{split}/{mode}"), metrics.get(f"baseline/{split}")
-        if not own:
-            continue
-        out += [f"Split `{split}`: {own.get('sample')}.", "",
-                "| | accuracy | macro P | macro R | macro F1 | FLOPs reduction, honest (all tokens) "
-                "| tokens alive after each layer |",
-                "|---|---|---|---|---|---|---|"]
-        for label, r in (("unpruned baseline", base), (f"LTP ({mode})", own), ("same weights, pruning off",
-                                                                              metrics.get(f"{split}/none"))):
-            if r:
-                alive = " → ".join(f"{a:.1f}" for a in r.get("tokens_alive_per_layer", []))
-                acc, p, rec, f1 = (_f(r[k], ".4f") for k in ("accuracy", "precision_macro", "recall_macro", "f1_macro"))
-                honest, all_tokens = flops_columns(r)
-                out.append(f"| {label} | {acc} | {p} | {rec} | {f1} | {_x(honest)} ({_x(all_tokens)}) | {alive} |")
-        if base:
-            same = base.get("sample") == own.get("sample")
-            drop = 100 * (base["accuracy"] - own["accuracy"])
-            out += ["", (f"Accuracy drop against the unpruned baseline: {drop:.2f} points" if drop >= 0 else
-                         f"Accuracy drop against the unpruned baseline: none (LTP is {-drop:.2f} points above it)")
-                    + ("" if same else f" (**not comparable**: the baseline was measured on {base.get('sample')})") + "."]
-        if views_markdown(own):
-            out += ["", "Short inputs (each test text's first sentence and first 12 words, the same weights with "
-                    "pruning off and on):", "", views_markdown(own)]
-        out.append("")
+    for split in sorted({key.split for key, _ in keyed_results(metrics)}):
+        out += _results_section(metrics, split, ltp["mode"])
     for key, b in bench.items():
         out += [f"## Speed ({key}: {b.get('device')})", "", bench_markdown(b), ""]
     if sweep.get("points"):
         out += ["## Accuracy vs FLOPs (`sweep.json`)", "", sweep_markdown(sweep), ""]
+    out += _training_section(config, lineage)
+    if analysis.get("meta"):
+        m = analysis["meta"]
+        out += ["## Analysis bundle (`analysis/`)", "",
+                f"`ltp analyze` on the {m['split']} split: {m['sample']}; {m['timings'].get('total_s', 0):.0f} s to build.", ""]
+    return "\n".join(out)
+
+
+def _results_section(metrics: dict, split: str, mode: str) -> list[str]:
+    """The card's lines for one split: baseline, LTP and pruning-off rows, the drop, short views."""
+    own, base = stored_result(metrics, split, mode), stored_result(metrics, split, BASELINE)
+    if not own:
+        return []
+    out = [f"Split `{split}`: {own.get('sample')}.", "",
+           "| | accuracy | macro P | macro R | macro F1 | FLOPs reduction, honest (all tokens) "
+           "| tokens alive after each layer |",
+           "|---|---|---|---|---|---|---|"]
+    for label, r in (("unpruned baseline", base), (f"LTP ({mode})", own),
+                     ("same weights, pruning off", stored_result(metrics, split, "none"))):
+        if r:
+            alive = " → ".join(f"{a:.1f}" for a in r.get("tokens_alive_per_layer", []))
+            acc, p, rec, f1 = (_f(r[k], ".4f") for k in ("accuracy", "precision_macro", "recall_macro", "f1_macro"))
+            honest, all_tokens = flops_columns(r)
+            out.append(f"| {label} | {acc} | {p} | {rec} | {f1} | {_x(honest)} ({_x(all_tokens)}) | {alive} |")
+    if base:
+        drop = 100 * (base["accuracy"] - own["accuracy"])
+        out += ["", (f"Accuracy drop against the unpruned baseline: {drop:.2f} points" if drop >= 0 else
+                     f"Accuracy drop against the unpruned baseline: none (LTP is {-drop:.2f} points above it)")
+                + ("" if same_examples(base, own) else
+                   f" (**not comparable**: the baseline was measured on {base.get('sample')})") + "."]
+    if views_markdown(own):
+        out += ["", "Short inputs (each test text's first sentence and first 12 words, the same weights with "
+                "pruning off and on):", "", views_markdown(own)]
+    return out + [""]
+
+
+def _training_section(config: dict, lineage: dict) -> list[str]:
+    """The card's training lines: data, settings, learned thresholds, and the stages as run."""
     from ltp.data import DATASETS
 
+    ltp, data = config["ltp"], config.get("dataset") or {}
     spec = DATASETS.get(data.get("name", ""))
-    out += ["## Training", "", f"- Data set: {spec.description if spec else data.get('name', 'n/a')}"]
+    out = ["## Training", "", f"- Data set: {spec.description if spec else data.get('name', 'n/a')}"]
     if lineage.get("data_note"):
         out.append(f"- Source: {lineage['data_note']}")
     out += [f"- Training rows: {data.get('description', 'n/a')}",
@@ -177,11 +169,7 @@ def model_card(path: str | Path, name: str | None = None) -> str:
         for cmd in dict.fromkeys(s["command"] for s in stages if s.get("command")):
             out.append(f"    {cmd}")
         out.append("")
-    if analysis.get("meta"):
-        m = analysis["meta"]
-        out += ["## Analysis bundle (`analysis/`)", "",
-                f"`ltp analyze` on the {m['split']} split: {m['sample']}; {m['timings'].get('total_s', 0):.0f} s to build.", ""]
-    return "\n".join(out)
+    return out
 
 
 def write_card(path: str | Path) -> Path:

@@ -2,46 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ltp.checkpoint import find_checkpoint, read_config
+from ltp.results import (baseline_result, flops_columns, pruned_result, read_bench, read_metrics, read_or_empty,
+                         read_sweep, same_examples, short_views)
 
-
-def _load(path: Path, name: str) -> dict:
-    f = path / name
-    try:
-        return json.loads(f.read_text()) if f.is_file() else {}
-    except (json.JSONDecodeError, OSError):
-        return {}  # unreadable results count as not measured
-
-
-def baseline_metrics(ckpt: Path, split: str) -> dict | None:
-    """The unpruned baseline's metrics: stored in the checkpoint under "baseline/<split>"
-    (shipped models) or in the sibling stage directory of a training run."""
-    own = _load(ckpt, "metrics.json").get(f"baseline/{split}")
-    if own:
-        return own
-    sibling = ckpt.parent / "baseline"
-    if sibling != ckpt and (sibling / "metrics.json").is_file():
-        return _load(sibling, "metrics.json").get(f"{split}/none")
-    return None
-
-
-def flops_columns(result: dict | None) -> tuple[float | None, float | None]:
-    """(honest, all-tokens) FLOPs reduction of one stored evaluation. A result written before
-    the honest accounting stored only the all-tokens ratio (under "flops_reduction")."""
-    if not result:
-        return None, None
-    if "flops_accounting" in result:
-        return result.get("flops_reduction"), result.get("flops_reduction_all_tokens")
-    return None, result.get("flops_reduction")
-
-
-def short_views(result: dict | None) -> dict:
-    """{view: {"accuracy_off", "accuracy_on", "drop_points", "flops_reduction", ...}} of one
-    stored evaluation ({} when it has none)."""
-    return (result or {}).get("views") or {}
+__all__ = ["results_row", "markdown_table", "bench_markdown", "sweep_markdown", "details_markdown", "views_markdown",
+           "flops_columns", "short_views"]  # the last two live in ltp.results; kept importable here
 
 
 def views_markdown(result: dict | None) -> str:
@@ -62,10 +30,10 @@ def results_row(path: str | Path, split: str = "test") -> dict:
     """One model's headline numbers; missing measurements are None."""
     ckpt = find_checkpoint(path)
     config = read_config(ckpt)
-    metrics = _load(ckpt, "metrics.json")
-    ltp = metrics.get(f"{split}/hard") or metrics.get(f"{split}/{config['ltp']['mode']}") or {}
-    base = baseline_metrics(ckpt, split) or {}
-    bench = _load(ckpt, "bench.json").get("cpu", {})
+    metrics = read_or_empty(read_metrics, ckpt)  # unreadable results count as not measured
+    ltp = pruned_result(metrics, config["ltp"]["mode"], split) or {}
+    base = baseline_result(ckpt, split, metrics=metrics) or {}
+    bench = read_or_empty(read_bench, ckpt).get("cpu", {})
     return {
         "model": str(path),
         "dataset": config.get("dataset", {}).get("name"),
@@ -76,8 +44,7 @@ def results_row(path: str | Path, split: str = "test") -> dict:
         "baseline_f1": base.get("f1_macro"),
         "ltp_f1": ltp.get("f1_macro"),
         # a drop only compares like with like: both measured on the same examples
-        "accuracy_drop_points": (100 * (base["accuracy"] - ltp["accuracy"]))
-        if base and ltp and base.get("sample") == ltp.get("sample") else None,
+        "accuracy_drop_points": (100 * (base["accuracy"] - ltp["accuracy"])) if same_examples(base, ltp) else None,
         "flops_reduction": flops_columns(ltp)[0],
         "flops_reduction_all_tokens": flops_columns(ltp)[1],
         "short_views": {k: {"drop_points": v["drop_points"], "flops_reduction": v["flops_reduction"]}
@@ -165,9 +132,9 @@ def details_markdown(path: str | Path) -> str:
     """The benchmark and sweep tables stored with one model, under headings."""
     ckpt = find_checkpoint(path)
     out = []
-    for key, b in _load(ckpt, "bench.json").items():
+    for key, b in read_or_empty(read_bench, ckpt).items():
         out += [f"#### `{path}`: speed ({key})", "", bench_markdown(b), ""]
-    sweep = _load(ckpt, "sweep.json")
+    sweep = read_or_empty(read_sweep, ckpt)
     if sweep.get("points"):
         out += [f"#### `{path}`: accuracy vs FLOPs", "", sweep_markdown(sweep), ""]
     return "\n".join(out)

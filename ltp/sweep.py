@@ -152,7 +152,7 @@ def run_sweep(cfg: SweepConfig, log: Callable[[str], None] = lambda msg: None, s
 
 def _topk_points(cfg, ltp_ck, name, label, out, common, ev, base_eps, log, show_progress) -> list[dict]:
     """The top-k baselines of one LTP point, at its FLOPs on training texts."""
-    from ltp.inference import encode
+    from ltp.text import encode
 
     # schedules come from training texts, so the test set only ever scores
     train_res = evaluate(ltp_ck, split="train", limit=cfg.eval_limit or 2000, mode="hard",

@@ -1,4 +1,10 @@
-"""Text views: sentences, the short inputs people type, and short training spans.
+"""Text: cleaning and encoding for the model, and views of it (sentences, the short inputs
+people type, short training spans).
+
+Two cleanings on purpose: `clean_text` / `clean_html` keep every character offset (the model's
+input and the word-level analysis map tokens back into the original text), `display_text` is
+what a reader sees (white space folded) and is what the short views and training spans are made
+of; changing either changes stored evaluations and training data, so each stays as it was.
 
 Short inputs matter because thresholds learned on 50-250-token texts meet 10-20-token
 sentences in the dashboard; `ltp evaluate` scores each test text's first sentence and first
@@ -9,8 +15,12 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
+
+MAX_CHARS = 200_000  # longer texts are cut before tokenising (far beyond any max length)
 
 # a sentence ends at . ! ? (or a run of them, maybe closed by a quote or bracket) followed by
 # white space and something that can start a sentence; "St. Louis" and "U.S. officials" are
@@ -26,12 +36,104 @@ _LOST_AMP = re.compile(r"(?<!&)#(\d{1,6});")  # AG News lost the '&' of '&#39;'
 _TAG = re.compile(r"<[^<>]{1,200}>")
 
 
+# --------------------------------------------------------------------------- cleaning
+
+
+class InputError(ValueError):
+    """Bad user input (empty text ...); the message says what to do."""
+
+
+def validate_text(text: str | None) -> str:
+    """The text itself, or InputError when there is nothing to classify (checked before loading a model)."""
+    if text is None or not text.strip():
+        raise InputError("The text is empty: type a sentence to classify.")
+    return text
+
+
+_BR_TAG = re.compile(r"<br\s*/?>", flags=re.IGNORECASE)
+_ENTITY = re.compile(r"&?#(\d{1,6});|&(#x[0-9a-fA-F]{1,6}|[a-zA-Z]{2,8});|\bquot;")
+
+
+def _decoded_entity(m: re.Match) -> str:
+    """An HTML entity (also AG News' '#39;' and 'quot;' whose '&' was lost) as its character,
+    padded with spaces to the entity's length."""
+    raw = m.group()
+    if raw == "quot;":
+        char = '"'
+    elif m.group(1) is not None:
+        char = chr(int(m.group(1))) if int(m.group(1)) < 0x110000 else " "
+    else:
+        char = html.unescape(raw)
+        if char == raw:
+            char = " "
+    char = char if len(char) == 1 and char.isprintable() else " "
+    return char + " " * (len(raw) - 1)
+
+
+def clean_html(text: str) -> str:
+    """clean_text plus HTML entities decoded and tags blanked, still offset-preserving.
+
+    For the analysis' word-level view (spaCy words, domain terms), so that AG News' '#39;s',
+    'quot;' and '<a href=...>' do not become "words"; the model's own input is left as it was
+    trained on (clean_text)."""
+    text = _ENTITY.sub(_decoded_entity, clean_text(text))
+    return _TAG.sub(lambda m: " " * len(m.group()), text)
+
+
+def clean_text(text: str) -> str:
+    """Blank out HTML line breaks (IMDb has `<br />`) with as many spaces, so character
+    offsets into the cleaned text are offsets into the original text."""
+    return _BR_TAG.sub(lambda m: " " * len(m.group()), text)
+
+
 def display_text(text: str) -> str:
     """What a reader sees: entities decoded (also AG News' '#39;', 'quot;' and '\\$'),
     tags and line breaks blanked, white space folded."""
     text = _LOST_AMP.sub(r"&#\1;", text).replace("quot;", '"').replace("\\$", "$")
     text = _TAG.sub(" ", html.unescape(_TAG.sub(" ", text)))
     return " ".join(text.split())
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+@dataclass
+class Encoded:
+    """Token ids of texts, unpadded, with character offsets into each text."""
+
+    input_ids: list[list[int]]
+    offsets: list[list[tuple[int, int]]]  # (start, end) per token; (0, 0) for special tokens
+    truncated: list[bool]
+
+
+def encode(tokenizer, texts: Sequence[str], max_length: int, truncation: str = "head") -> Encoded:
+    """Tokenise with special tokens; `head` keeps the first tokens, `head+tail` the first
+    quarter and the last three quarters of the budget (Sun et al. 2019 for long reviews)."""
+    if truncation not in ("head", "head+tail"):
+        raise ValueError(f"truncation must be 'head' or 'head+tail', got {truncation!r}")
+    texts = [clean_text(t[:MAX_CHARS]) for t in texts]
+    enc = tokenizer(list(texts), add_special_tokens=False, return_offsets_mapping=True, truncation=False,
+                    verbose=False)  # we truncate ourselves (head or head+tail): no "longer than" warning
+    cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    budget = max_length - 2
+    ids_out, offs_out, cut = [], [], []
+    for ids, offs in zip(enc["input_ids"], enc["offset_mapping"]):
+        offs = [tuple(o) for o in offs]
+        over = len(ids) > budget
+        if over and truncation == "head":
+            ids, offs = ids[:budget], offs[:budget]
+        elif over:
+            head = budget // 4
+            tail = budget - head
+            ids, offs = ids[:head] + ids[-tail:], offs[:head] + offs[-tail:]
+        ids_out.append([cls_id, *ids, sep_id])
+        offs_out.append([(0, 0), *offs, (0, 0)])
+        cut.append(over)
+    return Encoded(ids_out, offs_out, cut)
+
+
+# --------------------------------------------------------------------------- reader's views
 
 
 def sentences(text: str) -> list[str]:

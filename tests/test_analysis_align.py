@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from ltp.analysis.align import piece_depths, pieces_of_words, word_depths, word_of_pieces
-from ltp.inference import encode
+from ltp.text import encode
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +55,7 @@ def test_emoji_and_unknown_characters(tok, nlp):
 
 
 def test_special_tokens_and_html_breaks_never_align(tok, nlp):
-    from ltp.inference import clean_text
+    from ltp.text import clean_text
 
     text = clean_text("Good.<br /><br />Bad.")
     got = align_text(text, tok, nlp)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ltp.analysis import bundle as bd
-from ltp.analysis.bundle import AnalysisConfig, BundleError, build_bundle, load_bundle, outcome_labels, save_bundle
+from ltp.analysis.bundle import AnalysisConfig, BundleError, build_bundle, load_bundle, confusion_cells, save_bundle
 from conftest import calibrate_thresholds
 from ltp.cli import main
 
@@ -53,7 +53,7 @@ def test_words_table_and_any_piece_rule(built, toy_data_dir):
     assert (w["depth"] >= 1).all() and (w["depth"] <= 3).all()
     assert (w["kept_last"] == (w["depth"] >= 2)).all()  # reaches the last layer = alive after layer L-1
     # any-piece rule against the model itself: recount alive tokens per example at each layer
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     ex0 = w[w["example_id"] == 0]
     tr = trace(ckpt.model, ckpt.tokenizer, texts[0], ckpt.max_length, ckpt.label_names)
@@ -125,9 +125,9 @@ def test_progress_callback(ckpt_dir, toy_data_dir):
     assert ("model", 6, 6) in seen
 
 
-def test_outcome_labels():
-    assert outcome_labels([1, 0, 1, 0], [1, 1, 0, 0], 2).tolist() == ["TP", "FP", "FN", "TN"]
-    assert outcome_labels([2, 0], [2, 1], 3).tolist() == ["TP", "FN"]
+def test_confusion_cells():
+    assert confusion_cells([1, 0, 1, 0], [1, 1, 0, 0], 2).tolist() == ["TP", "FP", "FN", "TN"]
+    assert confusion_cells([2, 0], [2, 1], 3).tolist() == ["TP", "FN"]
 
 
 def test_missing_bundle_names_the_command(ckpt_dir):

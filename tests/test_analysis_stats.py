@@ -103,31 +103,31 @@ def test_category_of_needs_columns(words):
         stats.category_of(words.drop(columns="ent_type"))
 
 
-# --------------------------------------------------------------------------- select_outcome
+# --------------------------------------------------------------------------- select_cell
 
 
-@pytest.mark.parametrize("class_id, outcome, ids", [
+@pytest.mark.parametrize("class_id, cell, ids", [
     (1, "TP", [10]), (1, "FP", [11]), (1, "FN", [13]), (1, "TN", [12]), (1, "all", [10, 13]),
     (0, "TP", [12]), (0, "FP", [13]), (0, "FN", [11]), (0, "TN", [10]), (0, "tp", [12]),
     (None, "all", [10, 11, 12, 13]),
 ])
-def test_select_outcome_one_vs_rest(examples, class_id, outcome, ids):
-    mask = stats.select_outcome(examples, class_id, outcome)
+def test_select_cell_one_vs_rest(examples, class_id, cell, ids):
+    mask = stats.select_cell(examples, class_id, cell)
     assert mask.dtype == bool
     assert examples.loc[mask, "id"].tolist() == ids
 
 
-def test_select_outcome_bad_inputs(examples):
+def test_select_cell_bad_inputs(examples):
     with pytest.raises(ValueError, match="needs a class"):
-        stats.select_outcome(examples, None, "TP")
+        stats.select_cell(examples, None, "TP")
     with pytest.raises(ValueError, match="unknown"):
-        stats.select_outcome(examples, 2, "TP")  # only prob_0, prob_1: two classes
+        stats.select_cell(examples, 2, "TP")  # only prob_0, prob_1: two classes
     with pytest.raises(ValueError, match="non-negative int"):
-        stats.select_outcome(examples, -1, "TP")
-    with pytest.raises(ValueError, match="outcome must be one of"):
-        stats.select_outcome(examples, 1, "hit")
+        stats.select_cell(examples, -1, "TP")
+    with pytest.raises(ValueError, match="cell must be one of"):
+        stats.select_cell(examples, 1, "hit")
     with pytest.raises(ValueError, match="pred"):
-        stats.select_outcome(examples.drop(columns="pred"), 1, "TP")
+        stats.select_cell(examples.drop(columns="pred"), 1, "TP")
 
 
 # --------------------------------------------------------------------------- word_frequencies
@@ -161,15 +161,15 @@ def test_word_frequencies_pruned(words):
     assert set(with_punct["word"]) == {"!", ".", "the", "2"}
 
 
-def test_word_frequencies_class_and_outcome(words, examples):
+def test_word_frequencies_class_and_cell(words, examples):
     by_class = stats.word_frequencies(words, class_id=1)
     assert by_class["word"].tolist() == ["film", "great", "superb"]
     assert by_class["share"].tolist() == pytest.approx([1 / 3] * 3)
-    fp = stats.word_frequencies(words, class_id=1, outcome="FP")  # example 11: gold 0, pred 1
+    fp = stats.word_frequencies(words, class_id=1, cell="FP")  # example 11: gold 0, pred 1
     assert fp["word"].tolist() == ["paris"]
-    fp_ex = stats.word_frequencies(words, class_id=1, outcome="FP", examples=examples)
+    fp_ex = stats.word_frequencies(words, class_id=1, cell="FP", examples=examples)
     pd.testing.assert_frame_equal(fp, fp_ex)
-    assert stats.word_frequencies(words, class_id=0, outcome="FN")["word"].tolist() == ["paris"]
+    assert stats.word_frequencies(words, class_id=0, cell="FN")["word"].tolist() == ["paris"]
     assert stats.word_frequencies(words, top=2)["word"].tolist() == ["boring", "film"]
 
 
@@ -179,7 +179,7 @@ def test_word_frequencies_bad_inputs(words, examples):
     with pytest.raises(ValueError, match="layer"):
         stats.word_frequencies(words, layer=0)
     with pytest.raises(ValueError, match="needs a class"):
-        stats.word_frequencies(words, outcome="TP")
+        stats.word_frequencies(words, cell="TP")
     with pytest.raises(ValueError, match="unknown"):
         stats.word_frequencies(words, class_id=7)
     with pytest.raises(ValueError, match="top"):

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from ltp.app_support import DEFAULT_SENTENCE
+APP = Path(__file__).resolve().parents[1] / "app"
+if str(APP) not in sys.path:  # the pages import the app's helpers as `support`, with app/ on sys.path
+    sys.path.insert(0, str(APP))
+from support import DEFAULT_SENTENCE  # noqa: E402
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -53,7 +57,7 @@ def layer_counts(at: AppTest) -> list[int]:
 
 def trace_counts(ckpt_path: Path, text: str, mode: str = "hard") -> list[int]:
     from ltp.checkpoint import load_checkpoint
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     ck = load_checkpoint(ckpt_path)
     tr = trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, mode)
@@ -227,7 +231,7 @@ def test_retained_page_filters_change_the_tables(app_env):
     assert any("layer 1 never prunes" in i.value for i in at.info)
 
     at.selectbox(key="ret_class").set_value(0).run()
-    at.radio(key="ret_outcome").set_value("TP").run()
+    at.radio(key="ret_cell").set_value("TP").run()
     no_errors(at)
     assert not at.dataframe[0].value.equals(first)
 

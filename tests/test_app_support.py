@@ -1,15 +1,20 @@
-"""The dashboard's pure helpers: finding checkpoints, model cards, per-layer rows, tables, snippets."""
+"""The dashboard's own helpers (app/support.py): finding checkpoints, model cards, tables, snippets."""
 
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from ltp import app_support as sup
 from ltp.checkpoint import CheckpointError
-from ltp.inference import LayerTrace, Trace
+
+APP = Path(__file__).resolve().parents[1] / "app"
+if str(APP) not in sys.path:  # the pages import it as `support`, with app/ on sys.path
+    sys.path.insert(0, str(APP))
+import support as sup  # noqa: E402
 
 
 def _config(**over) -> dict:
@@ -27,17 +32,6 @@ def _checkpoint(path, metrics=None, **over):
     if metrics is not None:
         (path / "metrics.json").write_text(json.dumps(metrics))
     return path
-
-
-def _trace(text="ab cd", truncated=False) -> Trace:
-    # tokens: [CLS] ab cd [SEP]; layer 1 keeps all, layer 2 drops "cd", layer 3 drops "ab" and [SEP]
-    layers = [LayerTrace(1, 4, [0, 1, 2, 3], ["[CLS]", "ab", "cd", "[SEP]"], [0.3, 0.2, 0.1, 0.4], None),
-              LayerTrace(2, 3, [0, 1, 3], ["[CLS]", "ab", "[SEP]"], [0.5, 0.3, 0.05, 0.2], 0.1),
-              LayerTrace(3, 1, [0], ["[CLS]"], [0.9, 0.05, 0.0, 0.01], 0.2)]
-    return Trace(text=text, tokens=["[CLS]", "ab", "cd", "[SEP]"], offsets=[(0, 0), (0, 2), (3, 5), (0, 0)],
-                 special=[True, False, False, True], truncated=truncated, prediction="A",
-                 probabilities={"A": 0.7, "B": 0.3}, layers=layers, flops=50.0, flops_unpruned=100.0,
-                 seconds=0.002, mode="hard")
 
 
 def test_locations_follow_the_environment(tmp_path, monkeypatch):
@@ -109,39 +103,6 @@ def test_model_card_markdown_escapes_data():
     assert "<b>" not in text and "\\*x\\*" in text
 
 
-def test_read_json(tmp_path):
-    assert sup.read_json(tmp_path / "none.json") == {}
-    (tmp_path / "bad.json").write_text("{nope")
-    with pytest.raises(ValueError, match="corrupt"):
-        sup.read_json(tmp_path / "bad.json")
-
-
-def test_trace_helpers():
-    tr = _trace()
-    assert sup.alive_masks(tr) == [[True] * 4, [True, True, False, True], [True, False, False, False]]
-    tokens, scores, thresholds, alive = sup.heatmap_inputs(tr)
-    assert tokens[1] == "ab" and thresholds == [None, 0.1, 0.2]
-    assert scores[0] == [0.3, 0.2, 0.1, 0.4]
-    assert scores[2] == [0.9, 0.05, None, 0.01]  # "cd" was gone before layer 3
-    rows = sup.layer_rows(tr)
-    assert rows["tokens_alive"].tolist() == [4, 3, 1] and rows["pruned_here"].tolist() == [0, 1, 2]
-    assert rows["surviving_tokens"].iloc[1] == "[CLS] ab [SEP]"
-    s = sup.prune_summary(tr, _trace())
-    assert s["flops_reduction"] == 2.0 and s["flops_saved"] == 0.5 and s["ms_hard"] == pytest.approx(2.0)
-
-
-def test_seen_text_and_printable():
-    assert sup.seen_text(_trace("ab cd")) == ("ab cd", 0)
-    assert sup.seen_text(_trace("ab cd and much more", truncated=True)) == ("ab cd", 14)
-    # head+tail: tokens "ab" and "cd" from both ends; the middle " and much more " was cut out
-    tr = _trace("ab and much more cd", truncated=True)
-    tr.offsets = [(0, 0), (0, 2), (17, 19), (0, 0)]
-    assert sup.seen_text(tr) == ("ab and much more cd", 15)
-    raw = "a\x00b\tc\n\x1bd\x7f"
-    out = sup.printable(raw)
-    assert len(out) == len(raw) and out == "a\u2400b\tc\n\u241bd\u2421"
-
-
 def test_metrics_and_per_class_tables():
     hard = {"examples": 10, "accuracy": 0.9, "precision_macro": 0.8, "recall_macro": 0.7, "f1_macro": 0.75,
             "mean_input_tokens": 20.0, "tokens_alive_per_layer": [20, 10, 5], "flops_reduction": 2.0,
@@ -167,17 +128,17 @@ def test_bench_table():
 
 
 def test_sweep_points(tmp_path):
-    assert sup.sweep_points(tmp_path / "sweep.json") is None
+    assert sup.sweep_points(tmp_path) is None
     points = [{"method": "LTP", "label": "lambda=0.1", "accuracy": 0.9, "f1": 0.9, "flops_reduction": 2.0,
                "speedup": 1.5, "fraction_alive_per_layer": [1, 0.5]}]
     (tmp_path / "sweep.json").write_text(json.dumps(points))
-    df = sup.sweep_points(tmp_path / "sweep.json")
+    df = sup.sweep_points(tmp_path)
     assert list(df.columns) == list(sup.SWEEP_COLUMNS) and df["accuracy"].iloc[0] == 0.9
     (tmp_path / "sweep.json").write_text(json.dumps({"config": {}, "points": points}))  # `ltp sweep`'s record
-    assert len(sup.sweep_points(tmp_path / "sweep.json")) == 1
+    assert len(sup.sweep_points(tmp_path)) == 1
     (tmp_path / "sweep.json").write_text(json.dumps([{"method": "LTP"}]))
     with pytest.raises(ValueError, match="lacks field"):
-        sup.sweep_points(tmp_path / "sweep.json")
+        sup.sweep_points(tmp_path)
     assert "--store-in" in sup.sweep_command(tmp_path, "toy")
 
 
@@ -187,7 +148,7 @@ def test_with_names_and_snippets():
                         "pred": [0, 1, 1, 1], "correct": [True, False, True, True]})
     out = sup.with_names(pts, names)
     assert out["gold_class"].tolist() == ["World", "World", "Sports", "Sports"]
-    assert out["outcome"].tolist() == ["correct", "wrong", "correct", "correct"]
+    assert out["correctness"].tolist() == ["correct", "wrong", "correct", "correct"]
     words = pd.DataFrame({"example_id": [0, 0, 1], "word_index": [0, 1, 0], "start": [0, 4, 3], "end": [3, 8, 6]})
     texts = pd.Series({0: "The <b>best</b>\nthing", 1: "an excellent idea " + "x" * 80})
     snip = sup.context_snippets(pts, words, texts, width=5)
@@ -219,13 +180,7 @@ def test_torch_threads_restores_the_setting():
     assert torch.get_num_threads() == before
 
 
-def test_baseline_result_lookups(tmp_path):
-    _checkpoint(tmp_path / "runs" / "r0" / "baseline", {"test/none": {"accuracy": 0.9}}, stage="baseline")
-    ck = _checkpoint(tmp_path / "models" / "m", training={"config": {"init": "runs/r0/baseline"}})
-    assert sup.baseline_result(ck, {}, repo=tmp_path)["accuracy"] == 0.9  # the --init baseline
-    assert sup.baseline_result(ck, {"baseline/test": {"accuracy": 0.5}}, repo=tmp_path)["accuracy"] == 0.5
-    assert sup.baseline_result(_checkpoint(tmp_path / "x"), {}, repo=tmp_path) is None
-    _checkpoint(tmp_path / "run" / "baseline", {"test/none": {"accuracy": 0.7}}, stage="baseline")
-    assert sup.baseline_result(_checkpoint(tmp_path / "run" / "hard"), {})["accuracy"] == 0.7  # sibling stage
-    soft = _checkpoint(tmp_path / "models" / "s", training={"config": {"init": str(tmp_path / "run" / "hard")}})
-    assert sup.baseline_result(soft, {}) is None  # --init was not a baseline
+def test_printable_keeps_offsets():
+    raw = "a\x00b\tc\n\x1bd\x7f"
+    out = sup.printable(raw)
+    assert len(out) == len(raw) and out == "a\u2400b\tc\n\u241bd\u2421"

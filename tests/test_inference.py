@@ -4,8 +4,10 @@ import pytest
 import torch
 
 from ltp.checkpoint import build_model, load_tokenizer
-from ltp.inference import InputError, clean_text, encode, length_sorted_batches, pad_batch, predict, trace
+from ltp.inference import length_sorted_batches, pad_batch, predict
 from ltp.model import LTPConfig
+from ltp.text import InputError, clean_text, encode
+from ltp.trace import trace
 
 
 @pytest.mark.parametrize("raw", ["Great movie.<br /><br />Really.", "a<br/>b<br>c<BR />d", "", "no tags &lt;b&gt;"])
@@ -87,7 +89,7 @@ def test_trace_records_every_layer(tiny_backbone, tok):
     ("5 &lt; 6 and a#39;b", "5 <    6 and a'   b"),
 ])
 def test_clean_html_decodes_entities_blanks_tags_and_keeps_offsets(raw, expected):
-    from ltp.inference import clean_html
+    from ltp.text import clean_html
 
     out = clean_html(raw)
     assert len(out) == len(raw)

@@ -45,7 +45,7 @@ def test_checkpoint_is_small_and_fully_pruning(shipped):
 
 
 def test_predicts_known_examples_and_prunes_them(shipped):
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     name, _, ckpt = shipped
     for text, label in KNOWN[name]:
@@ -104,7 +104,10 @@ def test_analysis_bundle_loads_and_is_small(shipped):
 
 
 def test_dashboard_lists_the_shipped_models(monkeypatch):
-    from ltp.app_support import discover_checkpoints, models_dir
+    import sys
+
+    sys.path.insert(0, str(MODELS.parent / "app"))  # the dashboard's helpers, imported as the pages do
+    from support import discover_checkpoints, models_dir
 
     monkeypatch.delenv("LTP_MODELS_DIR", raising=False)
     assert models_dir(MODELS.parent) == MODELS  # the dashboard's default

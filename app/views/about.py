@@ -3,7 +3,7 @@
 import streamlit as st
 
 import dashboard as db
-from ltp.analysis import charts
+from ltp import viz
 
 # An illustration (not a measurement): which tokens of the sentence stay alive after each of
 # six layers, in the spirit of the paper's 15 -> 11 -> 4 -> 2 example.
@@ -49,7 +49,7 @@ the same text. Measured time shrinks less than that, because some costs (embeddi
 Python overhead) do not shrink with the token count.
 """)
 alive = illustration()
-db.chart(charts.token_flow_chart(TOKENS, alive, title="Illustration: tokens flowing through six layers "
+db.chart(viz.token_flow_chart(TOKENS, alive, title="Illustration: tokens flowing through six layers "
                                                       "(x: pruned at that layer)"), "token-flow")
 st.caption("An illustration, not a measurement: try your own sentence on the *Prune a sentence* page to see what "
            "the selected model really keeps.")

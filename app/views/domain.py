@@ -4,7 +4,8 @@ whether keeping them goes with correct predictions."""
 import streamlit as st
 
 import dashboard as db
-from ltp.analysis import charts, stats
+from ltp import viz
+from ltp.analysis import stats
 
 sel = db.require_checkpoint()
 st.title("Domain terms")
@@ -36,7 +37,7 @@ with right:
         st.info(f"No domain term of {names[klass]} occurs in the analysed examples.")
     else:
         curves = {g: part.sort_values("layer")["rate"].tolist() for g, part in retention.groupby("group", sort=False)}
-        db.chart(charts.retention_curves_chart(curves, title=f"Occurrences of {names[klass]} domain terms alive "
+        db.chart(viz.retention_curves_chart(curves, title=f"Occurrences of {names[klass]} domain terms alive "
                                                              "per layer"), "domain-retention-by-layer")
         db.table(retention, f"domain-retention-{klass}")
 
@@ -55,6 +56,6 @@ c[1].metric("Accuracy, all terms pruned", "–" if overall["n_pruned"] == 0 else
 c[2].metric(f"Test statistic ({overall['test']})", "–" if overall["test"] == "n/a" else f"{overall['statistic']:.3g}",
             help="chi-square: the chi2 statistic; fisher: the sample odds ratio")
 c[3].metric("p-value", "–" if overall["test"] == "n/a" else f"{overall['p_value']:.3g}")
-db.chart(charts.domain_retention_chart(test), "domain-test")
+db.chart(viz.domain_retention_chart(test), "domain-test")
 db.table(test, "domain-test", column_config={"p_value": st.column_config.NumberColumn(format="scientific"),
                                              "statistic": st.column_config.NumberColumn(format="%.3f")})

@@ -4,15 +4,16 @@ mean kept state), coloured by class, prediction, correctness or part of speech."
 import streamlit as st
 
 import dashboard as db
-from ltp import app_support as sup
-from ltp.analysis import charts, embed
+import support as sup
+from ltp import viz
+from ltp.analysis import embed
 
-COLOR_BY = {"gold class": "gold", "predicted class": "pred", "correctness": "outcome", "part of speech": "pos"}
+COLOR_BY = {"gold class": "gold", "predicted class": "pred", "correctness": "correctness", "part of speech": "pos"}
 
 
 @st.cache_data(show_spinner="Preparing the points…", max_entries=8)
 def points(key: str, table: str, _b, _texts):
-    """The table's rows with class names, outcome and (when texts are known) a text snippet."""
+    """The table's rows with class names, correctness and (when texts are known) a text snippet."""
     df = sup.with_names(getattr(_b, table).drop(columns=[c for c in getattr(_b, table).columns
                                                         if c.startswith("pca_")]), _b.label_names)
     if _texts is not None:
@@ -50,7 +51,7 @@ def projected(b, table: str, key: str, df):
 @st.cache_data(show_spinner="Drawing the map…", max_entries=16)
 def scatter(key: str, table: str, projection, color: str, hover: tuple, title: str, legend: str, _df, _names):
     """The map's figure (cached: building 20,000 WebGL points takes a few hundred ms)."""
-    fig = charts.embedding_scatter(_df, "x", "y", color, list(hover), _names, marker_size=marker_size(len(_df)),
+    fig = viz.embedding_scatter(_df, "x", "y", color, list(hover), _names, marker_size=marker_size(len(_df)),
                                    title=title)
     return fig.update_layout(height=650 if table == "token_embeddings" else 600, legend_title_text=legend)
 

@@ -4,26 +4,26 @@ time, the learned thresholds, and the accuracy-vs-FLOPs trade-off when a sweep i
 import streamlit as st
 
 import dashboard as db
-from ltp import app_support as sup
-from ltp.analysis import charts
+import support as sup
+from ltp import viz
+from ltp.results import baseline_result, flops_columns, read_bench, read_metrics, stored_result
 
 sel = db.require_checkpoint()
 st.title("Performance")
 path = sel.path
 try:
-    metrics = sup.read_json(path / "metrics.json")
-    bench = sup.read_json(path / "bench.json")
-    sweep = sup.sweep_points(path / "sweep.json")
+    metrics, bench = read_metrics(path), read_bench(path)
+    sweep = sup.sweep_points(path)
 except ValueError as err:
     st.error(str(err))
     st.stop()
 
-hard, none = metrics.get("test/hard"), metrics.get("test/none")
+hard, none = stored_result(metrics, "test", "hard"), stored_result(metrics, "test", "none")
 if not hard and not none:
     st.info(f"No test metrics are stored for this model yet. Measure them with:\n\n"
             f"```bash\nltp evaluate --checkpoint {path} --mode both\n```")
 else:
-    baseline = sup.baseline_result(path, metrics, repo=db.REPO)
+    baseline = baseline_result(path, repo=db.REPO, metrics=metrics)
     main = hard or none
     cols = st.columns(4)
     cols[0].metric("Accuracy (LTP)" if hard else "Accuracy (pruning off)", f"{main['accuracy']:.4f}",
@@ -31,8 +31,6 @@ else:
     cols[1].metric("Macro F1", f"{main['f1_macro']:.4f}",
                    f"{main['f1_macro'] - baseline['f1_macro']:+.4f} vs baseline" if baseline and hard else None)
     if hard:
-        from ltp.report import flops_columns
-
         honest, all_tokens = flops_columns(hard)
         cols[2].metric("FLOPs reduction" + (" (honest)" if honest is not None else " (all tokens)"),
                        f"{honest if honest is not None else all_tokens:.2f}x",
@@ -67,7 +65,7 @@ else:
                 db.table(sup.per_class_table(result), f"per-class-{result['mode']}")
                 st.code(result["report"], language=None)
             with right:
-                db.chart(charts.confusion_matrix_chart(result["confusion_matrix"], sel.card["labels"],
+                db.chart(viz.confusion_matrix_chart(result["confusion_matrix"], sel.card["labels"],
                                                        normalize=True, title=f"Confusion matrix, {name}"),
                          f"confusion-{result['mode']}")
 
@@ -75,10 +73,10 @@ else:
     left, right = st.columns(2)
     with left:
         series = {name: r["tokens_alive_per_layer"] for name, r in runs}
-        db.chart(charts.tokens_alive_chart(series, input_tokens=main["mean_input_tokens"],
+        db.chart(viz.tokens_alive_chart(series, input_tokens=main["mean_input_tokens"],
                                            title="Mean tokens alive after each layer"), "tokens-alive-dataset")
     with right:
-        db.chart(charts.thresholds_chart(sel.card["thresholds"]),
+        db.chart(viz.thresholds_chart(sel.card["thresholds"]),
                  "thresholds")
 
 st.subheader("Measured speed")
@@ -94,5 +92,5 @@ if sweep is None:
     st.info("`ltp` sweep results are not stored for this model (no sweep.json beside the checkpoint). "
             f"Make them with `{sup.sweep_command(path, sel.dataset)}`.")
 else:
-    db.chart(charts.tradeoff_chart(sweep), "tradeoff")
+    db.chart(viz.tradeoff_chart(sweep), "tradeoff")
     db.table(sweep, "sweep")

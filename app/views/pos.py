@@ -6,7 +6,8 @@ import numbers
 import streamlit as st
 
 import dashboard as db
-from ltp.analysis import charts, stats
+from ltp import viz
+from ltp.analysis import stats
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -25,7 +26,7 @@ layer = c1.slider("Layer", 1, L, stats.last_reached_layer(L), key="pos_layer",
 by = c2.radio("Group examples by", ["gold", "pred"], horizontal=True, key="pos_by",
               format_func={"gold": "gold class", "pred": "predicted class"}.get)
 pos = stats.pos_distribution(b.words, layer, by, num_layers=L)
-db.chart(charts.pos_chart(pos, layer, b.label_names), "pos")
+db.chart(viz.pos_chart(pos, layer, b.label_names), "pos")
 table = pos.assign(**{"class": [b.label_names[c] for c in pos["class"]]})
 db.table(table[table["count"] > 0], f"pos-layer-{layer}")
 
@@ -35,6 +36,6 @@ st.caption("Share of the words of each category still alive at each layer. Categ
 split = st.toggle("One panel per class", value=True, key="pos_cat_by_class")
 key = db.bundle_key(b)
 cat = category_table(key, b.words, L, split)
-db.chart(charts.category_retention_chart(cat, b.label_names), "category-retention")
+db.chart(viz.category_retention_chart(cat, b.label_names), "category-retention")
 names = cat.assign(**{"class": [b.label_names[c] if isinstance(c, numbers.Integral) else c for c in cat["class"]]})
 db.table(names, "category-retention")

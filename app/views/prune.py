@@ -5,10 +5,12 @@ import numpy as np
 import streamlit as st
 
 import dashboard as db
-from ltp import app_support as sup
-from ltp.analysis import charts
+import support as sup
+from ltp import viz
 from ltp.checkpoint import CheckpointError
-from ltp.inference import InputError, trace
+from ltp.results import pruning_mode
+from ltp.text import InputError
+from ltp.trace import alive_masks, heatmap_inputs, layer_rows, prune_summary, seen_text, trace
 
 TEXT_KEY = "prune_text"
 
@@ -19,7 +21,7 @@ def traces(path: str, config_stamp: float, text: str):
     (cached per checkpoint and text)."""
     model = db.model_for(path)
     ck = model.ckpt
-    pruning = ck.model.mode if ck.model.mode in ("hard", "topk") else "hard"
+    pruning = pruning_mode(ck.model.mode)
     with model.lock, sup.torch_threads():
         return tuple(trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, mode)
                      for mode in (pruning, "none"))
@@ -52,7 +54,7 @@ def input_area(sel: db.Selection) -> str:
 
 
 def headline(sel, hard, none) -> None:
-    s = sup.prune_summary(hard, none)
+    s = prune_summary(hard, none)
     cols = st.columns(4)
     cols[0].metric("Prediction with LTP", hard.prediction, f"{hard.probabilities[hard.prediction]:.1%} confidence",
                    delta_color="off", delta_arrow="off")
@@ -68,7 +70,7 @@ def headline(sel, hard, none) -> None:
 
 def per_layer(sel, hard) -> None:
     st.subheader("Layer by layer")
-    shown, hidden = sup.seen_text(hard)
+    shown, hidden = seen_text(hard)
     if hidden:
         which = ("the first quarter and the last three quarters of its" if sel.card.get("truncation") == "head+tail"
                  else "the first")
@@ -77,22 +79,22 @@ def per_layer(sel, hard) -> None:
                 "(grey below).")
     st.caption("Faded, struck-through pieces have been pruned by that layer; [CLS] and [SEP] are counted "
                "but not shown.")
-    st.html(charts.layers_table_html(sup.printable(shown), hard.offsets, hard.special, sup.alive_masks(hard)))
+    st.html(viz.layers_table_html(sup.printable(shown), hard.offsets, hard.special, alive_masks(hard)))
 
 
 def charts_row(sel, hard, none) -> None:
     left, right = st.columns(2)
     with left:
         counts = {"LTP (hard)": [lt.count for lt in hard.layers], "pruning off": [lt.count for lt in none.layers]}
-        db.chart(charts.tokens_alive_chart(counts, input_tokens=hard.input_tokens), "tokens-alive")
+        db.chart(viz.tokens_alive_chart(counts, input_tokens=hard.input_tokens), "tokens-alive")
     with right:
-        db.chart(charts.probabilities_chart(hard.probabilities, none.probabilities, ("LTP (hard)", "pruning off")),
+        db.chart(viz.probabilities_chart(hard.probabilities, none.probabilities, ("LTP (hard)", "pruning off")),
                  "class-probabilities")
-    tokens, scores, thresholds, alive = sup.heatmap_inputs(hard)
-    db.chart(charts.score_heatmap(tokens, scores, thresholds, alive,
+    tokens, scores, thresholds, alive = heatmap_inputs(hard)
+    db.chart(viz.score_heatmap(tokens, scores, thresholds, alive,
                                   title="Importance score per layer (grey: pruned; hover for the threshold)"),
              "importance-heatmap")
-    db.table(sup.layer_rows(hard), "layers")
+    db.table(layer_rows(hard), "layers")
 
 
 sel = db.require_checkpoint()
@@ -107,7 +109,7 @@ try:
 except (CheckpointError, InputError, ValueError, RuntimeError) as err:
     st.error(str(err))
     st.stop()
-if sel.card["mode"] not in ("hard", "topk"):
+if pruning_mode(sel.card["mode"]) != sel.card["mode"]:
     st.info(f"This checkpoint's own mode is {sel.card['mode']!r} ({sel.card['stage']} stage); the view applies "
             "its thresholds with hard pruning anyway.")
 headline(sel, hard, none)

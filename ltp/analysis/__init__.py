@@ -1,1 +1,1 @@
-"""Retained-token analysis: alignment, domain terms, statistics, projections, charts, bundles."""
+"""Retained-token analysis: alignment, domain terms, statistics, projections, bundles (charts: ltp.viz)."""

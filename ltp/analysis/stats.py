@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-ALL = "all"  # outcome / class value meaning "no filter"
-OUTCOMES = ("TP", "FP", "FN", "TN")  # one-vs-rest outcomes with respect to one class
+ALL = "all"  # class / one-vs-rest cell value meaning "no filter"
+CELLS = ("TP", "FP", "FN", "TN")  # one-vs-rest confusion cells of an example with respect to one class
 STATUSES = ("retained", "pruned")  # alive at the layer / pruned by the layer
 # Word categories in priority order: a word gets the first that applies (see category_of).
 CATEGORIES = ("entity", "domain term", "stopword", "adjective", "punctuation", "number", "other")
@@ -109,13 +109,13 @@ def _check_class(class_id: object, frame: pd.DataFrame) -> int:
     return int(class_id)
 
 
-def _normalise_outcome(outcome: object) -> str:
+def _normalise_cell(cell: object) -> str:
     """'TP'/'FP'/'FN'/'TN' (any case) or 'all'."""
-    text = str(outcome).strip() if isinstance(outcome, str) else ""
+    text = str(cell).strip() if isinstance(cell, str) else ""
     if text.lower() == ALL:
         return ALL
-    if text.upper() not in OUTCOMES:
-        raise ValueError(f"outcome must be one of {list(OUTCOMES)} or 'all', got {outcome!r}.")
+    if text.upper() not in CELLS:
+        raise ValueError(f"cell must be one of {list(CELLS)} or 'all', got {cell!r}.")
     return text.upper()
 
 
@@ -153,39 +153,39 @@ def category_of(words: pd.DataFrame) -> pd.Series:
     return pd.Series(values, index=words.index, name="category").astype(object)
 
 
-def select_outcome(examples: pd.DataFrame, class_id: int | None, outcome: str = ALL) -> pd.Series:
-    """Boolean mask of the rows with a one-vs-rest outcome for one class.
+def select_cell(examples: pd.DataFrame, class_id: int | None, cell: str = ALL) -> pd.Series:
+    """Boolean mask of the rows in one one-vs-rest confusion cell of one class.
 
     With class c: "TP" gold == pred == c; "FP" pred == c != gold; "FN" gold == c != pred;
     "TN" neither gold nor pred is c; "all" every row whose gold class is c. With
-    ``class_id=None`` only ``outcome="all"`` is allowed and every row is selected. Works on any
+    ``class_id=None`` only ``cell="all"`` is allowed and every row is selected. Works on any
     table with ``gold`` and ``pred`` columns (examples or words).
     """
     _require_columns(examples, ("gold", "pred"), "examples")
-    outcome = _normalise_outcome(outcome)
+    cell = _normalise_cell(cell)
     if class_id is None:
-        if outcome != ALL:
-            raise ValueError(f"outcome {outcome!r} is one-vs-rest and needs a class: pass class_id=<class index> "
-                             f"or outcome='all'.")
+        if cell != ALL:
+            raise ValueError(f"cell {cell!r} is one-vs-rest and needs a class: pass class_id=<class index> "
+                             f"or cell='all'.")
         return pd.Series(True, index=examples.index, name="selected")
     c = _check_class(class_id, examples)
     gold, pred = examples["gold"] == c, examples["pred"] == c
     masks = {ALL: gold, "TP": gold & pred, "FP": ~gold & pred, "FN": gold & ~pred, "TN": ~gold & ~pred}
-    return masks[outcome].rename("selected")
+    return masks[cell].rename("selected")
 
 
-def _example_mask(words: pd.DataFrame, class_id: int | None, outcome: str,
+def _example_mask(words: pd.DataFrame, class_id: int | None, cell: str,
                   examples: pd.DataFrame | None) -> pd.Series:
-    """Words whose example passes the class/outcome filter (judged on examples when given)."""
+    """Words whose example passes the class / one-vs-rest cell filter (judged on examples when given)."""
     if examples is None:
-        return select_outcome(words, class_id, outcome)
+        return select_cell(words, class_id, cell)
     _require_columns(examples, ("id", "gold", "pred"), "examples")
     unknown = ~words["example_id"].isin(examples["id"])
     if unknown.any():
         sample = words.loc[unknown, "example_id"].unique()[:5].tolist()
         raise ValueError(f"words refer to example ids missing from examples (e.g. {sample}); "
                          f"pass the examples table of the same bundle.")
-    chosen = examples.loc[select_outcome(examples, class_id, outcome), "id"]
+    chosen = examples.loc[select_cell(examples, class_id, cell), "id"]
     return words["example_id"].isin(chosen)
 
 
@@ -193,7 +193,7 @@ def _example_mask(words: pd.DataFrame, class_id: int | None, outcome: str,
 
 
 def word_frequencies(words: pd.DataFrame, *, retained: bool = True, layer: int | None = None,
-                     class_id: int | None = None, outcome: str = ALL, examples: pd.DataFrame | None = None,
+                     class_id: int | None = None, cell: str = ALL, examples: pd.DataFrame | None = None,
                      exclude_stopwords: bool = False, exclude_punct: bool = True, top: int | None = 30,
                      num_layers: int | None = None) -> pd.DataFrame:
     """The most frequent (lower-cased) words that survive, or are pruned by, one layer.
@@ -202,10 +202,11 @@ def word_frequencies(words: pd.DataFrame, *, retained: bool = True, layer: int |
         words: the bundle's words table.
         retained: count words alive at ``layer`` (depth >= layer) if True, else words pruned
             by it (depth < layer).
-        layer: 1..L; default L, i.e. words kept to the last layer (or pruned before it).
-        class_id: gold class to restrict to; with ``outcome`` other than "all", the examples
-            with that one-vs-rest outcome for the class instead (see ``select_outcome``).
-        outcome: "all", "TP", "FP", "FN" or "TN"; needs ``class_id`` unless "all".
+        layer: 1..L; default L-1 (``last_reached_layer``): words the last layer attends over
+            (or, with ``retained=False``, pruned before it).
+        class_id: gold class to restrict to; with ``cell`` other than "all", the examples in
+            that one-vs-rest confusion cell of the class instead (see ``select_cell``).
+        cell: "all", "TP", "FP", "FN" or "TN"; needs ``class_id`` unless "all".
         examples: optional examples table to judge gold/pred from (else the words' copies).
         exclude_stopwords / exclude_punct: drop stop words / punctuation before counting.
         top: keep this many most frequent words (None: all).
@@ -223,7 +224,7 @@ def word_frequencies(words: pd.DataFrame, *, retained: bool = True, layer: int |
         raise ValueError("Cannot tell the last layer from these words; pass layer= or num_layers=.")
     layer = _check_layer(last_reached_layer(n_layers) if layer is None else layer, n_layers)
     mask = (words["depth"] >= layer) if retained else (words["depth"] < layer)
-    mask &= _example_mask(words, class_id, outcome, examples)
+    mask &= _example_mask(words, class_id, cell, examples)
     if exclude_stopwords:
         mask &= ~words["is_stop"].astype(bool)
     if exclude_punct:

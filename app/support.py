@@ -1,14 +1,15 @@
-"""Pure helpers behind the dashboard pages: finding checkpoints, model cards, per-layer rows,
-metrics tables, context snippets, CSV export.
+"""The dashboard's own helpers: finding checkpoints for the picker, the sidebar's model card,
+page tables (metrics, benchmark, sweep), hover snippets, progress maths, CSV export.
 
-Nothing here imports Streamlit: each function takes plain data (paths, dicts, DataFrames, a
-``Trace``) and returns plain data, so the pages stay thin and these are unit-tested.
+Nothing here imports Streamlit: each function takes plain data (paths, dicts, DataFrames) and
+returns plain data, so the pages stay thin and these are unit-tested. Stored results are read
+through ltp.results, a trace's forms come from ltp.trace. Pages import it as ``support`` (app/ is
+on sys.path: ``streamlit run`` puts it there, Home.py does for AppTest).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 
@@ -16,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ltp.checkpoint import CheckpointError, find_checkpoint, read_config
-from ltp.inference import Trace
+from ltp.results import (SWEEP, ResultKey, flops_columns, headline_result, read_metrics, read_sweep, short_views,
+                         stored_result)
 
 MODELS_DIR_ENV = "LTP_MODELS_DIR"
 DATA_DIR_ENV = "LTP_DATA_DIR"
@@ -99,34 +101,12 @@ def stamp(path: Path) -> float:
         return 0.0
 
 
-def read_json(path: Path) -> dict:
-    """A JSON object from a file; {} when the file is missing. Raises ValueError if corrupt."""
-    path = Path(path)
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f"{path} is corrupt ({err}); rerun the command that writes it.") from err
-    if not isinstance(data, (dict, list)):
-        raise ValueError(f"{path} does not hold a JSON object; rerun the command that writes it.")
-    return data
-
-
 # --------------------------------------------------------------------------- model card
 
 
 def layer_thresholds(config: dict) -> list[float | None]:
     """Per layer 1..L the pruning threshold, None for layer 1 (it never prunes)."""
     return [None if i == 0 else float(t) for i, t in enumerate(config.get("thresholds", []))]
-
-
-def headline_metrics(metrics: dict, mode: str, split: str = "test") -> dict:
-    """The evaluation of the checkpoint's own mode (else hard, else none) on a split, or {}."""
-    for key in (f"{split}/{mode}", f"{split}/hard", f"{split}/none"):
-        if isinstance(metrics.get(key), dict):
-            return metrics[key]
-    return {}
 
 
 def model_card(path: Path) -> dict:
@@ -138,7 +118,7 @@ def model_card(path: Path) -> dict:
     data = config.get("dataset") or {}
     mode = config.get("ltp", {}).get("mode", "hard")
     try:
-        result = headline_metrics(read_json(path / "metrics.json"), mode)
+        result = headline_result(read_metrics(path), mode)
     except ValueError:
         result = {}
     return {
@@ -158,13 +138,13 @@ def model_card(path: Path) -> dict:
         "accuracy": result.get("accuracy"),
         "f1_macro": result.get("f1_macro"),
         "flops_reduction": _honest_flops(result) if result.get("mode") == "hard" else None,
-        "evaluated_on": f"{result.get('split')}/{result.get('mode')}, {result.get('sample')}" if result else None,
+        "evaluated_on": (f"{ResultKey(result.get('split'), result.get('mode'))}, {result.get('sample')}"
+                         if result else None),
     }
 
 
 def _honest_flops(result: dict) -> float | None:
-    from ltp.report import flops_columns
-
+    """The honest FLOPs reduction of a result, else (an older result) the all-tokens one."""
     honest, all_tokens = flops_columns(result)
     return honest if honest is not None else all_tokens
 
@@ -196,49 +176,7 @@ def _md(value) -> str:
     return text
 
 
-# --------------------------------------------------------------------------- prune a sentence
-
-
-def alive_masks(tr: Trace) -> list[list[bool]]:
-    """L x T: True where token t is alive after layer l."""
-    n = len(tr.tokens)
-    masks = []
-    for lt in tr.layers:
-        alive = set(lt.positions)
-        masks.append([i in alive for i in range(n)])
-    return masks
-
-
-def heatmap_inputs(tr: Trace) -> tuple[list[str], list[list[float | None]], list[float | None], list[list[bool]]]:
-    """(tokens, scores, thresholds, alive) for ``charts.score_heatmap``: a score is None where
-    the token had already been pruned before entering the layer."""
-    alive = alive_masks(tr)
-    entering = [[True] * len(tr.tokens)] + alive[:-1]
-    scores = [[s if e else None for s, e in zip(lt.scores, ent)] for lt, ent in zip(tr.layers, entering)]
-    return list(tr.tokens), scores, [lt.threshold for lt in tr.layers], alive
-
-
-def layer_rows(tr: Trace) -> pd.DataFrame:
-    """One row per layer: tokens alive after it, pruned by it, its threshold, the survivors."""
-    previous = tr.input_tokens
-    rows = []
-    for lt in tr.layers:
-        rows.append({"layer": lt.layer, "tokens_alive": lt.count, "pruned_here": previous - lt.count,
-                     "threshold": lt.threshold, "surviving_tokens": " ".join(lt.tokens)})
-        previous = lt.count
-    return pd.DataFrame(rows, columns=["layer", "tokens_alive", "pruned_here", "threshold", "surviving_tokens"])
-
-
-def seen_text(tr: Trace) -> tuple[str, int]:
-    """The part of the text the model saw (all of it unless truncated) and how many
-    characters were cut off."""
-    if not tr.truncated:
-        return tr.text, 0
-    spans = sorted((s, e) for (s, e), sp in zip(tr.offsets, tr.special) if not sp)
-    end = spans[-1][1] if spans else 0
-    # head+tail truncation also cuts out a middle stretch: count the non-blank text between tokens
-    hidden = sum(len(tr.text[a:b]) for (_, a), (b, _) in zip(spans, spans[1:]) if tr.text[a:b].strip())
-    return tr.text[:end], hidden + len(tr.text) - end
+# --------------------------------------------------------------------------- text and threads
 
 
 _CONTROL = {c: 0x2400 + c for c in range(0x20) if chr(c) not in "\t\n\r"} | {0x7F: 0x2421}
@@ -271,56 +209,14 @@ def torch_threads(n: int = INTERACTIVE_THREADS):
             torch.set_num_threads(before)
 
 
-def prune_summary(hard: Trace, none: Trace) -> dict:
-    """FLOPs and measured model time of one text with pruning on (hard) and off (none)."""
-    return {
-        "flops": hard.flops,
-        "flops_unpruned": hard.flops_unpruned,
-        "flops_reduction": hard.flops_unpruned / hard.flops if hard.flops else None,
-        "flops_saved": 1 - hard.flops / hard.flops_unpruned if hard.flops_unpruned else None,
-        "ms_hard": 1000 * hard.seconds,
-        "ms_none": 1000 * none.seconds,
-        "same_prediction": hard.prediction == none.prediction,
-    }
-
-
 # --------------------------------------------------------------------------- performance
-
-
-def baseline_result(ckpt: Path, metrics: dict, split: str = "test", repo: Path | None = None) -> dict | None:
-    """The separately fine-tuned, unpruned baseline's metrics, if stored: in metrics.json under
-    "baseline/<split>", in a sibling `baseline` stage (see ltp.report), or in the baseline
-    checkpoint the training started from (``--init``, relative to the repository)."""
-    from ltp.report import baseline_metrics
-
-    own = metrics.get(f"baseline/{split}")
-    if isinstance(own, dict):
-        return own
-    found = baseline_metrics(Path(ckpt), split)
-    if found:
-        return found
-    try:
-        init = read_config(Path(ckpt)).get("training", {}).get("config", {}).get("init")
-    except CheckpointError:
-        return None
-    if not init:
-        return None
-    init_path = Path(init) if Path(init).is_absolute() or repo is None else Path(repo) / init
-    try:
-        if read_config(init_path).get("stage") != "baseline":
-            return None
-        found = read_json(init_path / "metrics.json").get(f"{split}/none")
-    except (CheckpointError, OSError, ValueError):
-        return None
-    return found if isinstance(found, dict) else None
 
 
 def metrics_table(metrics: dict, baseline: dict | None = None, split: str = "test") -> pd.DataFrame:
     """One row per stored evaluation: the baseline, this model with pruning off, LTP (hard)."""
-    runs = [("baseline (fine-tuned, no LTP)", baseline), ("this model, pruning off", metrics.get(f"{split}/none")),
-            ("LTP (hard pruning)", metrics.get(f"{split}/hard"))]
-    from ltp.report import flops_columns
-
+    runs = [("baseline (fine-tuned, no LTP)", baseline),
+            ("this model, pruning off", stored_result(metrics, split, "none")),
+            ("LTP (hard pruning)", stored_result(metrics, split, "hard"))]
     rows = []
     for name, r in runs:
         if not isinstance(r, dict):
@@ -339,8 +235,6 @@ def metrics_table(metrics: dict, baseline: dict | None = None, split: str = "tes
 
 def short_views_table(result: dict | None) -> pd.DataFrame:
     """The short-input views of one stored evaluation, one row per view."""
-    from ltp.report import short_views
-
     rows = [{"view": name.replace("_", " "), "texts": v["examples"], "mean_input_tokens": v["mean_input_tokens"],
              "accuracy_pruning_off": v["accuracy_off"], "accuracy_pruning_on": v["accuracy_on"],
              "drop_points": v["drop_points"], "flops_reduction": v["flops_reduction"]}
@@ -378,14 +272,14 @@ def bench_table(bench: dict) -> pd.DataFrame:
                                        "share_of_flops_saving_as_time"])
 
 
-def sweep_points(path: Path) -> pd.DataFrame | None:
-    """The accuracy-vs-FLOPs points of ``sweep.json`` (None when the file is missing): either a
-    list of points or ``ltp sweep``'s record {"points": [...], ...}. Raises ValueError when the
-    points lack the expected fields."""
-    data = read_json(path)
-    if isinstance(data, dict) and not data:
+def sweep_points(ckpt: Path) -> pd.DataFrame | None:
+    """The accuracy-vs-FLOPs points of a checkpoint's sweep.json (None when it has none), one row
+    per point. Raises ValueError when the points lack the expected fields."""
+    path = Path(ckpt) / SWEEP
+    record = read_sweep(ckpt)
+    if not record:
         return None
-    points = data.get("points") if isinstance(data, dict) else data
+    points = record.get("points")
     if not isinstance(points, list) or not points or not all(isinstance(p, dict) for p in points):
         raise ValueError(f"{path} must hold a non-empty list of points ({', '.join(SWEEP_COLUMNS)}).")
     df = pd.DataFrame(points)
@@ -406,12 +300,12 @@ def sweep_command(ckpt: Path, dataset: str | None) -> str:
 
 
 def with_names(df: pd.DataFrame, label_names: list[str]) -> pd.DataFrame:
-    """Adds gold_class / predicted_class names and an "outcome" column (correct / wrong)."""
+    """Adds gold_class / predicted_class names and a "correctness" column (correct / wrong)."""
     names = np.asarray([str(n) for n in label_names], dtype=object)
     out = df.copy()
     out["gold_class"] = names[out["gold"].to_numpy().astype(int)]
     out["predicted_class"] = names[out["pred"].to_numpy().astype(int)]
-    out["outcome"] = np.where(out["correct"].to_numpy().astype(bool), "correct", "wrong")
+    out["correctness"] = np.where(out["correct"].to_numpy().astype(bool), "correct", "wrong")
     return out
 
 

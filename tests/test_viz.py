@@ -10,40 +10,40 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from ltp.analysis import charts
+from ltp import viz
 
 LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 
 
 def test_class_colors_fixed_and_cycling():
-    colors = charts.class_colors(LABELS)
+    colors = viz.class_colors(LABELS)
     assert list(colors) == LABELS and len(set(colors.values())) == 4
-    assert charts.class_colors(LABELS) == colors  # same colours on every call
-    many = charts.class_colors([f"c{i}" for i in range(12)])
+    assert viz.class_colors(LABELS) == colors  # same colours on every call
+    many = viz.class_colors([f"c{i}" for i in range(12)])
     assert many["c10"] == many["c0"]
     with pytest.raises(ValueError, match="list of class names"):
-        charts.class_colors("World")
+        viz.class_colors("World")
 
 
 def test_tokens_alive_chart():
-    fig = charts.tokens_alive_chart([10, 8, 5])
+    fig = viz.tokens_alive_chart([10, 8, 5])
     assert len(fig.data) == 1 and list(fig.data[0].x) == [1, 2, 3] and list(fig.data[0].y) == [10, 8, 5]
-    fig = charts.tokens_alive_chart([10.5, 8.0, 5.25], input_tokens=12)
+    fig = viz.tokens_alive_chart([10.5, 8.0, 5.25], input_tokens=12)
     assert list(fig.data[0].x) == [0, 1, 2, 3] and fig.data[0].y[0] == 12
     assert fig.layout.xaxis.ticktext[0] == "input"
-    two = charts.tokens_alive_chart({"LTP": [10, 6, 3], "unpruned": [10, 10, 10]})
+    two = viz.tokens_alive_chart({"LTP": [10, 6, 3], "unpruned": [10, 10, 10]})
     assert [t.name for t in two.data] == ["LTP", "unpruned"]
     with pytest.raises(ValueError, match="non-empty"):
-        charts.tokens_alive_chart([])
+        viz.tokens_alive_chart([])
     with pytest.raises(ValueError, match="equal length"):
-        charts.tokens_alive_chart({"a": [1, 2], "b": [1]})
+        viz.tokens_alive_chart({"a": [1, 2], "b": [1]})
 
 
 def test_score_heatmap_marks_pruned_cells_and_escapes_tokens():
     tokens = ["[CLS]", "<b>", "good", "&"]
     scores = [[0.9, 0.1, 0.5, 0.3], [0.8, None, 0.6, 0.01], [0.7, None, 0.4, None]]
     alive = [[True, True, True, True], [True, False, True, False], [True, False, True, False]]
-    fig = charts.score_heatmap(tokens, scores, [None, 0.05, 0.02], alive)
+    fig = viz.score_heatmap(tokens, scores, [None, 0.05, 0.02], alive)
     assert len(fig.data) == 2 and all(isinstance(t, go.Heatmap) for t in fig.data)
     base, overlay = fig.data
     assert np.asarray(base.z).shape == (3, 4) and list(base.y) == [1, 2, 3]
@@ -54,29 +54,29 @@ def test_score_heatmap_marks_pruned_cells_and_escapes_tokens():
     assert "pruned" in base.text[1][3] and "&lt;b&gt;" in base.text[0][1]
     assert list(fig.layout.xaxis.ticktext) == ["[CLS]", "&lt;b&gt;", "good", "&amp;"]
     with pytest.raises(ValueError, match="one entry per layer"):
-        charts.score_heatmap(tokens, scores, [None, 0.05], alive)
+        viz.score_heatmap(tokens, scores, [None, 0.05], alive)
     with pytest.raises(ValueError, match="one value per token"):
-        charts.score_heatmap(tokens[:3], scores, [None, 0.05, 0.02], alive)
+        viz.score_heatmap(tokens[:3], scores, [None, 0.05, 0.02], alive)
 
 
 def test_probabilities_chart():
     a, b = {"neg": 0.3, "pos": 0.7}, {"neg": 0.1, "pos": 0.9}
-    one = charts.probabilities_chart(a)
+    one = viz.probabilities_chart(a)
     assert len(one.data) == 1 and list(one.data[0].x) == ["neg", "pos"]
-    two = charts.probabilities_chart(a, b)
+    two = viz.probabilities_chart(a, b)
     assert [t.name for t in two.data] == ["pruned", "unpruned"] and two.layout.barmode == "group"
     with pytest.raises(ValueError, match="same classes"):
-        charts.probabilities_chart(a, {"pos": 0.9, "neg": 0.1})
+        viz.probabilities_chart(a, {"pos": 0.9, "neg": 0.1})
 
 
 def test_word_frequency_chart_top_at_top():
     freq = pd.DataFrame({"word": ["great", "film", "plot"], "count": [5, 3, 1], "share": [0.5, 0.3, 0.1]})
-    fig = charts.word_frequency_chart(freq, title="Kept words")
+    fig = viz.word_frequency_chart(freq, title="Kept words")
     bar = fig.data[0]
     assert len(fig.data) == 1 and bar.orientation == "h"
     assert list(bar.y) == ["great", "film", "plot"] and fig.layout.yaxis.autorange == "reversed"
     with pytest.raises(ValueError, match="count"):
-        charts.word_frequency_chart(freq.drop(columns="count"))
+        viz.word_frequency_chart(freq.drop(columns="count"))
 
 
 def _pos_table() -> pd.DataFrame:
@@ -86,16 +86,16 @@ def _pos_table() -> pd.DataFrame:
 
 
 def test_pos_chart_two_bars_per_class():
-    fig = charts.pos_chart(_pos_table(), 2, LABELS[:2])
+    fig = viz.pos_chart(_pos_table(), 2, LABELS[:2])
     assert len(fig.data) == 4 and {t.name for t in fig.data} == {"retained", "pruned"}
     assert all(len(t.x) == 2 for t in fig.data)
     assert sum(bool(t.showlegend) for t in fig.data) == 2
     assert [a.text for a in fig.layout.annotations] == ["World", "Sports"]
     assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis2.dtick == 1  # every tag labelled in every panel
-    one_layer = charts.pos_chart(_pos_table().query("layer == 1").drop(columns="layer"), 1)
+    one_layer = viz.pos_chart(_pos_table().query("layer == 1").drop(columns="layer"), 1)
     assert len(one_layer.data) == 4
     with pytest.raises(ValueError, match="layer 5"):
-        charts.pos_chart(_pos_table(), 5)
+        viz.pos_chart(_pos_table(), 5)
 
 
 def _retention_table(classes) -> pd.DataFrame:
@@ -105,10 +105,10 @@ def _retention_table(classes) -> pd.DataFrame:
 
 
 def test_category_retention_chart():
-    overall = charts.category_retention_chart(_retention_table(["all"]))
+    overall = viz.category_retention_chart(_retention_table(["all"]))
     assert [t.name for t in overall.data] == ["entity", "stopword"]  # stats.CATEGORIES order
     assert list(overall.data[0].x) == [1, 2, 3]
-    by_class = charts.category_retention_chart(_retention_table([0, 1, 2]), LABELS)
+    by_class = viz.category_retention_chart(_retention_table([0, 1, 2]), LABELS)
     assert len(by_class.data) == 6
     assert sum(bool(t.showlegend) for t in by_class.data) == 2  # one legend entry per category
     colors = {t.name: t.line.color for t in by_class.data}
@@ -117,13 +117,13 @@ def test_category_retention_chart():
 
 def test_confusion_matrix_chart():
     m = np.array([[5, 1, 0], [2, 7, 1], [0, 0, 9]])
-    fig = charts.confusion_matrix_chart(m, LABELS[:3])
+    fig = viz.confusion_matrix_chart(m, LABELS[:3])
     heat = fig.data[0]
     assert len(fig.data) == 1 and np.asarray(heat.z).shape == (3, 3) and heat.text[1][1] == "7"
-    norm = charts.confusion_matrix_chart(m, LABELS[:3], normalize=True)
+    norm = viz.confusion_matrix_chart(m, LABELS[:3], normalize=True)
     assert norm.data[0].text[1][1] == "7 (70%)" and np.asarray(norm.data[0].z)[2, 2] == 1.0
     with pytest.raises(ValueError, match="4x4"):
-        charts.confusion_matrix_chart(m, LABELS)
+        viz.confusion_matrix_chart(m, LABELS)
 
 
 def test_tradeoff_chart_one_line_per_method():
@@ -131,24 +131,24 @@ def test_tradeoff_chart_one_line_per_method():
                            "accuracy": [0.9, 0.92, 0.85, 0.9, 0.88],
                            "flops_reduction": [2.0, 1.5, 3.0, 1.2, 2.0],
                            "label": ["t=0.02", "t=0.01", "k=8", "k=32", "k=16"]})
-    fig = charts.tradeoff_chart(points)
+    fig = viz.tradeoff_chart(points)
     assert [t.name for t in fig.data] == ["LTP", "top-k"]
     assert list(fig.data[1].x) == [1.2, 2.0, 3.0] and list(fig.data[1].text) == ["k=32", "k=16", "k=8"]
 
 
 def test_thresholds_chart():
-    fig = charts.thresholds_chart([None, 0.01, 0.025])
+    fig = viz.thresholds_chart([None, 0.01, 0.025])
     bar = fig.data[0]
     assert list(bar.x) == [1, 2, 3] and list(bar.y) == [0.0, 0.01, 0.025] and bar.text[0] == "none"
     with pytest.raises(ValueError, match="one value per layer"):
-        charts.thresholds_chart([])
+        viz.thresholds_chart([])
 
 
 def test_domain_retention_chart_annotates_p_values():
     df = pd.DataFrame({"class": ["neg", "pos", "all"], "acc_kept": [1.0, 0.8, 0.85],
                        "acc_pruned": [math.nan, 0.4, 0.5], "n_kept": [1, 50, 51], "n_pruned": [0, 50, 50],
                        "test": ["n/a", "chi-square", "chi-square"], "p_value": [math.nan, 1e-4, 2e-3]})
-    fig = charts.domain_retention_chart(df)
+    fig = viz.domain_retention_chart(df)
     assert len(fig.data) == 2 and all(len(t.x) == 3 for t in fig.data)
     texts = [a.text for a in fig.layout.annotations]
     assert texts == ["no test", "p = 0.0001 (chi-square)", "p = 0.002 (chi-square)"]
@@ -161,11 +161,11 @@ def test_embedding_scatter_20k_points_categorical():
                        "gold": rng.integers(0, 4, size=n).astype(np.int16),
                        "text": np.where(rng.random(n) < 0.5, "<script>alert(1)</script>", "a & b"),
                        "prob": rng.random(n)})
-    fig = charts.embedding_scatter(df, "x", "y", "gold", ["text", "prob"], LABELS)
+    fig = viz.embedding_scatter(df, "x", "y", "gold", ["text", "prob"], LABELS)
     assert len(fig.data) == 4 and all(isinstance(t, go.Scattergl) for t in fig.data)
     assert [t.name for t in fig.data] == LABELS
     assert sum(len(t.x) for t in fig.data) == n
-    assert fig.data[1].marker.color == charts.class_colors(LABELS)["Sports"]
+    assert fig.data[1].marker.color == viz.class_colors(LABELS)["Sports"]
     hover_text = set(np.asarray(fig.data[0].customdata)[:, 0])
     assert hover_text == {"&lt;script&gt;alert(1)&lt;/script&gt;", "a &amp; b"}
     assert len(fig.data[0].customdata) == len(fig.data[0].x)
@@ -175,26 +175,26 @@ def test_embedding_scatter_continuous_and_raw_categories():
     rng = np.random.default_rng(1)
     df = pd.DataFrame({"x": rng.normal(size=500), "y": rng.normal(size=500), "prob": rng.random(500),
                        "outcome": rng.choice(["TP", "FP", "FN", "TN"], size=500)})
-    cont = charts.embedding_scatter(df, "x", "y", "prob")
+    cont = viz.embedding_scatter(df, "x", "y", "prob")
     assert len(cont.data) == 1 and isinstance(cont.data[0], go.Scattergl) and cont.data[0].marker.showscale
-    cat = charts.embedding_scatter(df, "x", "y", "outcome", ["prob"])
+    cat = viz.embedding_scatter(df, "x", "y", "outcome", ["prob"])
     assert [t.name for t in cat.data] == ["FN", "FP", "TN", "TP"]
     with pytest.raises(ValueError, match="class indices"):
-        charts.embedding_scatter(df.assign(c=7), "x", "y", "c", label_names=LABELS)
+        viz.embedding_scatter(df.assign(c=7), "x", "y", "c", label_names=LABELS)
     with pytest.raises(ValueError, match="nope"):
-        charts.embedding_scatter(df, "x", "y", "nope")
+        viz.embedding_scatter(df, "x", "y", "nope")
 
 
 def test_word_cloud_image_size_and_empty():
-    image = charts.word_cloud_image({"excellent": 10, "great": 6, "film": 3})
+    image = viz.word_cloud_image({"excellent": 10, "great": 6, "film": 3})
     assert isinstance(image, Image.Image) and image.size == (800, 400)
-    small = charts.word_cloud_image({"excellent": 10}, width=300, height=200, colormap="viridis")
+    small = viz.word_cloud_image({"excellent": 10}, width=300, height=200, colormap="viridis")
     assert small.size == (300, 200)
-    blank = charts.word_cloud_image({})
+    blank = viz.word_cloud_image({})
     assert blank.size == (800, 400) and len(blank.getcolors(maxcolors=10_000)) > 1  # message drawn
-    assert charts.word_cloud_image({"x": 0}).size == (800, 400)
+    assert viz.word_cloud_image({"x": 0}).size == (800, 400)
     with pytest.raises(ValueError, match="positive ints"):
-        charts.word_cloud_image({"a": 1}, width=0)
+        viz.word_cloud_image({"a": 1}, width=0)
 
 
 def test_layer_text_html_escapes_and_strikes_pruned_pieces():
@@ -203,11 +203,11 @@ def test_layer_text_html_escapes_and_strikes_pruned_pieces():
     offsets = [(0, 0), (0, 8), (8, 25), (26, 27), (28, 30), (30, 40), (41, 44), (0, 0)]
     alive = [True, True, False, True, False, False, True, True]
     special = [True, False, False, False, False, False, False, True]
-    out = charts.layer_text_html(text, offsets, alive, special)
+    out = viz.layer_text_html(text, offsets, alive, special)
     assert "<script>" not in out and "&lt;script&gt;" in out
     assert "&amp;" in out and " & " not in out
-    pruned = f'<span class="ltp-pruned" style="{charts.PRUNED_STYLE}">'
-    assert "opacity:.35" in charts.PRUNED_STYLE and "line-through" in charts.PRUNED_STYLE
+    pruned = f'<span class="ltp-pruned" style="{viz.PRUNED_STYLE}">'
+    assert "opacity:.35" in viz.PRUNED_STYLE and "line-through" in viz.PRUNED_STYLE
     assert f"{pruned}alert(1)&lt;/script&gt;</span>" in out
     assert f"{pruned}un</span>{pruned}believable</span>\nend" in out  # pieces of one word, newline kept
     assert out.count(pruned) == 3
@@ -215,23 +215,23 @@ def test_layer_text_html_escapes_and_strikes_pruned_pieces():
 
 def test_layer_text_html_preserves_text_and_marks_unseen_tail():
     text = "Hello,  world! and more"
-    out = charts.layer_text_html(text, [(0, 0), (0, 5), (5, 6), (8, 13), (13, 14)],
+    out = viz.layer_text_html(text, [(0, 0), (0, 5), (5, 6), (8, 13), (13, 14)],
                                  [True, True, True, True, False], [True, False, False, False, False])
     assert out.startswith('<div class="ltp-layer-text"')
     assert "Hello,  world" in out  # double space between tokens kept
     assert 'class="ltp-unseen"' in out and " and more</span>" in out
     # head+tail: an unseen middle between tokens is grey, and a long one collapses to a marker
-    short = charts.layer_text_html("ab cd ef", [(0, 2), (6, 8)], [True, True], [False, False])
+    short = viz.layer_text_html("ab cd ef", [(0, 2), (6, 8)], [True, True], [False, False])
     assert "<span class=\"ltp-unseen\"" in short and "> cd </span>" in short
     middle = "x" * 500
-    long_ = charts.layer_text_html(f"ab {middle} ef", [(0, 2), (504, 506)], [True, False], [False, False])
+    long_ = viz.layer_text_html(f"ab {middle} ef", [(0, 2), (504, 506)], [True, False], [False, False])
     assert middle not in long_ and "502 characters not seen by the model" in long_
-    full = charts.layer_text_html("a b", [(0, 1), (2, 3)], [True, True], [False, False])
+    full = viz.layer_text_html("a b", [(0, 1), (2, 3)], [True, True], [False, False])
     assert "ltp-unseen" not in full and ">a b</div>" in full
     with pytest.raises(ValueError, match="outside the text"):
-        charts.layer_text_html("ab", [(0, 5)], [True], [False])
+        viz.layer_text_html("ab", [(0, 5)], [True], [False])
     with pytest.raises(ValueError, match="one entry per token"):
-        charts.layer_text_html("ab", [(0, 1)], [True, False], [False])
+        viz.layer_text_html("ab", [(0, 1)], [True, False], [False])
 
 
 # --------------------------------------------------------------------------- dashboard additions
@@ -242,50 +242,50 @@ def test_layers_table_html_rows_counts_and_escaping():
     offsets = [(0, 0), (0, 8), (8, 25), (26, 28), (0, 0)]
     special = [True, False, False, False, True]
     alive = [[True] * 5, [True, False, True, True, True], [True, False, False, True, False]]
-    out = charts.layers_table_html(text, offsets, special, alive)
+    out = viz.layers_table_html(text, offsets, special, alive)
     assert out.startswith('<table class="ltp-layers"') and "<script>" not in out
     assert "&lt;script&gt;" in out
     rows = out.split("<tr ")[1:]
     assert [r.split('data-count="')[1].split('"')[0] for r in rows] == ["5", "5", "4", "2"]
     assert ">input<" in rows[0] and ">Layer 3<" in rows[3] and ">2 tokens<" in rows[3]
     assert rows[2].count("ltp-pruned") == 1 and rows[3].count("ltp-pruned") == 2
-    assert "Layer" in charts.layers_table_html(text, offsets, special, alive, input_label=None).split("<tr ")[1]
+    assert "Layer" in viz.layers_table_html(text, offsets, special, alive, input_label=None).split("<tr ")[1]
     with pytest.raises(ValueError, match="one row per layer"):
-        charts.layers_table_html(text, offsets, special, [])
+        viz.layers_table_html(text, offsets, special, [])
 
 
 def test_word_depth_chart():
     survival = {"word": "<b>", "occurrences": 5, "mean_depth": 2.2, "depth_histogram": {1: 1, 2: 2, 3: 2}}
-    fig = charts.word_depth_chart(survival)
+    fig = viz.word_depth_chart(survival)
     assert list(fig.data[0].x) == [1, 2, 3] and list(fig.data[0].y) == [1, 2, 2]
     assert "&lt;b&gt;" in fig.layout.title.text and "2.20" in fig.layout.title.text
     with pytest.raises(ValueError, match="word_survival"):
-        charts.word_depth_chart({"word": "x"})
+        viz.word_depth_chart({"word": "x"})
 
 
 def test_retention_curves_chart():
-    fig = charts.retention_curves_chart({"all": [1.0, 0.5, 0.25], "in <x> examples": [1.0, 0.8, None]})
+    fig = viz.retention_curves_chart({"all": [1.0, 0.5, 0.25], "in <x> examples": [1.0, 0.8, None]})
     assert [t.name for t in fig.data] == ["all", "in &lt;x&gt; examples"]
     assert list(fig.data[0].x) == [1, 2, 3] and math.isnan(fig.data[1].y[2])
     with pytest.raises(ValueError, match="equally long"):
-        charts.retention_curves_chart({"a": [1.0], "b": [1.0, 0.5]})
+        viz.retention_curves_chart({"a": [1.0], "b": [1.0, 0.5]})
 
 
 def test_token_flow_chart():
     tokens = ["[CLS]", "good", "<i>"]
     alive = [[True, True, True], [True, True, False], [True, False, False]]
-    fig = charts.token_flow_chart(tokens, alive)
+    fig = viz.token_flow_chart(tokens, alive)
     lines = [t for t in fig.data if t.mode == "lines+markers"]
     crosses = [t for t in fig.data if t.mode == "markers"]
     assert [list(t.y) for t in lines] == [[0, 1, 2, 3], [0, 1, 2], [0, 1]]
     assert [list(t.y) for t in crosses] == [[3], [2]]  # where "good" and "<i>" were pruned
     assert "&lt;i&gt;" in fig.layout.xaxis.ticktext and fig.layout.yaxis.ticktext[-1] == "layer 3 (1)"
     with pytest.raises(ValueError, match="one row per layer"):
-        charts.token_flow_chart(tokens, [[True]])
+        viz.token_flow_chart(tokens, [[True]])
 
 
 def test_embedding_scatter_many_categories_get_distinct_colours():
     tags = [f"T{i:02d}" for i in range(17)]  # like spaCy's 17 POS tags
     df = pd.DataFrame({"x": np.arange(34.0), "y": np.arange(34.0), "pos": tags * 2})
-    fig = charts.embedding_scatter(df, "x", "y", "pos")
+    fig = viz.embedding_scatter(df, "x", "y", "pos")
     assert len(fig.data) == 17 and len({t.marker.color for t in fig.data}) == 17
