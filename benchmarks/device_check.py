@@ -12,7 +12,8 @@ import torch
 
 from ltp.checkpoint import load_checkpoint
 from ltp.evaluate import evaluation_examples
-from ltp.inference import encode, predict
+from ltp.inference import predict
+from ltp.text import encode
 
 
 def run(path: str, backbone: str | None, n: int, device: str):

@@ -51,7 +51,7 @@ SENTENCES = {
 
 def run(path: str, items: list[tuple[str, str]], verbose: bool) -> dict:
     from ltp.checkpoint import load_checkpoint
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     ck = load_checkpoint(path)
     pruning = ck.model.mode if ck.model.mode in ("hard", "topk") else "hard"

@@ -50,8 +50,8 @@ class SweepConfig:
 
 
 def linear_schedule(num_layers: int, slope: float, floor: float = 0.02) -> tuple[float, ...]:
-    """The paper's top-k schedule: layer 0 keeps all, then the kept fraction falls linearly with
-    depth, 1 - slope * l, down to `floor` (the last layer's fraction changes nothing: its FFN
+    """The paper's top-k schedule: layer 1 (index l = 0) keeps all, then the kept fraction falls
+    linearly with depth, 1 - slope * l, down to `floor` (the last layer's fraction changes nothing: its FFN
     runs for [CLS] alone)."""
     return tuple(1.0 if l == 0 else max(floor, 1.0 - slope * l) for l in range(num_layers))
 

@@ -145,7 +145,8 @@ def calibrate_thresholds(path, data_dir, dataset: str = "toy", max_length: int =
 
     from ltp import data
     from ltp.checkpoint import load_checkpoint, save_checkpoint
-    from ltp.inference import encode, pad_batch
+    from ltp.inference import pad_batch
+    from ltp.text import encode
 
     ck = load_checkpoint(path)
     texts = data.load_split(dataset, "test", data_dir)["text"].tolist()

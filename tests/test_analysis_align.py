@@ -9,7 +9,7 @@ from ltp.text import encode
 
 @pytest.fixture(scope="module")
 def tok(tiny_backbone):
-    from ltp.checkpoint import load_tokenizer
+    from ltp.backbones import load_tokenizer
 
     return load_tokenizer(str(tiny_backbone))
 

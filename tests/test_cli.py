@@ -198,7 +198,8 @@ def test_export_needs_baseline_metrics_on_the_same_examples(run_copy, toy_data_d
 def test_export_ships_weights_baseline_metrics_lineage_and_card(run_copy, toy_data_dir, tmp_path, capsys):
     from ltp.bench import BenchConfig, run_benchmark, store_benchmark
     from ltp.checkpoint import load_checkpoint
-    from ltp.inference import encode, predict
+    from ltp.inference import predict
+    from ltp.text import encode
     from ltp.report import results_row
 
     dd = ["--data-dir", str(toy_data_dir)]

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from ltp.checkpoint import build_model, load_tokenizer
+from ltp.backbones import load_tokenizer
+from ltp.model import build_model
 from ltp.inference import length_sorted_batches, pad_batch, predict
 from ltp.model import LTPConfig
 from ltp.text import InputError, clean_text, encode

@@ -210,7 +210,7 @@ def test_old_checkpoints_keep_the_first_release_method():
 def test_trace_shows_the_threshold_the_input_meets(tmp_path):
     """The per-layer threshold a trace (the live page, ltp prune) shows is theta * rho(n): kept
     tokens score at or above it, pruned ones below."""
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     class Tok:  # ids pass through; the tiny model has its own vocabulary
         cls_token_id, sep_token_id, pad_token_id, all_special_ids = 1, 2, 0, [0, 1, 2]
@@ -297,7 +297,7 @@ def soft_run(tmp_path, backbone, data_dir, baseline, name, **kw):
 
 def test_larger_lambda_prunes_more(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline):
     from ltp.backbones import load_tokenizer
-    from ltp.inference import encode
+    from ltp.text import encode
     from ltp.train import binarised_reduction
 
     tok = load_tokenizer(str(peaky_backbone))
@@ -331,7 +331,7 @@ def test_target_controller_lands_within_tolerance(tmp_path, peaky_backbone, toy_
     without any lambda; the run records the target and what it reached."""
     from ltp.backbones import load_tokenizer
     from ltp.checkpoint import load_checkpoint
-    from ltp.inference import encode
+    from ltp.text import encode
     from ltp.train import TrainConfig, binarised_reduction, train
 
     target = 1.4  # a 4-layer model that never prunes layer 1 cannot pass ~2x

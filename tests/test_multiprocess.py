@@ -72,7 +72,7 @@ def test_two_cpu_processes_train_and_only_the_main_one_writes(tmp_path, tiny_bac
 
     # the result loads and predicts
     from ltp.checkpoint import load_checkpoint
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     ckpt = load_checkpoint(run / "hard")
     tr = trace(ckpt.model, ckpt.tokenizer, "the striker scored twice", ckpt.max_length, ckpt.label_names)

@@ -28,7 +28,7 @@ def test_minilm_loads_and_matches_huggingface(minilm):
 
 
 def test_minilm_hard_trace_prunes_with_real_attention(minilm):
-    from ltp.inference import trace
+    from ltp.trace import trace
 
     model, tok = minilm
     model.set_mode("hard")

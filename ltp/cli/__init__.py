@@ -17,12 +17,11 @@ from ltp.cli import analyze, bench, card, data, evaluate, export, options, prune
 from ltp.cli import train as train_command
 from ltp.cli.analyze import format_analysis
 from ltp.cli.options import EXIT_INTERRUPTED, EXIT_USAGE
-from ltp.cli.prune import format_trace, prune_json
 
 # the dispatch table, in the order `ltp --help` lists the commands
 COMMANDS = {m.NAME: m for m in (data, train_command, evaluate, prune, analyze, bench, sweep, export, card, report)}
 
-__all__ = ["COMMANDS", "EXIT_USAGE", "build_parser", "format_analysis", "format_trace", "main", "prune_json"]
+__all__ = ["COMMANDS", "EXIT_USAGE", "build_parser", "format_analysis", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from ltp.analysis.bundle import BundleError
     from ltp.checkpoint import CheckpointError
     from ltp.data import DataError
-    from ltp.inference import InputError
+    from ltp.text import InputError
 
     try:
         return COMMANDS[args.command].run(args)

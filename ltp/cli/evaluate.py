@@ -28,9 +28,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ltp.checkpoint import load_checkpoint
     from ltp.evaluate import evaluate, format_table, store_metrics
+    from ltp.results import pruning_mode
 
     ckpt = load_checkpoint(args.checkpoint, backbone=args.backbone)
-    pruning = ckpt.model.mode if ckpt.model.mode in ("hard", "topk") else "hard"
+    pruning = pruning_mode(ckpt.model.mode)
     modes = ["none", pruning] if args.mode == "both" else [args.mode or ckpt.model.mode]
     results = []
     for mode in modes:

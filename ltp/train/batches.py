@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ltp.inference import encode
+from ltp.text import encode
 from ltp.train.config import TrainConfig
 
 

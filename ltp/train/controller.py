@@ -8,7 +8,8 @@ import math
 import numpy as np
 import torch
 
-from ltp.inference import Encoded, predict
+from ltp.inference import predict
+from ltp.text import Encoded
 from ltp.model import LTPForSequenceClassification
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import torch
 
 from ltp.checkpoint import ALL_STAGES
-from ltp.inference import Encoded, pad_batch, predict
+from ltp.inference import pad_batch, predict
+from ltp.text import Encoded
 from ltp.model import LTPForSequenceClassification
 from ltp.train.batches import LengthGroupedBatches, TrainData
 from ltp.train.config import TrainConfig
