@@ -92,7 +92,11 @@ def save_checkpoint(
     extra_files: dict[str, str | bytes] | None = None,
     model_card: str | None = None,
 ) -> Path:
-    """Write a checkpoint directory atomically and return its path."""
+    """Write a checkpoint directory atomically and return its path.
+
+    Longer than most functions because config.json is spelled out key by key here: the on-disk
+    format is readable in one place.
+    """
     if stage not in ALL_STAGES:
         raise ValueError(f"stage must be one of {ALL_STAGES}, got {stage!r}")
     if dtype not in ("float32", "float16"):
