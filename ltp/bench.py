@@ -3,6 +3,8 @@
 Throughput: examples/s over the evaluation examples in length-sorted batches. Latency: batch 1,
 median and p90 per example. Warm-up before timing, a fixed thread count, several repetitions
 (the median is reported). Each mode runs in a fresh child process so its peak memory is its own.
+With ``int8``, the same two modes run again with the encoder's linear layers quantized to int8
+(``ltp.quantize``), and the summary's ``int8`` part compares them with unpruned fp32.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class BenchConfig:
     backbone: str | None = None
     check_backbone: bool = True  # False: accept a re-encoded copy of the backbone (e.g. float16)
     seed: int = 0
+    int8: bool = False  # also time both modes with int8 dynamic quantization of the linear layers
 
 
 def _timed_pass(model, batches, mode, device, sync) -> float:
@@ -45,7 +48,7 @@ def _timed_pass(model, batches, mode, device, sync) -> float:
     return time.perf_counter() - t0
 
 
-def _measure(cfg: BenchConfig, mode: str) -> dict:
+def _measure(cfg: BenchConfig, mode: str, quantization: str = "none") -> dict:
     """Runs in a child process: load, warm up, time throughput and latency for one mode."""
     import resource
 
@@ -53,16 +56,17 @@ def _measure(cfg: BenchConfig, mode: str) -> dict:
 
     from ltp.checkpoint import load_checkpoint
     from ltp.evaluate import evaluation_examples
+    from ltp.quantize import apply_quantization
     from ltp.text import encode
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     ckpt = load_checkpoint(cfg.checkpoint, backbone=cfg.backbone, check_backbone=cfg.check_backbone)
-    model = ckpt.model.to(cfg.device).eval()
+    model = apply_quantization(ckpt.model.to(cfg.device).eval(), quantization)
     df = evaluation_examples(ckpt, cfg.split, cfg.limit, Path(cfg.data_dir) if cfg.data_dir else None, cfg.seed)
     enc = encode(ckpt.tokenizer, df["text"].tolist(), ckpt.max_length, ckpt.truncation)
     sync = torch.cuda.synchronize if cfg.device.startswith("cuda") else (lambda: None)
-    result = {"mode": mode, "examples": len(df), "threads": torch.get_num_threads()}
+    result = {"mode": mode, "quantization": quantization, "examples": len(df), "threads": torch.get_num_threads()}
     throughput, flops, flops_un = _throughput(cfg, model, enc, ckpt.tokenizer.pad_token_id, mode, sync)
     ms = _latencies_ms(cfg, model, enc, mode, sync)
     result.update(throughput)
@@ -129,9 +133,9 @@ def _latencies_ms(cfg: BenchConfig, model, enc, mode: str, sync) -> np.ndarray:
     return np.array(per_example) * 1000
 
 
-def _child(cfg: BenchConfig, mode: str, queue) -> None:
+def _child(cfg: BenchConfig, mode: str, quantization: str, queue) -> None:
     try:
-        queue.put(("ok", _measure(cfg, mode)))
+        queue.put(("ok", _measure(cfg, mode, quantization)))
     except BaseException as err:  # noqa: BLE001 - reported to the parent as a message
         queue.put(("error", f"{type(err).__name__}: {err}"))
 
@@ -143,20 +147,25 @@ def run_benchmark(cfg: BenchConfig, isolate: bool = True) -> dict:
 
     pruning = pruning_mode(read_config(find_checkpoint(cfg.checkpoint))["ltp"]["mode"])
     results = {}
-    for key, mode in (("none", "none"), ("hard", pruning)):  # "hard": pruning on, as the checkpoint prunes
-        if not isolate:
-            results[key] = _measure(cfg, mode)
-            continue
-        ctx = mp.get_context("spawn")
-        queue = ctx.Queue()
-        proc = ctx.Process(target=_child, args=(cfg, mode, queue))
-        proc.start()
-        status, payload = queue.get()
-        proc.join()
-        if status != "ok":
-            raise RuntimeError(f"benchmark of mode {mode} failed: {payload}")
-        results[key] = payload
+    runs = [("none", "none", "none"), ("hard", pruning, "none")]  # "hard": pruning on, as the checkpoint prunes
+    if cfg.int8:
+        runs += [("none+int8", "none", "int8"), ("hard+int8", pruning, "int8")]
+    for key, mode, quantization in runs:
+        results[key] = _measure(cfg, mode, quantization) if not isolate else _in_child(cfg, mode, quantization)
     return summarize(cfg, results)
+
+
+def _in_child(cfg: BenchConfig, mode: str, quantization: str) -> dict:
+    """One measurement in a fresh process (its own peak memory, nothing warm from the last one)."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(cfg, mode, quantization, queue))
+    proc.start()
+    status, payload = queue.get()
+    proc.join()
+    if status != "ok":
+        raise RuntimeError(f"benchmark of mode {mode} ({quantization}) failed: {payload}")
+    return payload
 
 
 def summarize(cfg: BenchConfig, results: dict) -> dict:
@@ -172,7 +181,21 @@ def summarize(cfg: BenchConfig, results: dict) -> dict:
     from ltp.evaluate import FLOPS_ACCOUNTING
 
     summary["flops_accounting"] = FLOPS_ACCOUNTING
+    if "hard+int8" in results:
+        summary["int8"] = _int8_summary(cfg, off, results["none+int8"], results["hard+int8"])
     return summary
+
+
+def _int8_summary(cfg: BenchConfig, fp32_off: dict, off: dict, on: dict) -> dict:
+    """int8 without and with pruning, each against unpruned fp32 (and LTP's gain within int8)."""
+    out = {"none": off, "hard": on}
+    for bs in cfg.batch_sizes:
+        k = f"throughput_bs{bs}"
+        out[f"speedup_throughput_bs{bs}"] = on[k] / fp32_off[k]  # LTP + int8 vs unpruned fp32
+        out[f"speedup_throughput_bs{bs}_int8_only"] = off[k] / fp32_off[k]
+        out[f"speedup_throughput_bs{bs}_ltp_within_int8"] = on[k] / off[k]
+    out["speedup_latency_median"] = fp32_off["latency_ms_median"] / on["latency_ms_median"]
+    return out
 
 
 def describe_device(device: str) -> str:
@@ -208,4 +231,13 @@ def format_benchmark(s: dict) -> str:
     lines.append(f"FLOPs reduction {s['flops_reduction']:.2f}x; throughput speed-up (bs{bs0}) "
                  f"{s['speedup_throughput_bs' + str(bs0)]:.2f}x = {100 * s['flops_to_time_bs' + str(bs0)]:.0f}% "
                  "of the FLOPs saving shows as time")
+    if "int8" in s:
+        q = s["int8"]
+        lines.append(f"{'int8, vs fp32 pruning off':24}{'pruning off':>14}{'LTP (hard)':>14}")
+        for bs in s["config"]["batch_sizes"]:
+            k = f"throughput_bs{bs}"
+            lines.append(f"{'throughput bs' + str(bs) + ' (ex/s)':24}{q['none'][k]:>14.1f}{q['hard'][k]:>14.1f}"
+                         f"{q['speedup_' + k]:>9.2f}x")
+        lines.append(f"{'latency bs1 median (ms)':24}{q['none']['latency_ms_median']:>14.2f}"
+                     f"{q['hard']['latency_ms_median']:>14.2f}{q['speedup_latency_median']:>9.2f}x")
     return "\n".join(lines)

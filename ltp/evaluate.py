@@ -100,9 +100,12 @@ def evaluate(
     mode = mode or ckpt.model.mode
     enc = encode(ckpt.tokenizer, df["text"].tolist(), ckpt.max_length, ckpt.truncation)
     pred = predict(ckpt.model, enc, ckpt.tokenizer.pad_token_id, batch_size=batch_size, mode=mode, progress=progress)
+    from ltp.quantize import quantization_of
+
     result = {
         "split": split,
         "mode": mode,
+        "quantization": quantization_of(ckpt.model),
         "examples": len(df),
         "sample": df.attrs["sample"],
         "truncated_examples": int(sum(enc.truncated)),
@@ -146,16 +149,18 @@ def short_view_metrics(ckpt: Checkpoint, df, mode: str, batch_size: int = 64) ->
 
 
 def store_metrics(ckpt_path: Path, result: dict, key: str | None = None) -> dict:
-    """Merge one result into the checkpoint's metrics.json under "<split>/<mode>"."""
+    """Merge one result into the checkpoint's metrics.json under "<split>/<mode>" (+"+int8")."""
     from ltp.results import METRICS, ResultKey
 
-    return merge_json(Path(ckpt_path) / METRICS, key or str(ResultKey(result["split"], result["mode"])), result)
+    key = key or str(ResultKey(result["split"], result["mode"], result.get("quantization", "none")))
+    return merge_json(Path(ckpt_path) / METRICS, key, result)
 
 
 def format_table(result: dict, label_names: list[str]) -> str:
     """A plain-text summary of one evaluation."""
     lines = [
-        f"split={result['split']} mode={result['mode']} examples={result['examples']} ({result['sample']})",
+        f"split={result['split']} mode={result['mode']}"
+        f"{' int8' if result.get('quantization') == 'int8' else ''} examples={result['examples']} ({result['sample']})",
         f"accuracy {result['accuracy']:.4f}   precision {result['precision_macro']:.4f}   "
         f"recall {result['recall_macro']:.4f}   F1 {result['f1_macro']:.4f}   (macro)",
         "",

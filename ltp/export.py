@@ -52,7 +52,8 @@ def export_model(source: str | Path, out: str | Path, baseline: str | Path | Non
     if config.get("stage") == "baseline":
         raise CheckpointError(f"{src} is a baseline checkpoint; export the pruned (hard or topk) one.")
     base, base_config = _checked_baseline(src, config, baseline)
-    base_metrics = {key.split: value for key, value in keyed_results(read_metrics(base)) if key.mode == "none"}
+    base_metrics = {key.split: value for key, value in keyed_results(read_metrics(base))
+                    if key.mode == "none" and key.quantization == "none"}
     if not base_metrics:
         raise CheckpointError(f"{base} has no unpruned metrics yet: run `ltp evaluate --checkpoint {base}` "
                               "on the same examples as the pruned model first.")

@@ -16,7 +16,7 @@ import warnings
 import torch
 from torch import nn
 
-PRECISIONS = ("fp32", "int8")
+QUANTIZATIONS = ("none", "int8")  # "none": the stored fp32 weights
 
 
 class QuantizationError(RuntimeError):
@@ -56,22 +56,22 @@ def quantize_int8(model: nn.Module) -> nn.Module:
     model.eval()
     with _quiet(), torch.no_grad():
         quantize_(model, config(), filter_fn=_is_encoder_linear)
-    model.precision = "int8"
+    model.quantization = "int8"
     return model
 
 
-def apply_precision(model: nn.Module, precision: str) -> nn.Module:
-    """Return ``model`` at ``precision`` ("fp32": unchanged; "int8": quantized in place)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"Unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}.")
-    if precision == "int8":
+def apply_quantization(model: nn.Module, quantization: str) -> nn.Module:
+    """Return ``model`` quantized as asked ("none": unchanged; "int8": quantized in place)."""
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"Unknown quantization {quantization!r}; choose one of {', '.join(QUANTIZATIONS)}.")
+    if quantization == "int8":
         return quantize_int8(model)
     return model
 
 
-def precision_of(model: nn.Module) -> str:
-    """"int8" for a model quantized by this module, else "fp32"."""
-    return getattr(model, "precision", "fp32")
+def quantization_of(model: nn.Module) -> str:
+    """"int8" for a model quantized by this module, else "none"."""
+    return getattr(model, "quantization", "none")
 
 
 def quantized_linears(model: nn.Module) -> int:

@@ -30,17 +30,22 @@ class ResultKey:
 
     split: str  # "test", "train", ...
     mode: str  # "none" | "soft" | "hard" | "topk", or BASELINE for the stored baseline result
+    quantization: str = "none"  # "none" (fp32 weights), or "int8" (linear layers): key suffix "+int8"
 
     def __str__(self) -> str:
-        return f"{BASELINE}/{self.split}" if self.mode == BASELINE else f"{self.split}/{self.mode}"
+        key = f"{BASELINE}/{self.split}" if self.mode == BASELINE else f"{self.split}/{self.mode}"
+        return key if self.quantization == "none" else f"{key}+{self.quantization}"
 
     @classmethod
     def parse(cls, key: str) -> ResultKey:
-        """``"test/hard"`` -> ResultKey("test", "hard"); ``"baseline/test"`` -> ResultKey("test", BASELINE)."""
+        """``"test/hard"`` -> ResultKey("test", "hard"); ``"test/hard+int8"`` -> its int8 run;
+        ``"baseline/test"`` -> ResultKey("test", BASELINE)."""
+        key, _, quantization = key.partition("+")
         first, sep, second = key.partition("/")
         if not sep or not first or not second:
             raise ValueError(f"{key!r} is not a results key: expected '<split>/<mode>' or 'baseline/<split>'.")
-        return cls(second, BASELINE) if first == BASELINE else cls(first, second)
+        quantization = quantization or "none"
+        return cls(second, BASELINE, quantization) if first == BASELINE else cls(first, second, quantization)
 
 
 def keyed_results(metrics: dict) -> list[tuple[ResultKey, dict]]:
@@ -117,9 +122,9 @@ def read_or_empty(read, ckpt: Path) -> dict:
 # --------------------------------------------------------------------------- one result
 
 
-def stored_result(metrics: dict, split: str, mode: str) -> dict | None:
-    """The stored result under ResultKey(split, mode), None when absent."""
-    found = metrics.get(str(ResultKey(split, mode)))
+def stored_result(metrics: dict, split: str, mode: str, quantization: str = "none") -> dict | None:
+    """The stored result under ResultKey(split, mode, quantization), None when absent."""
+    found = metrics.get(str(ResultKey(split, mode, quantization)))
     return found if isinstance(found, dict) else None
 
 

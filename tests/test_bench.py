@@ -57,3 +57,33 @@ def test_bench_bad_arguments(ckpt, args, message, capsys):
         pytest.skip("a GPU is present")
     assert main(["bench", "--checkpoint", str(ckpt), *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_bench_int8_beside_fp32(ckpt, toy_data_dir, capsys):
+    """--int8 times both modes again with int8 linears, compared with unpruned fp32, in fresh processes."""
+    assert main(["bench", "--checkpoint", str(ckpt), "--data-dir", str(toy_data_dir), "--limit", "0", "--int8",
+                 "--batch-sizes", "8", "--latency-examples", "3", "--repeats", "1", "--threads", "1", "--json",
+                 "--no-save"]) == 0
+    s = json.loads(capsys.readouterr().out)
+    q = s["int8"]
+    assert s["none"]["quantization"] == s["hard"]["quantization"] == "none"
+    assert q["none"]["quantization"] == q["hard"]["quantization"] == "int8"
+    # int8 still prunes (its scores move a little, so not exactly the same tokens on this tiny model)
+    assert q["hard"]["flops_reduction"] > 1.1 and q["none"]["flops_reduction"] == pytest.approx(1.0)
+    assert q["speedup_throughput_bs8"] == pytest.approx(q["hard"]["throughput_bs8"] / s["none"]["throughput_bs8"])
+    assert "int8, vs fp32 pruning off" in format_benchmark(s)
+
+
+def test_evaluate_int8_stored_beside_fp32(ckpt, toy_data_dir, capsys):
+    dd = ["--data-dir", str(toy_data_dir)]
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--mode", "both", *dd]) == 0
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--mode", "both", "--int8", *dd]) == 0
+    assert "mode=hard int8" in capsys.readouterr().out
+    metrics = json.loads((ckpt / "metrics.json").read_text())
+    assert {"test/none", "test/hard", "test/none+int8", "test/hard+int8"} <= set(metrics)
+    fp, q = metrics["test/hard"], metrics["test/hard+int8"]
+    assert q["quantization"] == "int8" and fp["quantization"] == "none"
+    assert q["examples"] == fp["examples"] and abs(q["accuracy"] - fp["accuracy"]) <= 0.2
+    from ltp.report import results_row
+
+    assert results_row(ckpt)["ltp_accuracy"] == fp["accuracy"]  # the headline stays fp32

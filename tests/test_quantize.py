@@ -8,7 +8,7 @@ import torch
 
 from conftest import ragged_batch, tiny_hf
 from ltp.model import LTPConfig, LTPForSequenceClassification
-from ltp.quantize import apply_precision, precision_of, quantized_linears
+from ltp.quantize import apply_quantization, quantization_of, quantized_linears
 
 
 def _model(mode="hard", **cfg):
@@ -21,11 +21,11 @@ def _model(mode="hard", **cfg):
 
 def test_int8_quantizes_encoder_linears_and_keeps_the_head():
     m = _model()
-    assert quantized_linears(m) == 0 and precision_of(m) == "fp32"
-    apply_precision(m, "int8")
+    assert quantized_linears(m) == 0 and quantization_of(m) == "none"
+    apply_quantization(m, "int8")
     layers = m.hf.config.num_hidden_layers
     assert quantized_linears(m) == 6 * layers + 1  # q, k, v, attention output, intermediate, output; pooler
-    assert precision_of(m) == "int8"
+    assert quantization_of(m) == "int8"
     assert type(m.hf.classifier.weight) is torch.nn.Parameter  # the head stays fp32
 
 
@@ -33,7 +33,7 @@ def test_int8_quantizes_encoder_linears_and_keeps_the_head():
 def test_int8_logits_close_to_fp32(mode):
     ids, mask = ragged_batch(tiny_hf("bert"), b=4, t=24)
     ref = _model()
-    q = apply_precision(_model(), "int8")
+    q = apply_quantization(_model(), "int8")
     with torch.inference_mode():
         a = ref(ids, mask, mode=mode)
         b = q(ids, mask, mode=mode)
@@ -43,8 +43,8 @@ def test_int8_logits_close_to_fp32(mode):
 
 
 def test_unknown_precision_is_a_clear_error():
-    with pytest.raises(ValueError, match="choose one of fp32, int8"):
-        apply_precision(_model(), "int4")
+    with pytest.raises(ValueError, match="choose one of none, int8"):
+        apply_quantization(_model(), "int4")
 
 
 def test_no_warning_or_log_noise_reaches_the_user():

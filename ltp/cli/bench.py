@@ -24,6 +24,7 @@ def add_parser(sub) -> None:
     g.add_argument("--repeats", type=int, default=3, help="timed passes per measurement; the median is reported")
     g.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     g.add_argument("--device", default="cpu", help="cpu or cuda")
+    options.add_int8(g, "time both modes again that way (reported beside fp32)")
     g = b.add_argument_group("output")
     options.add_json(g, "the result")
     options.add_no_save(g, "bench.json")
@@ -46,6 +47,8 @@ def run(args) -> int:
 
     path = find_checkpoint(args.checkpoint)
     sizes = _batch_sizes(args)
+    if args.int8 and args.device != "cpu":
+        raise ValueError("--int8 runs on the CPU (torchao's dynamic int8 kernels); use --device cpu.")
     if args.device.startswith("cuda"):
         import torch
 
@@ -54,7 +57,7 @@ def run(args) -> int:
     cfg = BenchConfig(checkpoint=str(path), split=args.split, limit=args.limit or None, batch_sizes=sizes,
                       latency_examples=args.latency_examples, repeats=args.repeats, threads=args.threads,
                       device=args.device, data_dir=args.data_dir, backbone=args.backbone,
-                      check_backbone=not args.no_backbone_check)
+                      check_backbone=not args.no_backbone_check, int8=args.int8)
     summary = run_benchmark(cfg)
     if not args.no_save:
         store_benchmark(path, summary, "cuda" if args.device.startswith("cuda") else "cpu")

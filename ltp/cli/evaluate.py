@@ -21,6 +21,7 @@ def add_parser(sub) -> None:
     options.add_data_dir(e)
     e.add_argument("--views", choices=("short", "none"), default="short",
                    help="short: also score each text's first sentence and first 12 words, pruning off and on")
+    options.add_int8(e, "evaluate that (stored as test/<mode>+int8 beside the fp32 results)")
     options.add_json(e, "the metrics")
     options.add_no_save(e, "metrics.json")
 
@@ -28,9 +29,11 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ltp.checkpoint import load_checkpoint
     from ltp.evaluate import evaluate, format_table, store_metrics
+    from ltp.quantize import apply_quantization
     from ltp.results import pruning_mode
 
     ckpt = load_checkpoint(args.checkpoint, backbone=args.backbone)
+    apply_quantization(ckpt.model, "int8" if args.int8 else "none")
     pruning = pruning_mode(ckpt.model.mode)
     modes = ["none", pruning] if args.mode == "both" else [args.mode or ckpt.model.mode]
     results = []

@@ -60,6 +60,12 @@ def add_seed(p, default: int, help: str) -> None:
     p.add_argument("--seed", type=int, default=default, help=help)
 
 
+def add_int8(p, what: str) -> None:
+    """--int8: int8 dynamic quantization of the linear layers (torchao), beside or instead of fp32."""
+    p.add_argument("--int8", action="store_true",
+                   help=f"quantize the encoder's linear layers to int8 (torchao, CPU) and {what}")
+
+
 def add_quiet(p) -> None:
     """--quiet: no progress bars."""
     p.add_argument("--quiet", action="store_true", help="no progress bars")
