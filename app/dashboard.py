@@ -33,13 +33,15 @@ class LoadedModel:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _load_model(path: str, config_stamp: float) -> LoadedModel:
-    """Load and warm up a checkpoint; ``config_stamp`` (config.json mtime) is part of the
-    cache key, so a rewritten checkpoint reloads."""
+def _load_model(path: str, config_stamp: float, quantization: str = "none") -> LoadedModel:
+    """Load and warm up a checkpoint (int8: its linear layers quantized by torchao);
+    ``config_stamp`` (config.json mtime) is part of the cache key, so a rewritten checkpoint reloads."""
     from ltp.checkpoint import load_checkpoint
+    from ltp.quantize import apply_quantization
     from ltp.trace import trace
 
     ckpt = load_checkpoint(path)
+    apply_quantization(ckpt.model, quantization)
     with sup.torch_threads():
         for mode in ("hard", "none"):  # the first call of a fresh model is slow; keep it off the clock
             trace(ckpt.model, ckpt.tokenizer, sup.DEFAULT_SENTENCE, ckpt.max_length, ckpt.label_names,
@@ -47,9 +49,9 @@ def _load_model(path: str, config_stamp: float) -> LoadedModel:
     return LoadedModel(ckpt, threading.Lock())
 
 
-def model_for(path: Path) -> LoadedModel:
-    """The cached model of a checkpoint dir. Raises CheckpointError."""
-    return _load_model(str(path), sup.stamp(Path(path) / "config.json"))
+def model_for(path: Path, quantization: str = "none") -> LoadedModel:
+    """The cached model of a checkpoint dir, fp32 ("none") or "int8". Raises CheckpointError."""
+    return _load_model(str(path), sup.stamp(Path(path) / "config.json"), quantization)
 
 
 @st.cache_resource(show_spinner="Loading spaCy's English pipeline…")
@@ -102,6 +104,7 @@ class Selection:
     path: Path | None
     card: dict | None
     error: str | None
+    quantization: str = "none"  # "int8": the live page runs the model with int8 linear layers
 
     @property
     def dataset(self) -> str | None:
@@ -127,6 +130,11 @@ def sidebar() -> Selection:
             card = sup.model_card(path)
             selection = Selection(path, card, None)
             st.markdown(sup.model_card_markdown(card))
+            int8 = st.toggle("int8 weights", key="ckpt_int8",
+                             help="Run the live page with the encoder's linear layers quantized to int8 "
+                                  "(torchao dynamic quantization, CPU). LTP removes tokens; int8 makes each "
+                                  "remaining token cheaper. The stored results stay fp32 unless marked int8.")
+            selection = Selection(path, card, None, "int8" if int8 else "none")
         except CheckpointError as err:
             selection = Selection(None, None, str(err))
             if typed.strip():

@@ -7,6 +7,7 @@ bundle under a temporary models dir.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
@@ -133,6 +134,30 @@ def test_prune_page_counts_match_trace_and_follow_the_text(app_env):
     assert layer_counts(at) == trace_counts(app_env["checkpoint"], other) != expected
     layers = at.dataframe[0].value
     assert layers["tokens_alive"].tolist() == layer_counts(at)
+
+
+def test_int8_toggle_runs_the_quantized_model(app_env):
+    """The sidebar's int8 toggle: the live page runs the checkpoint with int8 linears (same counts as a
+    quantized trace outside the app), and says so."""
+    from ltp.checkpoint import load_checkpoint
+    from ltp.quantize import apply_quantization
+    from ltp.trace import trace
+
+    at = start()
+    at.sidebar.toggle(key="ckpt_int8").set_value(True).run()
+    no_errors(at)
+    assert any("int8 linear layers" in c.value for c in at.caption)
+    ck = load_checkpoint(app_env["checkpoint"])
+    apply_quantization(ck.model, "int8")
+    tr = trace(ck.model, ck.tokenizer, DEFAULT_SENTENCE, ck.max_length, ck.label_names, ck.truncation, "hard")
+    assert layer_counts(at) == [lt.count for lt in tr.layers]
+    spec = json.loads(charts_of(at)[1].proto.spec)  # the probabilities chart: the int8 model's numbers
+    assert spec["data"][0]["y"] == list(tr.probabilities.values())
+    fp32 = load_checkpoint(app_env["checkpoint"])
+    ref = trace(fp32.model, fp32.tokenizer, DEFAULT_SENTENCE, fp32.max_length, fp32.label_names, fp32.truncation, "hard")
+    assert list(ref.probabilities.values()) != spec["data"][0]["y"]  # int8 answers differ in the digits
+    at.sidebar.toggle(key="ckpt_int8").set_value(False).run()
+    assert not any("int8 linear layers" in c.value for c in at.caption)
 
 
 def test_prune_page_random_example(app_env):

@@ -16,10 +16,10 @@ TEXT_KEY = "prune_text"
 
 
 @st.cache_data(show_spinner="Running the model…", max_entries=64)
-def traces(path: str, config_stamp: float, text: str):
+def traces(path: str, config_stamp: float, text: str, quantization: str = "none"):
     """Trace one text with pruning (the checkpoint's hard or top-k mode) and with pruning off
-    (cached per checkpoint and text)."""
-    model = db.model_for(path)
+    (cached per checkpoint, quantization and text)."""
+    model = db.model_for(path, quantization)
     ck = model.ckpt
     pruning = pruning_mode(ck.model.mode)
     with model.lock, sup.torch_threads():
@@ -99,13 +99,14 @@ def charts_row(sel, hard, none) -> None:
 
 sel = db.require_checkpoint()
 st.title("Prune a sentence")
-st.caption(f"`{sel.path}` — {sel.card['num_layers']} layers; classes: {', '.join(sel.card['labels'])}")
+st.caption(f"`{sel.path}` — {sel.card['num_layers']} layers; classes: {', '.join(sel.card['labels'])}"
+           + ("; int8 linear layers (torchao)" if sel.quantization == "int8" else ""))
 text = input_area(sel)
 if not text.strip():
     st.warning("The text is empty: type a sentence to classify.")
     st.stop()
 try:
-    hard, none = traces(str(sel.path), sup.stamp(sel.path / "config.json"), text)
+    hard, none = traces(str(sel.path), sup.stamp(sel.path / "config.json"), text, sel.quantization)
 except (CheckpointError, InputError, ValueError, RuntimeError) as err:
     st.error(str(err))
     st.stop()
