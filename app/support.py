@@ -243,6 +243,12 @@ def short_views_table(result: dict | None) -> pd.DataFrame:
                                        "accuracy_pruning_on", "drop_points", "flops_reduction"])
 
 
+def quantization_table(rows: list[dict]) -> pd.DataFrame:
+    """fp32 / int8 x pruning off / on (``ltp.results.quantization_rows``) for the Performance page."""
+    return pd.DataFrame(rows, columns=["weights", "pruning", "accuracy", "flops_reduction", "batch", "throughput",
+                                       "speedup_vs_fp32_off"])
+
+
 def per_class_table(result: dict) -> pd.DataFrame:
     """Precision, recall, F1 and support per class of one evaluation."""
     rows = [{"class": name, **values} for name, values in (result.get("per_class") or {}).items()]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ltp.checkpoint import find_checkpoint, read_config
-from ltp.results import (baseline_result, flops_columns, pruned_result, read_bench, read_metrics, read_or_empty,
-                         read_sweep, same_examples, short_views)
+from ltp.results import (baseline_result, flops_columns, pruned_result, quantization_rows, read_bench, read_metrics,
+                         read_or_empty, read_sweep, same_examples, short_views)
 
 __all__ = ["results_row", "markdown_table", "bench_markdown", "sweep_markdown", "details_markdown", "views_markdown",
            "flops_columns", "short_views"]  # the last two live in ltp.results; kept importable here
@@ -128,12 +128,27 @@ def sweep_markdown(record: dict) -> str:
     return "\n".join(lines)
 
 
+def quantization_markdown(rows: list[dict]) -> str:
+    """fp32 / int8 x pruning off / on (``results.quantization_rows``) as a markdown table."""
+    bs = next((r["batch"] for r in rows if r["batch"]), None)
+    lines = [f"| weights | pruning | accuracy | FLOPs reduction | throughput, batch {bs} (examples/s) | "
+             "speed-up vs fp32, pruning off |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['weights']} | {r['pruning']} | {_f(r['accuracy'], '.4f')} | {_x(r['flops_reduction'])} | "
+                     f"{_f(r['throughput'], '.1f')} | {_x(r['speedup_vs_fp32_off'])} |")
+    return "\n".join(lines)
+
+
 def details_markdown(path: str | Path) -> str:
-    """The benchmark and sweep tables stored with one model, under headings."""
+    """The benchmark, int8 and sweep tables stored with one model, under headings."""
     ckpt = find_checkpoint(path)
     out = []
-    for key, b in read_or_empty(read_bench, ckpt).items():
+    bench = read_or_empty(read_bench, ckpt)
+    for key, b in bench.items():
         out += [f"#### `{path}`: speed ({key})", "", bench_markdown(b), ""]
+    rows = quantization_rows(read_or_empty(read_metrics, ckpt), bench, read_config(ckpt)["ltp"]["mode"])
+    if rows:
+        out += [f"#### `{path}`: LTP with int8 (CPU)", "", quantization_markdown(rows), ""]
     sweep = read_or_empty(read_sweep, ckpt)
     if sweep.get("points"):
         out += [f"#### `{path}`: accuracy vs FLOPs", "", sweep_markdown(sweep), ""]

@@ -210,3 +210,34 @@ def baseline_result(ckpt: Path, split: str = "test", repo: Path | None = None,
     if base is None:
         return None
     return stored_result(read_or_empty(read_metrics, base), split, "none")
+
+
+# --------------------------------------------------------------------------- int8 beside fp32
+
+
+def quantization_rows(metrics: dict, bench: dict, own_mode: str, split: str = "test") -> list[dict]:
+    """fp32 and int8, each with pruning off and on: accuracy (metrics.json), FLOPs reduction and
+    throughput (bench.json's cpu entry), every speed-up against unpruned fp32. [] when no int8
+    result is stored (``ltp evaluate --int8``, ``ltp bench --int8``)."""
+    pruning = pruning_mode(own_mode)
+    b = bench.get("cpu") if isinstance(bench.get("cpu"), dict) else {}
+    q = b.get("int8") or {}
+    if not q and not stored_result(metrics, split, pruning, "int8"):
+        return []
+    sizes = [k.removeprefix("throughput_bs") for k in b.get("none", {}) if k.startswith("throughput_bs")
+             and not k.endswith("_runs")]
+    bs = sizes[0] if sizes else None
+    base = (b.get("none") or {}).get(f"throughput_bs{bs}")
+    timed = {("none", "none"): b.get("none"), (pruning, "none"): b.get("hard"),
+             ("none", "int8"): q.get("none"), (pruning, "int8"): q.get("hard")}
+    rows = []
+    for quant in ("none", "int8"):
+        for mode in ("none", pruning):
+            res, t = stored_result(metrics, split, mode, quant) or {}, timed.get((mode, quant)) or {}
+            speed = t.get(f"throughput_bs{bs}")
+            rows.append({"weights": "fp32" if quant == "none" else "int8", "pruning": "off" if mode == "none" else mode,
+                         "accuracy": res.get("accuracy"),
+                         "flops_reduction": flops_columns(res)[0] if res else None,
+                         "batch": int(bs) if bs else None, "throughput": speed,
+                         "speedup_vs_fp32_off": speed / base if speed and base else None})
+    return rows

@@ -87,3 +87,40 @@ def test_evaluate_int8_stored_beside_fp32(ckpt, toy_data_dir, capsys):
     from ltp.report import results_row
 
     assert results_row(ckpt)["ltp_accuracy"] == fp["accuracy"]  # the headline stays fp32
+
+
+def test_int8_table_in_report_and_performance_page(ckpt, toy_data_dir, monkeypatch):
+    """With int8 results stored, `ltp report --details` and the Performance page show fp32/int8 x off/on."""
+    import sys
+    from pathlib import Path
+
+    from ltp.report import details_markdown
+    from ltp.results import quantization_rows, read_bench, read_metrics
+
+    dd = ["--data-dir", str(toy_data_dir)]
+    for extra in ([], ["--int8"]):
+        assert main(["evaluate", "--checkpoint", str(ckpt), "--mode", "both", *extra, *dd]) == 0
+    assert main(["bench", "--checkpoint", str(ckpt), "--limit", "0", "--int8", "--batch-sizes", "8",
+                 "--latency-examples", "3", "--repeats", "1", "--threads", "1", *dd]) == 0
+    rows = quantization_rows(read_metrics(ckpt), read_bench(ckpt), "hard")
+    assert [(r["weights"], r["pruning"]) for r in rows] == [("fp32", "off"), ("fp32", "hard"), ("int8", "off"),
+                                                            ("int8", "hard")]
+    metrics = json.loads((ckpt / "metrics.json").read_text())
+    assert rows[3]["accuracy"] == metrics["test/hard+int8"]["accuracy"] and rows[0]["speedup_vs_fp32_off"] == 1.0
+    assert all(r["throughput"] and r["accuracy"] is not None for r in rows)
+    md = details_markdown(ckpt)
+    assert "LTP with int8 (CPU)" in md and "| int8 | hard |" in md
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
+    from streamlit.testing.v1 import AppTest
+
+    models = ckpt.parent
+    monkeypatch.setenv("LTP_MODELS_DIR", str(models))
+    monkeypatch.setenv("LTP_DATA_DIR", str(toy_data_dir))
+    home = Path(__file__).resolve().parents[1] / "app" / "Home.py"
+    at = AppTest.from_file(str(home), default_timeout=120).run()
+    at.sidebar.text_input(key="ckpt_path").input(str(ckpt)).run()
+    at.switch_page("views/performance.py").run()
+    assert not at.exception
+    frames = [d.value for d in at.dataframe if "weights" in d.value.columns]
+    assert len(frames) == 1 and frames[0]["weights"].tolist() == ["fp32", "fp32", "int8", "int8"]

@@ -6,7 +6,7 @@ import streamlit as st
 import dashboard as db
 import support as sup
 from ltp import viz
-from ltp.results import baseline_result, flops_columns, read_bench, read_metrics, stored_result
+from ltp.results import baseline_result, flops_columns, quantization_rows, read_bench, read_metrics, stored_result
 
 sel = db.require_checkpoint()
 st.title("Performance")
@@ -86,6 +86,17 @@ if len(bench_rows := sup.bench_table(bench)):
                "speed-up divided by the FLOPs reduction.")
 else:
     st.info(f"No timing is stored for this model. Measure it with `ltp bench --checkpoint {path}` (writes bench.json).")
+
+st.subheader("LTP with int8")
+if rows := quantization_rows(metrics, bench, sel.card["mode"]):
+    db.table(sup.quantization_table(rows), "int8")
+    st.caption("int8: the encoder's linear layers quantized by torchao (dynamic int8, CPU), the same pruning "
+               "thresholds. LTP removes tokens, int8 makes each remaining token cheaper; every speed-up is "
+               "against the fp32 model with pruning off. Accuracy from `ltp evaluate --int8`, speed from "
+               "`ltp bench --int8`.")
+else:
+    st.info(f"No int8 results are stored. Measure them with `ltp evaluate --checkpoint {path} --mode both --int8` "
+            f"and `ltp bench --checkpoint {path} --int8`.")
 
 st.subheader("Accuracy vs FLOPs trade-off")
 if sweep is None:
