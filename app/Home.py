@@ -20,6 +20,7 @@ st.set_page_config(layout="wide", page_title="ltp-lens", page_icon=":material/co
 
 PAGES = [
     st.Page(APP / "views" / "prune.py", title="Prune a sentence", icon=":material/content_cut:", default=True),
+    st.Page(APP / "views" / "score.py", title="Score a file", icon=":material/upload_file:"),
     st.Page(APP / "views" / "performance.py", title="Performance", icon=":material/speed:"),
     st.Page(APP / "views" / "retained.py", title="Retained tokens", icon=":material/filter_alt:"),
     st.Page(APP / "views" / "pos.py", title="Parts of speech", icon=":material/category:"),

@@ -98,3 +98,42 @@ def predict(
 
 __all__ = ["pad_batch", "length_sorted_batches", "Predictions", "predict", "MAX_CHARS", "Encoded", "InputError",
            "clean_html", "clean_text", "encode", "validate_text", "LayerTrace", "Trace", "trace"]
+
+
+def score_texts(ckpt, texts: Sequence[str], batch_size: int = 64,
+                progress: Callable[[int], None] | None = None):
+    """Each text scored with pruning off and on: prediction and confidence both ways, whether
+    they agree, tokens alive after each layer (1-based) and the FLOPs saved; one row per text.
+
+    Args:
+        ckpt: a loaded ``ltp.checkpoint.Checkpoint``.
+        progress: called with the number of texts done (over both passes, so 2 x len(texts) in all).
+    """
+    import pandas as pd
+
+    from ltp.results import pruning_mode
+    from ltp.text import encode
+
+    enc = encode(ckpt.tokenizer, list(texts), ckpt.max_length, ckpt.truncation)
+    pad = ckpt.tokenizer.pad_token_id
+    done = [0]
+
+    def step(n: int) -> None:
+        done[0] += n
+        if progress:
+            progress(done[0])
+
+    off = predict(ckpt.model, enc, pad, batch_size, mode="none", progress=step)
+    on = predict(ckpt.model, enc, pad, batch_size, mode=pruning_mode(ckpt.model.mode), progress=step)
+    names = np.array(ckpt.label_names, dtype=object)
+    table = {
+        "text": list(texts),
+        "prediction_pruned": names[on.predicted], "confidence_pruned": on.probabilities.max(1).round(4),
+        "prediction_unpruned": names[off.predicted], "confidence_unpruned": off.probabilities.max(1).round(4),
+        "agree": on.predicted == off.predicted,
+        "input_tokens": on.lengths, "truncated": np.asarray(enc.truncated, dtype=bool),
+    }
+    for layer in range(on.tokens_alive.shape[1]):
+        table[f"alive_after_layer_{layer + 1}"] = on.tokens_alive[:, layer]
+    table["flops_reduction"] = (on.flops_unpruned / on.flops).round(3)
+    return pd.DataFrame(table)

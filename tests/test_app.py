@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 APP = Path(__file__).resolve().parents[1] / "app"
@@ -24,7 +25,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 HOME = Path(__file__).resolve().parents[1] / "app" / "Home.py"
-PAGES = ["views/prune.py", "views/performance.py", "views/retained.py", "views/pos.py", "views/embedding.py",
+PAGES = ["views/prune.py", "views/score.py", "views/performance.py", "views/retained.py", "views/pos.py", "views/embedding.py",
          "views/domain.py", "views/about.py"]
 TIMEOUT = 120
 
@@ -87,7 +88,7 @@ def test_every_page_renders_without_error(app_env):
         at.switch_page(page).run()
         no_errors(at)
         assert at.title, page
-        if page != "views/about.py":
+        if page not in ("views/about.py", "views/score.py"):  # score: nothing to download before an upload
             assert at.get("download_button"), f"{page}: tables come with a CSV download"
         for chart in charts_of(at):  # the PNG export of the mode bar stays on
             assert '"toImageButtonOptions"' in chart.proto.config and "displayModeBar" not in chart.proto.config
@@ -322,3 +323,38 @@ def test_dataset_pages_without_bundle_offer_to_compute_it(app_env, tmp_path, mon
     no_errors(at)
     code = " ".join(c.value for c in at.code)
     assert "ltp data prepare toy" in code and f"ltp analyze --checkpoint {models / 'nobundle'}" in code
+
+
+# --------------------------------------------------------------------------- score a file
+
+
+def test_score_page_scores_an_uploaded_csv(app_env):
+    texts = ["the striker scored twice", "", "oil prices hit a record", "the new chip is faster"]
+    csv = pd.DataFrame({"id": [1, 2, 3, 4], "Review": texts}).to_csv(index=False).encode()
+    at = start("views/score.py")
+    no_errors(at)
+    at.file_uploader(key="score_upload").set_value(("tickets.csv", csv, "text/csv")).run()
+    no_errors(at)
+    assert at.selectbox(key="score_column").value == "Review"  # found by its usual name
+    assert any("1 empty rows skipped" in i.value for i in at.info)
+    table = at.dataframe[0].value
+    assert table["row"].tolist() == [1, 3, 4] and table["text"].tolist() == [t for t in texts if t]
+    from ltp.checkpoint import load_checkpoint
+    from ltp.inference import score_texts
+
+    want = score_texts(load_checkpoint(app_env["checkpoint"]), [t for t in texts if t])
+    assert table["prediction_pruned"].tolist() == want["prediction_pruned"].tolist()
+    assert table["alive_after_layer_3"].tolist() == want["alive_after_layer_3"].tolist()
+    assert (table["flops_reduction"] >= 1).all() and "agree" in table
+    assert [b.label for b in at.get("download_button")] == ["Download CSV"]
+
+
+def test_score_page_bad_files(app_env):
+    at = start("views/score.py")
+    at.file_uploader(key="score_upload").set_value(("x.csv", b"text,label\n", "text/csv")).run()
+    assert not at.exception and [e.value for e in at.error] == [
+        "The file has no rows. It needs a header row and one text per row."]
+    csv = pd.DataFrame({"a": ["", " "], "b": ["x", "y"]}).to_csv(index=False).encode()
+    at = start("views/score.py")
+    at.file_uploader(key="score_upload").set_value(("x.csv", csv, "text/csv")).run()
+    assert not at.exception and "empty in every row" in at.error[0].value

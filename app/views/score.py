@@ -1,0 +1,97 @@
+"""Score a file: upload a CSV of texts, get per row the prediction with pruning on and off,
+tokens alive per layer and the FLOPs saved, with a progress bar and a download."""
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+import dashboard as db
+import support as sup
+from ltp.checkpoint import CheckpointError
+from ltp.data import TEXT_COLUMNS
+
+MAX_MB = 5  # upload size limit
+MAX_ROWS = 2000  # rows scored per upload (about a minute on 2 CPU cores for news-length texts)
+
+
+def read_upload(upload) -> pd.DataFrame:
+    """The uploaded CSV (every column as text), or ValueError saying what is wrong with it."""
+    if upload.size > MAX_MB * 2**20:
+        raise ValueError(f"The file is {upload.size / 2**20:.1f} MB; the limit is {MAX_MB} MB. "
+                         f"Score a larger file with `ltp evaluate`-style batches from the command line.")
+    raw = upload.getvalue()
+    try:
+        df = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, encoding="utf-8-sig",
+                         sep=None, engine="python")  # the delimiter is sniffed: CSV or TSV
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
+        raise ValueError(f"Cannot read the file as CSV ({err}). Save it as UTF-8 CSV with a header row.") from None
+    if df.empty or not len(df.columns):
+        raise ValueError("The file has no rows. It needs a header row and one text per row.")
+    return df
+
+
+def text_column_index(columns: list[str]) -> int:
+    """The column picker's default: the first column with a usual text name, else the first."""
+    lower = [c.strip().lower() for c in columns]
+    return next((lower.index(n) for n in TEXT_COLUMNS if n in lower), 0)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def scored(path: str, config_stamp: float, quantization: str, texts: tuple[str, ...], _bar=None) -> pd.DataFrame:
+    """The per-row table of ``ltp.inference.score_texts`` (cached per model and texts)."""
+    from ltp.inference import score_texts
+
+    model = db.model_for(path, quantization)
+    total = 2 * len(texts)
+
+    def progress(done: int) -> None:
+        if _bar is not None:
+            _bar.progress(min(done / total, 1.0), text=f"Scoring: {done // 2 if done < total else len(texts)} "
+                                                       f"of {len(texts)} texts")
+
+    with model.lock, sup.torch_threads():
+        return score_texts(model.ckpt, texts, progress=progress)
+
+
+sel = db.require_checkpoint()
+st.title("Score a file")
+st.caption(f"Upload a CSV (or TSV) with a header row and one text per row; up to {MAX_ROWS:,} rows and "
+           f"{MAX_MB} MB are scored with `{sel.path.name}`, with pruning on and off.")
+upload = st.file_uploader("CSV file", type=["csv", "tsv", "txt"], key="score_upload")
+if upload is None:
+    st.stop()
+try:
+    df = read_upload(upload)
+except ValueError as err:
+    st.error(str(err))
+    st.stop()
+columns = list(df.columns)
+column = st.selectbox("Text column", columns, index=text_column_index(columns), key="score_column")
+texts = df[column].astype(str)
+empty = texts.str.strip() == ""
+if empty.all():
+    st.error(f"Column {column!r} is empty in every row: choose the column that holds the texts.")
+    st.stop()
+notes = []
+if empty.any():
+    notes.append(f"{int(empty.sum())} empty rows skipped")
+texts = texts[~empty]
+if len(texts) > MAX_ROWS:
+    notes.append(f"the first {MAX_ROWS:,} of {len(texts):,} rows scored (the limit of this page)")
+    texts = texts.iloc[:MAX_ROWS]
+if notes:
+    st.info("; ".join(notes).capitalize() + ".")
+bar = st.progress(0.0, text="Scoring…")
+try:
+    table = scored(str(sel.path), sup.stamp(sel.path / "config.json"), sel.quantization, tuple(texts), _bar=bar)
+except (CheckpointError, ValueError, RuntimeError) as err:
+    st.error(str(err))
+    st.stop()
+bar.progress(1.0, text=f"Scored {len(table):,} texts.")
+table.insert(0, "row", texts.index.to_numpy() + 1)  # 1-based, as a spreadsheet counts data rows
+cols = st.columns(3)
+cols[0].metric("Texts scored", f"{len(table):,}")
+cols[1].metric("Same answer with pruning", f"{table['agree'].mean():.1%}")
+cols[2].metric("Mean FLOPs reduction", f"{table['flops_reduction'].mean():.2f}x")
+db.table(table, f"scored-{sel.path.name}")
