@@ -347,6 +347,9 @@ def test_score_page_scores_an_uploaded_csv(app_env):
     assert table["alive_after_layer_3"].tolist() == want["alive_after_layer_3"].tolist()
     assert (table["flops_reduction"] >= 1).all() and "agree" in table
     assert [b.label for b in at.get("download_button")] == ["Download CSV"]
+    at.run()  # a rerun (what a download click does) shows the same table from the session, no error
+    no_errors(at)
+    assert at.dataframe[0].value["text"].tolist() == table["text"].tolist()
 
 
 def test_score_page_bad_files(app_env):

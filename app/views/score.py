@@ -37,21 +37,34 @@ def text_column_index(columns: list[str]) -> int:
     return next((lower.index(n) for n in TEXT_COLUMNS if n in lower), 0)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def scored(path: str, config_stamp: float, quantization: str, texts: tuple[str, ...], _bar=None) -> pd.DataFrame:
-    """The per-row table of ``ltp.inference.score_texts`` (cached per model and texts)."""
+RESULT_KEY = "score_result"  # (what was scored, its table): reruns (a download click) reuse it
+
+
+def scored(path: str, config_stamp: float, quantization: str, texts: tuple[str, ...]) -> pd.DataFrame:
+    """The per-row table of ``ltp.inference.score_texts``, with a progress bar while it runs.
+
+    Kept in the session (not ``st.cache_data``, which cannot replay a progress bar), so the
+    rerun a download click causes shows the same table at once.
+    """
     from ltp.inference import score_texts
 
-    model = db.model_for(path, quantization)
+    key = (path, config_stamp, quantization, hash(texts))
+    done = st.session_state.get(RESULT_KEY)
+    if done and done[0] == key:
+        return done[1]
+    bar = st.progress(0.0, text="Scoring…")
     total = 2 * len(texts)
 
-    def progress(done: int) -> None:
-        if _bar is not None:
-            _bar.progress(min(done / total, 1.0), text=f"Scoring: {done // 2 if done < total else len(texts)} "
-                                                       f"of {len(texts)} texts")
+    def progress(n: int) -> None:
+        bar.progress(min(n / total, 1.0), text=f"Scoring: {min(n, total) / total:.0%} of {len(texts)} texts "
+                                               "(pruning off, then on)")
 
+    model = db.model_for(path, quantization)
     with model.lock, sup.torch_threads():
-        return score_texts(model.ckpt, texts, progress=progress)
+        table = score_texts(model.ckpt, texts, progress=progress)
+    bar.empty()
+    st.session_state[RESULT_KEY] = (key, table)
+    return table
 
 
 sel = db.require_checkpoint()
@@ -82,13 +95,12 @@ if len(texts) > MAX_ROWS:
     texts = texts.iloc[:MAX_ROWS]
 if notes:
     st.info("; ".join(notes).capitalize() + ".")
-bar = st.progress(0.0, text="Scoring…")
 try:
-    table = scored(str(sel.path), sup.stamp(sel.path / "config.json"), sel.quantization, tuple(texts), _bar=bar)
+    table = scored(str(sel.path), sup.stamp(sel.path / "config.json"), sel.quantization, tuple(texts))
 except (CheckpointError, ValueError, RuntimeError) as err:
     st.error(str(err))
     st.stop()
-bar.progress(1.0, text=f"Scored {len(table):,} texts.")
+table = table.copy()
 table.insert(0, "row", texts.index.to_numpy() + 1)  # 1-based, as a spreadsheet counts data rows
 cols = st.columns(3)
 cols[0].metric("Texts scored", f"{len(table):,}")
