@@ -71,3 +71,35 @@ def test_bad_source_is_one_clear_line(tmp_path, capsys):
     assert main(["data", "prepare", "t", "--from", str(tmp_path / "t.csv"), "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "lacks column(s) ['text', 'label']; found ['words', 'queue']" in err and "Traceback" not in err
+
+
+def test_dashboard_lists_it_and_every_page_renders(tickets, tmp_path, monkeypatch):
+    """The five-class ticket model in the dashboard: picked from the models dir, every page renders
+    (AppTest), random examples come from its own test split."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    run, data_dir = tickets["run"], tickets["data_dir"]
+    if not (run / "hard" / "analysis" / "summary.json").is_file():
+        assert main(["analyze", "--checkpoint", str(run / "hard"), "--data-dir", str(data_dir)]) == 0
+    if not (run / "hard" / "metrics.json").is_file():
+        assert main(["evaluate", "--checkpoint", str(run), "--data-dir", str(data_dir), "--mode", "both"]) == 0
+    models = tmp_path / "models"
+    shutil.copytree(run / "hard", models / "tickets-tiny")
+    app = Path(__file__).resolve().parents[1] / "app"
+    sys.path.insert(0, str(app))
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("LTP_MODELS_DIR", str(models))
+    monkeypatch.setenv("LTP_DATA_DIR", str(data_dir))
+    at = AppTest.from_file(str(app / "Home.py"), default_timeout=120).run()
+    assert at.sidebar.selectbox(key="ckpt_choice").value.name == "tickets-tiny"
+    assert "tickets (5 classes)" in " ".join(m.value for m in at.sidebar.markdown)
+    at.button(key="prune_random").click().run()
+    assert not at.exception and any("of tickets; gold class:" in c.value for c in at.caption)
+    for page in ["views/score.py", "views/performance.py", "views/retained.py", "views/pos.py",
+                 "views/embedding.py", "views/domain.py", "views/about.py"]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert not at.error, (page, [e.value for e in at.error])
