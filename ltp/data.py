@@ -299,9 +299,27 @@ def _text_array(table: pa.Table, columns: list[str], where: str) -> pa.ChunkedAr
         col = table.column(c)
         if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             raise DataError(f"{where}: column {c!r} holds {col.type}, not text. Choose the text with --text-column.")
-        parts.append(pc.fill_null(col.cast(pa.large_string()), ""))
-    text = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, pa.scalar(" ", pa.large_string()))
-    return text.cast(pa.large_string())
+        parts.append(pc.fill_null(col, "") if col.null_count else col)  # no copy of a column without gaps
+    if len(parts) == 1:
+        return parts[0]
+    parts = [p.cast(pa.large_string()) for p in parts]
+    return pc.binary_join_element_wise(*parts, pa.scalar(" ", pa.large_string()))
+
+
+def _chunkwise(text: pa.ChunkedArray, fn) -> np.ndarray:
+    """``fn`` applied chunk by chunk, concatenated (temporaries stay one chunk large)."""
+    out = [fn(chunk) for chunk in text.chunks]
+    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
+
+
+def _is_empty(chunk: pa.Array) -> np.ndarray:
+    return pc.fill_null(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(chunk)), 0), True).to_numpy(
+        zero_copy_only=False)
+
+
+def _text_hashes(text: pa.ChunkedArray) -> np.ndarray:
+    """A 64-bit hash of each text (for repeats and train/test overlap without a copy of the texts)."""
+    return _chunkwise(text, lambda ch: pd.util.hash_array(ch.to_numpy(zero_copy_only=False), categorize=False))
 
 
 # ---- rows and labels
@@ -326,14 +344,24 @@ class _Rows:
     label_column: str
     where: str
     dropped: dict[str, int] = field(default_factory=dict)
+    hashes: np.ndarray | None = None  # (N,) uint64 per text, once computed
 
-    def keep(self, mask, reason: str) -> None:
-        """Keep the rows where ``mask`` is true; count the others under ``reason``."""
-        mask = pa.chunked_array([mask]) if isinstance(mask, (pa.Array, np.ndarray)) else mask
-        n = len(self.text)
-        self.text, self.label = self.text.filter(mask), self.label.filter(mask)
-        if n - len(self.text):
-            self.dropped[reason] = self.dropped.get(reason, 0) + n - len(self.text)
+    def keep(self, mask: np.ndarray, reason: str) -> None:
+        """Keep the rows where ``mask`` is true; count the others under ``reason`` (no copy when
+        nothing goes)."""
+        gone = int(len(mask) - np.count_nonzero(mask))
+        if not gone:
+            return
+        keep = pa.array(mask)
+        self.text, self.label = self.text.filter(keep), self.label.filter(keep)
+        if self.hashes is not None:
+            self.hashes = self.hashes[mask]
+        self.dropped[reason] = self.dropped.get(reason, 0) + gone
+
+    def text_hashes(self) -> np.ndarray:
+        if self.hashes is None:
+            self.hashes = _text_hashes(self.text)
+        return self.hashes
 
 
 def _rows(src: Source, split: str, options: PrepareOptions) -> _Rows:
@@ -343,7 +371,7 @@ def _rows(src: Source, split: str, options: PrepareOptions) -> _Rows:
         raise DataError(f"{where} has no rows. Provide a non-empty split.")
     text_cols, label_col = _choose_columns(table, options, where)
     rows = _Rows(_text_array(table, text_cols, where), table.column(label_col), text_cols, label_col, where)
-    rows.keep(pc.invert(pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(rows.text)), 0)), "empty text")
+    rows.keep(~_chunkwise(rows.text, _is_empty), "empty text")
     return rows
 
 
@@ -428,12 +456,8 @@ def _apply_mapping(rows: _Rows, values: np.ndarray | None, mapping: dict, names:
 
 
 def _dedupe(rows: _Rows) -> None:
-    """Keep the first of each repeated text (Arrow hash aggregation, no Python strings)."""
-    idx = pa.array(np.arange(len(rows.text)))
-    first = pa.table({"t": rows.text, "i": idx}).group_by("t", use_threads=False).aggregate([("i", "min")])
-    keep = np.zeros(len(rows.text), dtype=bool)
-    keep[first.column("i_min").to_numpy()] = True
-    rows.keep(pa.array(keep), "duplicate text")
+    """Keep the first of each repeated text (by 64-bit hashes: 8 bytes a row, not a copy of the texts)."""
+    rows.keep(~pd.Series(rows.text_hashes()).duplicated().to_numpy(), "duplicate text")
 
 
 def _made_test_split(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -469,22 +493,50 @@ def _clean_splits(name: str, spec: DatasetSpec | None, src: Source, options: Pre
         meta = options.label_names or src.label_names.get(rows["train"].label_column) or src.label_names.get("*")
         names, mapping = _label_mapping(rows["train"], values["train"], meta)
         ids = {s: _apply_mapping(r, values[s], mapping, names) for s, r in rows.items()}
-    tables = {s: pa.table({"text": r.text.cast(pa.string()), "label": pa.array(ids[s], pa.int64())})
-              for s, r in rows.items()}
-    tables, test_from = _with_test_split(tables, options)
-    _check_classes(tables, names, rows["train"].where)
-    overlap = pc.sum(pc.is_in(tables["test"].column("text"), value_set=tables["train"].column("text"))).as_py()
+    splits = {s: _Split(r, ids[s]) for s, r in rows.items()}
+    splits, test_from = _with_test_split(splits, options)
+    _check_classes(splits, names, rows["train"].where)
+    overlap = np.isin(splits["test"].hashes(), splits["train"].hashes()).sum()
     notes = {
         "label_names": names,
-        "label_counts": {s: {n: int(c) for n, c in zip(names, np.bincount(t.column("label").to_numpy(),
-                                                                          minlength=len(names)))}
-                         for s, t in tables.items()},
+        "label_counts": {s: {n: int(c) for n, c in zip(names, np.bincount(t.labels(), minlength=len(names)))}
+                         for s, t in splits.items()},
         "columns": {s: {"text": "+".join(r.text_columns), "label": r.label_column} for s, r in rows.items()},
         "dropped": {s: r.dropped for s, r in rows.items() if r.dropped},
         "test_split": test_from,
-        "train_test_overlap": int(overlap or 0),
+        "train_test_overlap": int(overlap),
     }
-    return tables, notes
+    return splits, notes
+
+
+@dataclass
+class _Split:
+    """An output split: cleaned rows and their label ids, optionally only those under ``mask``
+    (a made test split). Written chunk by chunk, so no second copy of the texts is made."""
+
+    rows: _Rows
+    ids: np.ndarray  # (N,) int64 label ids of rows
+    mask: np.ndarray | None = None  # (N,) bool: the rows of this split
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.ids) if self.mask is None else int(self.mask.sum())
+
+    def labels(self) -> np.ndarray:
+        return self.ids if self.mask is None else self.ids[self.mask]
+
+    def hashes(self) -> np.ndarray:
+        h = self.rows.text_hashes()
+        return h if self.mask is None else h[self.mask]
+
+    def batches(self, size: int = 65536):
+        """Record batches (text string, label int64) of this split, in source order."""
+        text = self.rows.text
+        for start in range(0, len(self.ids), size):
+            end = min(start + size, len(self.ids))
+            batch = pa.record_batch([text.slice(start, end - start).combine_chunks().cast(pa.string()),
+                                     pa.array(self.ids[start:end], pa.int64())], schema=_OUTPUT_SCHEMA)
+            yield batch if self.mask is None else batch.filter(pa.array(self.mask[start:end]))
 
 
 def _drop_unlabelled(rows: dict[str, _Rows]) -> None:
@@ -497,37 +549,39 @@ def _drop_unlabelled(rows: dict[str, _Rows]) -> None:
                 raise DataError(f"{r.where}: no row has a label. ltp trains a classifier: give each text a label.")
             del rows[split]  # e.g. a Hub test split whose labels are hidden (-1)
         else:
-            r.keep(pa.array(~missing), "no label")
+            r.keep(~missing, "no label")
 
 
-def _with_test_split(tables: dict[str, pa.Table], options: PrepareOptions) -> tuple[dict[str, pa.Table], dict]:
+def _with_test_split(splits: dict[str, _Split], options: PrepareOptions) -> tuple[dict[str, _Split], dict]:
     """The source's test split, else its validation split, else a seeded stratified one made from train."""
-    if "test" in tables:
-        return tables, {"from": "test"}
-    if "validation" in tables:
-        tables = {("test" if s == "validation" else s): t for s, t in tables.items()}
-        return tables, {"from": "validation"}
-    train = tables["train"]
-    mask = _made_test_split(train.column("label").to_numpy(), options.test_fraction, options.seed)
-    tables = {"train": train.filter(pa.array(~mask)), "test": train.filter(pa.array(mask))}
-    return tables, {"from": "made", "fraction": options.test_fraction, "seed": options.seed,
+    if "test" in splits:
+        return splits, {"from": "test"}
+    if "validation" in splits:
+        splits = {("test" if s == "validation" else s): t for s, t in splits.items()}
+        return splits, {"from": "validation"}
+    train = splits["train"]
+    mask = _made_test_split(train.ids, options.test_fraction, options.seed)
+    splits = {"train": _Split(train.rows, train.ids, ~mask), "test": _Split(train.rows, train.ids, mask)}
+    return splits, {"from": "made", "fraction": options.test_fraction, "seed": options.seed,
                     "stratified": True}
 
 
-def _check_classes(tables: dict[str, pa.Table], names: list[str], where: str) -> None:
-    present = np.unique(tables["train"].column("label").to_numpy())
+def _check_classes(splits: dict[str, _Split], names: list[str], where: str) -> None:
+    present = np.unique(splits["train"].labels())
     if len(present) < 2:
         only = names[int(present[0])] if len(present) else "none"
         raise DataError(f"{where}: every training row has the same label ({only}). A classifier needs at "
                         f"least two classes: check the label column (--label-column).")
-    if tables["test"].num_rows == 0:
+    if splits["test"].num_rows == 0:
         raise DataError(f"{where}: the test split is empty. Provide more rows or a larger --test-fraction.")
 
 
-def _write_parquet(table: pa.Table, path: Path) -> None:
-    """Write exactly the columns text (string) and label (int64), in row groups a sample can skip."""
-    pq.write_table(table.select(["text", "label"]).cast(_OUTPUT_SCHEMA), path, compression="zstd",
-                   row_group_size=65536)
+def _write_parquet(split: _Split, path: Path) -> None:
+    """Write exactly the columns text (string) and label (int64), a row group per batch (a sample
+    reads only the groups it needs)."""
+    with pq.ParquetWriter(path, _OUTPUT_SCHEMA, compression="zstd") as writer:
+        for batch in split.batches():
+            writer.write_batch(batch)
 
 
 # --------------------------------------------------------------------------- loading
