@@ -67,17 +67,14 @@ def evaluation_examples(ckpt: Checkpoint, split: str, limit: int | None, data_di
     names = data.load_label_names(name, data_dir)
     if list(names) != list(ckpt.label_names):
         raise CheckpointError(f"Label mismatch: checkpoint labels {ckpt.label_names}, data set {name} labels {names}.")
-    df = data.load_split(name, split, data_dir)
-    if len(df) == 0:
+    if limit is not None and limit <= 0:
+        raise data.DataError(f"--limit must be a positive number of examples, got {limit}.")
+    df = data.load_sample(name, split, limit, seed, data_dir)  # reads only the sampled rows' texts
+    rows = df.attrs["rows"]
+    if rows == 0:
         raise data.DataError(f"The {split} split of {name} is empty; prepare the data set again.")
-    if limit is not None:
-        if limit <= 0:
-            raise data.DataError(f"--limit must be a positive number of examples, got {limit}.")
-        if limit < len(df):
-            sample = data.stratified_sample(df, limit, seed)
-            sample.attrs["sample"] = f"stratified sample of {len(sample)} of {len(df)} (seed {seed})"
-            return sample
-    df.attrs["sample"] = f"full split of {len(df)}"
+    df.attrs["sample"] = (f"stratified sample of {len(df)} of {rows} (seed {seed})" if len(df) < rows
+                          else f"full split of {rows}")
     return df
 
 

@@ -218,9 +218,7 @@ def _domain_pass(ckpt: Checkpoint, cfg: AnalysisConfig, data_dir: Path | None, n
     """Domain terms of each class, from (a stratified sample of) the training split."""
     from ltp import data
 
-    train = data.load_split(ckpt.config["dataset"]["name"], "train", data_dir)
-    if len(train) > cfg.domain_train_docs:
-        train = data.stratified_sample(train, cfg.domain_train_docs, cfg.seed)
+    train = data.load_sample(ckpt.config["dataset"]["name"], "train", cfg.domain_train_docs, cfg.seed, data_dir)
     return domain.domain_terms(train["text"].tolist(), train["label"].to_numpy(), ckpt.label_names, nlp,
                                cfg.top_k_terms, cfg.min_term_count)
 
