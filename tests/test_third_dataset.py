@@ -103,3 +103,12 @@ def test_dashboard_lists_it_and_every_page_renders(tickets, tmp_path, monkeypatc
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert not at.error, (page, [e.value for e in at.error])
+
+
+def test_sweep_by_name(tickets, tmp_path, capsys):
+    run, data_dir = tickets["run"], tickets["data_dir"]
+    assert main(["sweep", "--dataset", "tickets", "--baseline", str(run / "baseline"), "--out", str(tmp_path / "sw"),
+                 "--targets", "1.3", "--no-topk", "--max-train-examples", "40", "--eval-limit", "0",
+                 "--batch-size", "8", "--data-dir", str(data_dir), "--quiet"]) == 0
+    rec = json.loads((tmp_path / "sw" / "sweep.json").read_text())
+    assert rec["points"] and all(p["examples"] == 20 for p in rec["points"])
