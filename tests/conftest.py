@@ -190,3 +190,24 @@ def app_models(tmp_path_factory, tiny_backbone, toy_data_dir) -> dict:
                           toy_data_dir)
     save_bundle(bundle, default_bundle_dir(ckpt))
     return {"models_dir": models, "data_dir": toy_data_dir, "checkpoint": ckpt}
+
+
+def fake_config(**over) -> dict:
+    """A minimal config.json of a 3-layer hard checkpoint (no weights), for results readers."""
+    cfg = {"format": "ltp-lens-checkpoint", "format_version": 1, "stage": "hard",
+           "backbone": {"spec": "pypi:x", "model_type": "bert", "num_layers": 3, "hidden_size": 32},
+           "labels": ["A", "B"], "max_length": 24, "ltp": {"mode": "hard"}, "thresholds": [0.0, 0.01, 0.02],
+           "dataset": {"name": "toy", "description": "toy data"}}
+    cfg.update(over)
+    return cfg
+
+
+def fake_checkpoint(path, metrics=None, **over):
+    """A folder with a fake_config config.json (and metrics.json when given); returns the path."""
+    import json
+
+    path.mkdir(parents=True)
+    (path / "config.json").write_text(json.dumps(fake_config(**over)))
+    if metrics is not None:
+        (path / "metrics.json").write_text(json.dumps(metrics))
+    return path

@@ -9,29 +9,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from conftest import fake_checkpoint as _checkpoint
+
 from ltp.checkpoint import CheckpointError
 
 APP = Path(__file__).resolve().parents[1] / "app"
 if str(APP) not in sys.path:  # the pages import it as `support`, with app/ on sys.path
     sys.path.insert(0, str(APP))
 import support as sup  # noqa: E402
-
-
-def _config(**over) -> dict:
-    cfg = {"format": "ltp-lens-checkpoint", "format_version": 1, "stage": "hard",
-           "backbone": {"spec": "pypi:x", "model_type": "bert", "num_layers": 3, "hidden_size": 32},
-           "labels": ["A", "B"], "max_length": 24, "ltp": {"mode": "hard"}, "thresholds": [0.0, 0.01, 0.02],
-           "dataset": {"name": "toy", "description": "toy data"}}
-    cfg.update(over)
-    return cfg
-
-
-def _checkpoint(path, metrics=None, **over):
-    path.mkdir(parents=True)
-    (path / "config.json").write_text(json.dumps(_config(**over)))
-    if metrics is not None:
-        (path / "metrics.json").write_text(json.dumps(metrics))
-    return path
 
 
 def test_locations_follow_the_environment(tmp_path, monkeypatch):

@@ -6,24 +6,9 @@ import json
 
 import pytest
 
+from conftest import fake_checkpoint as _checkpoint
+
 from ltp import results as res
-
-
-def _config(**over) -> dict:
-    cfg = {"format": "ltp-lens-checkpoint", "format_version": 1, "stage": "hard",
-           "backbone": {"spec": "pypi:x", "model_type": "bert", "num_layers": 3, "hidden_size": 32},
-           "labels": ["A", "B"], "max_length": 24, "ltp": {"mode": "hard"}, "thresholds": [0.0, 0.01, 0.02],
-           "dataset": {"name": "toy", "description": "toy data"}}
-    cfg.update(over)
-    return cfg
-
-
-def _checkpoint(path, metrics=None, **over):
-    path.mkdir(parents=True)
-    (path / "config.json").write_text(json.dumps(_config(**over)))
-    if metrics is not None:
-        (path / "metrics.json").write_text(json.dumps(metrics))
-    return path
 
 
 def test_result_keys_round_trip():
