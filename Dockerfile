@@ -19,6 +19,10 @@ USER ltp
 # the pinned virtual environment, built once at image build time (make venv)
 RUN make venv PYTHON=python3.11
 
+# the image is a public demo: no free path box, no server path on a page, bounded inputs,
+# no heavy actions (README: "Public demo"); run with -e LTP_PUBLIC_DEMO=0 for your own use
+ENV LTP_PUBLIC_DEMO=1
+
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD .venv/bin/python -c "import urllib.request, sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status == 200 else 1)"

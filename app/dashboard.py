@@ -107,6 +107,16 @@ class Selection:
     quantization: str = "none"  # "int8": the live page runs the model with int8 linear layers
 
     @property
+    def shown(self) -> str:
+        """The checkpoint's path as pages show it (relative to the repository or models folder)."""
+        return sup.shown_path(self.path, REPO) if self.path else ""
+
+    @property
+    def in_command(self) -> str:
+        """The checkpoint's path in a command to copy (whole outside the repository, except in public)."""
+        return sup.shown_path(self.path, REPO, command=True) if self.path else ""
+
+    @property
     def dataset(self) -> str | None:
         return self.card["dataset"] if self.card else None
 
@@ -120,25 +130,27 @@ def sidebar() -> Selection:
         chosen = None
         if found:
             chosen = st.selectbox("Model", found, index=0, format_func=lambda p: p.name, key="ckpt_choice",
-                                  help=f"Checkpoints found in {root}")
+                                  help=f"Checkpoints found in `{sup.shown_path(root, REPO)}`")
         else:
-            st.caption(f"No checkpoint in `{root}`.")
-        typed = st.text_input("or a path", key="ckpt_path", placeholder="runs/ag2k/hard",
-                              help="Any checkpoint directory or training run directory (its latest stage).")
+            st.caption(f"No checkpoint in `{sup.shown_path(root, REPO)}`.")
+        typed = "" if sup.public_mode() else st.text_input(  # a public demo tells no one which paths exist
+            "or a path", key="ckpt_path", placeholder="runs/ag2k/hard",
+            help="Any checkpoint directory or training run directory (its latest stage).")
         try:
             path = sup.resolve_checkpoint(typed, chosen, REPO)
             card = sup.model_card(path)
             selection = Selection(path, card, None)
-            st.markdown(sup.model_card_markdown(card))
+            backbone = card["backbone"]
+            if backbone and not str(backbone).startswith(("pypi:", "hf:")) and ("/" in str(backbone)):
+                backbone = sup.shown_path(backbone, REPO) if Path(backbone).exists() else backbone
+            st.markdown(sup.model_card_markdown({**card, "backbone": backbone}))
             int8 = st.toggle("int8 weights", key="ckpt_int8",
                              help="Run the live page with the encoder's linear layers quantized to int8 "
                                   "(torchao dynamic quantization, CPU). LTP removes tokens; int8 makes each "
                                   "remaining token cheaper. The stored results stay fp32 unless marked int8.")
             selection = Selection(path, card, None, "int8" if int8 else "none")
-        except CheckpointError as err:
-            selection = Selection(None, None, str(err))
-            if typed.strip():
-                st.error(str(err))
+        except CheckpointError as err:  # shown once, by the page (require_checkpoint)
+            selection = Selection(None, None, sup.redact(str(err), REPO))
     st.session_state[SELECTION_KEY] = selection
     return selection
 
@@ -196,7 +208,7 @@ def need_bundle(sel: Selection):
         except BundleError as err:
             st.error(str(err))
     else:
-        st.info(f"This checkpoint has no analysis bundle yet (`{where}`).")
+        st.info(f"This checkpoint has no analysis bundle yet (`{sup.shown_path(where, REPO)}`).")
     _offer_analysis(sel)
     st.stop()
 
@@ -204,11 +216,14 @@ def need_bundle(sel: Selection):
 def _offer_analysis(sel: Selection) -> None:
     """"Compute analysis" when the data set is prepared, else the commands that get there."""
     root = sup.data_dir(REPO)
-    cmd = f"ltp analyze --checkpoint {sel.path}"
+    cmd = f"ltp analyze --checkpoint {sel.in_command}"
+    if sup.public_mode():  # minutes of CPU per click: not for a public demo
+        st.markdown(f"Computing an analysis is off in this public demo; its owner can run `{cmd}`.")
+        return
     if not sup.dataset_prepared(sel.dataset, root):
         prep = sup.prepare_hint(sel.dataset, root) if sel.dataset else "ltp data prepare NAME"
-        st.markdown(f"The data set **{sel.dataset or 'of this checkpoint'}** is not prepared in `{root}`. "
-                    "Get it, then compute the analysis:")
+        st.markdown(f"The data set **{sel.dataset or 'of this checkpoint'}** is not prepared in "
+                    f"`{sup.shown_path(root, REPO)}`. Get it, then compute the analysis:")
         st.code(f"{prep}\n{cmd}", language="bash")
         return
     st.markdown(f"Compute it here (or run `{cmd}`): a stratified sample of the test split goes through the "

@@ -22,6 +22,8 @@ from ltp.results import (SWEEP, ResultKey, flops_columns, headline_result, read_
 
 MODELS_DIR_ENV = "LTP_MODELS_DIR"
 DATA_DIR_ENV = "LTP_DATA_DIR"
+PUBLIC_ENV = "LTP_PUBLIC_DEMO"  # 1: the public-demo mode (what the Docker image runs)
+PUBLIC_MAX_CHARS = 2000  # the live page's text limit in the public demo
 DEFAULT_SENTENCE = "This is the best restaurant, and I will be returning for another meal."
 TRAIN_COMMAND = "ltp train --dataset ag_news --out models/ag_news"
 SWEEP_COLUMNS = ("method", "label", "accuracy", "f1", "flops_reduction", "speedup")
@@ -36,6 +38,39 @@ def models_dir(repo: Path) -> Path:
     """Where shipped checkpoints live: ``$LTP_MODELS_DIR`` if set, else ``<repo>/models``."""
     env = os.environ.get(MODELS_DIR_ENV, "").strip()
     return Path(env).expanduser() if env else Path(repo) / "models"
+
+
+def public_mode() -> bool:
+    """The public-demo mode: no free path box, no server path on any page, bounded inputs and no
+    heavy actions (``LTP_PUBLIC_DEMO=1``)."""
+    return os.environ.get(PUBLIC_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def shown_path(path: str | Path, repo: Path, command: bool = False) -> str:
+    """A path as a page shows it: relative to the repository when inside it
+    (``models/ag_news-minilm-ltp``), else relative to the models folder; in a command to copy
+    (``command``) a path outside the repository stays whole, except in the public demo, which
+    shows no server path at all."""
+    p = Path(path).expanduser().resolve()
+    bases = [Path(repo).resolve()] + ([] if command and not public_mode() else [models_dir(repo).resolve()])
+    for base in bases:
+        try:
+            return str(p.relative_to(base))
+        except ValueError:
+            continue
+    return p.name if public_mode() else str(path)
+
+
+def redact(message: str, repo: Path) -> str:
+    """In the public demo, a message without the server's absolute folders (repository, models,
+    data); elsewhere unchanged (the operator needs the paths to act on it)."""
+    if not public_mode():
+        return message
+    for base, name in ((models_dir(repo), "models"), (data_dir(repo), "data"), (Path(repo), ".")):
+        for form in {str(Path(base).resolve()), str(base)}:
+            if form not in (".", ""):
+                message = message.replace(form + "/", name + "/" if name != "." else "").replace(form, name)
+    return message
 
 
 def data_dir(repo: Path) -> Path:
@@ -293,6 +328,8 @@ def sweep_points(ckpt: Path) -> pd.DataFrame | None:
     if missing:
         raise ValueError(f"{path} lacks field(s) {missing}; each point needs {', '.join(SWEEP_COLUMNS)}.")
     extra = [c for c in df.columns if c not in SWEEP_COLUMNS and not isinstance(df[c].iloc[0], (list, dict))]
+    if "checkpoint" in df:  # the sweep's run folders: their names tell the runs apart, the server path nothing
+        df["checkpoint"] = df["checkpoint"].map(lambda c: "/".join(Path(c).parts[-3:]) if isinstance(c, str) else c)
     return df.reindex(columns=[*SWEEP_COLUMNS, *extra])
 
 

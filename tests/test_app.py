@@ -361,3 +361,55 @@ def test_score_page_bad_files(app_env):
     at = start("views/score.py")
     at.file_uploader(key="score_upload").set_value(("x.csv", csv, "text/csv")).run()
     assert not at.exception and "empty in every row" in at.error[0].value
+
+
+# --------------------------------------------------------------------------- public demo
+
+
+def _all_text(at: AppTest) -> str:
+    """Every string a visitor can read on the page: text elements, widget labels and help, tables."""
+    parts = []
+    for kind in ("markdown", "caption", "info", "warning", "error", "code", "title", "subheader", "header",
+                 "text", "latex", "metric"):
+        for el in at.get(kind):
+            parts += [str(getattr(el, a, "")) for a in ("value", "label", "body")]
+    for el in at.get("dataframe"):
+        parts.append(el.value.to_csv())
+    for kind in ("selectbox", "button", "slider", "text_area", "toggle", "file_uploader"):
+        for el in at.get(kind) + at.sidebar.get(kind):
+            parts += [str(getattr(el, "label", "")), str(getattr(el, "help", "") or "")]
+    parts += [str(m.value) for m in at.sidebar.markdown] + [str(c.value) for c in at.sidebar.caption]
+    return "\n".join(parts)
+
+
+def test_public_demo_shows_no_server_path_and_no_path_box(app_env, monkeypatch):
+    monkeypatch.setenv("LTP_PUBLIC_DEMO", "1")
+    at = start()
+    assert not at.sidebar.text_input  # no free path box: a visitor cannot probe the server's folders
+    secret = [str(app_env["models_dir"]), str(app_env["data_dir"]), str(Path(__file__).resolve().parents[1]), "/tmp/"]
+    for page in PAGES:
+        at.switch_page(page).run()
+        no_errors(at)
+        shown = _all_text(at)
+        assert not [s for s in secret if s in shown], (page, [s for s in secret if s in shown])
+    at.switch_page("views/embedding.py").run()
+    assert all(b.disabled for b in at.button if b.label == "Recompute")  # heavy actions off
+    at.switch_page("views/prune.py").run()
+    assert at.text_area(key="prune_text").max_chars == 2000  # input size bounded
+
+
+def test_public_demo_does_not_offer_the_analysis(app_env, tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    shutil.copytree(app_env["checkpoint"], models / "nobundle", ignore=shutil.ignore_patterns("analysis"))
+    monkeypatch.setenv("LTP_MODELS_DIR", str(models))
+    monkeypatch.setenv("LTP_PUBLIC_DEMO", "1")
+    at = start("views/retained.py")
+    no_errors(at)
+    assert not [b for b in at.button if b.label == "Compute analysis"]
+    assert any("off in this public demo" in m.value for m in at.markdown)
+    assert str(models) not in _all_text(at)
+
+
+def test_outside_public_mode_pages_name_paths_relative_to_the_models_folder(app_env):
+    at = start()
+    assert any(c.value.startswith("`toy-tiny`") for c in at.caption)  # not the absolute server path

@@ -33,7 +33,8 @@ def projected(b, table: str, key: str, df):
     state = f"emb_perplexity_{table}"
     c1, c2, c3 = st.columns([3, 1, 3], vertical_alignment="bottom")
     perplexity = c1.slider("t-SNE perplexity", 5, 100, int(default), key=f"emb_slider_{table}")
-    if c2.button("Recompute", key=f"emb_recompute_{table}"):
+    if c2.button("Recompute", key=f"emb_recompute_{table}", disabled=sup.public_mode(),
+                 help="Off in the public demo (a minute of CPU per click)" if sup.public_mode() else None):
         st.session_state[state] = (key, float(perplexity))
     chosen = st.session_state.get(state)
     if chosen and chosen[0] == key and chosen[1] != default:

@@ -15,13 +15,13 @@ try:
     metrics, bench = read_metrics(path), read_bench(path)
     sweep = sup.sweep_points(path)
 except ValueError as err:
-    st.error(str(err))
+    st.error(sup.redact(str(err), db.REPO))
     st.stop()
 
 hard, none = stored_result(metrics, "test", "hard"), stored_result(metrics, "test", "none")
 if not hard and not none:
     st.info(f"No test metrics are stored for this model yet. Measure them with:\n\n"
-            f"```bash\nltp evaluate --checkpoint {path} --mode both\n```")
+            f"```bash\nltp evaluate --checkpoint {sel.in_command} --mode both\n```")
 else:
     baseline = baseline_result(path, repo=db.REPO, metrics=metrics)
     main = hard or none
@@ -85,7 +85,7 @@ if len(bench_rows := sup.bench_table(bench)):
     st.caption("Throughput in examples/s, latency at batch 1 (median); `share_of_flops_saving_as_time` is the "
                "speed-up divided by the FLOPs reduction.")
 else:
-    st.info(f"No timing is stored for this model. Measure it with `ltp bench --checkpoint {path}` (writes bench.json).")
+    st.info(f"No timing is stored for this model. Measure it with `ltp bench --checkpoint {sel.in_command}` (writes bench.json).")
 
 st.subheader("LTP with int8")
 if rows := quantization_rows(metrics, bench, sel.card["mode"]):
@@ -95,13 +95,13 @@ if rows := quantization_rows(metrics, bench, sel.card["mode"]):
                "against the fp32 model with pruning off. Accuracy from `ltp evaluate --int8`, speed from "
                "`ltp bench --int8`.")
 else:
-    st.info(f"No int8 results are stored. Measure them with `ltp evaluate --checkpoint {path} --mode both --int8` "
-            f"and `ltp bench --checkpoint {path} --int8`.")
+    st.info(f"No int8 results are stored. Measure them with `ltp evaluate --checkpoint {sel.in_command} --mode both --int8` "
+            f"and `ltp bench --checkpoint {sel.in_command} --int8`.")
 
 st.subheader("Accuracy vs FLOPs trade-off")
 if sweep is None:
     st.info("`ltp` sweep results are not stored for this model (no sweep.json beside the checkpoint). "
-            f"Make them with `{sup.sweep_command(path, sel.dataset)}`.")
+            f"Make them with `{sup.sweep_command(sel.in_command, sel.dataset)}`.")
 else:
     db.chart(viz.tradeoff_chart(sweep), "tradeoff")
     db.table(sweep, "sweep")

@@ -38,6 +38,7 @@ def input_area(sel: db.Selection) -> str:
     st.session_state.setdefault(TEXT_KEY, sup.DEFAULT_SENTENCE)
     rows = db.split_for(sel.dataset)
     text = st.text_area("Text to classify", key=TEXT_KEY, height=110,
+                        max_chars=sup.PUBLIC_MAX_CHARS if sup.public_mode() else None,
                         help="Ctrl+Enter (or click outside) applies the text.")
     left, right = st.columns([1, 4], vertical_alignment="center")
     left.button("Prune", type="primary", key="prune_run", icon=":material/content_cut:")
@@ -99,7 +100,7 @@ def charts_row(sel, hard, none) -> None:
 
 sel = db.require_checkpoint()
 st.title("Prune a sentence")
-st.caption(f"`{sel.path}` — {sel.card['num_layers']} layers; classes: {', '.join(sel.card['labels'])}"
+st.caption(f"`{sel.shown}` — {sel.card['num_layers']} layers; classes: {', '.join(sel.card['labels'])}"
            + ("; int8 linear layers (torchao)" if sel.quantization == "int8" else ""))
 text = input_area(sel)
 if not text.strip():
@@ -108,7 +109,7 @@ if not text.strip():
 try:
     hard, none = traces(str(sel.path), sup.stamp(sel.path / "config.json"), text, sel.quantization)
 except (CheckpointError, InputError, ValueError, RuntimeError) as err:
-    st.error(str(err))
+    st.error(sup.redact(str(err), db.REPO))
     st.stop()
 if pruning_mode(sel.card["mode"]) != sel.card["mode"]:
     st.info(f"This checkpoint's own mode is {sel.card['mode']!r} ({sel.card['stage']} stage); the view applies "

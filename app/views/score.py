@@ -11,8 +11,8 @@ import support as sup
 from ltp.checkpoint import CheckpointError
 from ltp.data import TEXT_COLUMNS
 
-MAX_MB = 5  # upload size limit
-MAX_ROWS = 2000  # rows scored per upload (about a minute on 2 CPU cores for news-length texts)
+MAX_MB = 1 if sup.public_mode() else 5  # upload size limit
+MAX_ROWS = 200 if sup.public_mode() else 2000  # rows scored per upload (2,000: about a minute on 2 cores)
 
 
 def read_upload(upload) -> pd.DataFrame:
@@ -98,7 +98,7 @@ if notes:
 try:
     table = scored(str(sel.path), sup.stamp(sel.path / "config.json"), sel.quantization, tuple(texts))
 except (CheckpointError, ValueError, RuntimeError) as err:
-    st.error(str(err))
+    st.error(sup.redact(str(err), db.REPO))
     st.stop()
 table = table.copy()
 table.insert(0, "row", texts.index.to_numpy() + 1)  # 1-based, as a spreadsheet counts data rows
