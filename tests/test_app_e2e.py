@@ -7,6 +7,7 @@ test-artifacts/e2e/.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -39,16 +40,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(app_models, tmp_path_factory):
-    """A real Streamlit server on the tiny models dir; always terminated."""
+@contextlib.contextmanager
+def _serve(app_models, log: Path, **env_extra):
+    """A real Streamlit server on the tiny models dir (its URL); always terminated."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) "
                     "to run the browser tests")
     pytest.importorskip("playwright.sync_api")
     port = _free_port()
-    env = {**os.environ, "LTP_MODELS_DIR": str(app_models["models_dir"]), "LTP_DATA_DIR": str(app_models["data_dir"])}
-    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, "LTP_MODELS_DIR": str(app_models["models_dir"]), "LTP_DATA_DIR": str(app_models["data_dir"]),
+           **env_extra}
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "Home.py"), "--server.headless", "true",
@@ -77,6 +78,12 @@ def server(app_models, tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def server(app_models, tmp_path_factory):
+    with _serve(app_models, tmp_path_factory.mktemp("server") / "streamlit.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +165,7 @@ def test_prune_page_matches_the_cli_and_escapes_html(server, page, app_models):
     page.wait_for_selector("table.ltp-layers", timeout=RENDER_MS)
     settle(page)
     no_error_boxes(page, "landing page")
+    assert page.locator('[data-testid="stSidebar"] [data-testid="stTextInput"]').count() == 1  # the path box
 
     apply_text(page, SENTENCE)
     no_error_boxes(page, "prune page")
@@ -208,3 +216,24 @@ def test_score_page_uploads_a_csv_and_offers_the_scores(server, page, tmp_path):
     no_error_boxes(page, "score page after the download")
     assert "Texts scored" in page.inner_text("body")
     snap(page, "score")
+
+
+def test_public_demo_in_the_browser(app_models, browser, tmp_path):
+    """LTP_PUBLIC_DEMO=1: no path box in the sidebar and no absolute path anywhere on the pages."""
+    with _serve(app_models, tmp_path / "public.log", LTP_PUBLIC_DEMO="1") as url:
+        context = browser.new_context(viewport={"width": 1920, "height": 1080})
+        page = context.new_page()
+        try:
+            for slug, title in [("", "Prune a sentence"), ("performance", "Performance"), ("score", "Score a file"),
+                                ("embedding", "Embedding map")]:
+                page.goto(f"{url}/{slug}")
+                page.wait_for_selector(f"h1:has-text('{title}')", timeout=RENDER_MS)
+                settle(page)
+                no_error_boxes(page, f"public {slug or 'prune'}")
+                assert page.locator('[data-testid="stSidebar"] [data-testid="stTextInput"]').count() == 0, "a path box"
+                body = page.inner_text("body")
+                for secret in (str(app_models["models_dir"]), str(app_models["data_dir"]), str(REPO), "/tmp/"):
+                    assert secret not in body, (slug, secret)
+                snap(page, f"public-{slug or 'prune'}")
+        finally:
+            context.close()
