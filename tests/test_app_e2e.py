@@ -134,7 +134,7 @@ def shown_counts(page) -> list[int]:
     for i in range(rows.count()):
         label, count = rows.nth(i).locator("td").nth(0).inner_text(), rows.nth(i).locator("td").nth(1).inner_text()
         if label.startswith("Layer"):
-            counts.append(int(re.match(r"(\d+) tokens", count).group(1)))
+            counts.append(int(re.match(r"(\d+) tokens?", count).group(1)))
     return counts
 
 

@@ -289,3 +289,11 @@ def test_embedding_scatter_many_categories_get_distinct_colours():
     df = pd.DataFrame({"x": np.arange(34.0), "y": np.arange(34.0), "pos": tags * 2})
     fig = viz.embedding_scatter(df, "x", "y", "pos")
     assert len(fig.data) == 17 and len({t.marker.color for t in fig.data}) == 17
+
+
+def test_layer_table_says_1_token_not_1_tokens():
+    from ltp.viz import layers_table_html
+
+    html_ = layers_table_html("a b", [(0, 0), (0, 1), (2, 3), (0, 0)], [True, False, False, True],
+                              [[True, True, False, False], [True, False, False, False]])
+    assert ">2 tokens<" in html_ and ">1 token<" in html_ and "1 tokens" not in html_

@@ -77,7 +77,8 @@ def per_layer(sel, hard) -> None:
                  else "the first")
         st.info(f"The text is longer than the model's max length: only {which} {hard.input_tokens} tokens "
                 f"(special tokens included) were used; {hidden:,} characters were not seen by the model "
-                "(grey below).")
+                + ("(the cut-out middle is marked in grey italics below)." if sel.card.get("truncation") == "head+tail"
+                   else "(they are left out below)."))
     st.caption("Faded, struck-through pieces have been pruned by that layer; [CLS] and [SEP] are counted "
                "but not shown.")
     st.html(viz.layers_table_html(sup.printable(shown), hard.offsets, hard.special, alive_masks(hard)))

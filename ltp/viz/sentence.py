@@ -197,7 +197,7 @@ def layers_table_html(text: str, offsets: Sequence[tuple[int, int]], special: Se
         body = layer_text_html(text, offsets, alive, special)
         out.append(f'<tr data-layer="{layer}" data-count="{count}">'
                    f'<td style="{cell};white-space:nowrap;font-weight:600">{html.escape(str(label))}</td>'
-                   f'<td class="ltp-count" style="{cell};white-space:nowrap;text-align:right">{count} tokens</td>'
+                   f'<td class="ltp-count" style="{cell};white-space:nowrap;text-align:right">{count} token{"" if count == 1 else "s"}</td>'
                    f'<td dir="auto" style="{cell};width:100%">{body}</td></tr>')
     out.append("</table>")
     return "".join(out)
