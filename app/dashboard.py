@@ -140,9 +140,9 @@ def sidebar() -> Selection:
             path = sup.resolve_checkpoint(typed, chosen, REPO)
             card = sup.model_card(path)
             selection = Selection(path, card, None)
-            backbone = card["backbone"]
-            if backbone and not str(backbone).startswith(("pypi:", "hf:")) and ("/" in str(backbone)):
-                backbone = sup.shown_path(backbone, REPO) if Path(backbone).exists() else backbone
+            backbone = card["backbone"]  # a local backbone folder is named as any other path
+            if backbone and Path(backbone).exists():
+                backbone = sup.shown_path(backbone, REPO)
             st.markdown(sup.model_card_markdown({**card, "backbone": backbone}))
             int8 = st.toggle("int8 weights", key="ckpt_int8",
                              help="Run the live page with the encoder's linear layers quantized to int8 "

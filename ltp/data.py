@@ -306,10 +306,10 @@ def _text_array(table: pa.Table, columns: list[str], where: str) -> pa.ChunkedAr
     return pc.binary_join_element_wise(*parts, pa.scalar(" ", pa.large_string()))
 
 
-def _chunkwise(text: pa.ChunkedArray, fn) -> np.ndarray:
+def _chunkwise(text: pa.ChunkedArray, fn, dtype=bool) -> np.ndarray:
     """``fn`` applied chunk by chunk, concatenated (temporaries stay one chunk large)."""
     out = [fn(chunk) for chunk in text.chunks]
-    return np.concatenate(out) if out else np.zeros(0, dtype=bool)
+    return np.concatenate(out) if out else np.zeros(0, dtype=dtype)
 
 
 def _is_empty(chunk: pa.Array) -> np.ndarray:
@@ -319,7 +319,8 @@ def _is_empty(chunk: pa.Array) -> np.ndarray:
 
 def _text_hashes(text: pa.ChunkedArray) -> np.ndarray:
     """A 64-bit hash of each text (for repeats and train/test overlap without a copy of the texts)."""
-    return _chunkwise(text, lambda ch: pd.util.hash_array(ch.to_numpy(zero_copy_only=False), categorize=False))
+    return _chunkwise(text, lambda ch: pd.util.hash_array(ch.to_numpy(zero_copy_only=False), categorize=False),
+                      np.uint64)
 
 
 # ---- rows and labels
