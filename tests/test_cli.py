@@ -257,7 +257,7 @@ def test_every_command_has_help_with_real_defaults_only(capsys):
     """Each command of the dispatch table parses --help; no '(default: None)' noise."""
     from ltp.cli import COMMANDS, build_parser
 
-    assert list(COMMANDS) == ["data", "train", "evaluate", "prune", "analyze", "bench", "sweep", "export", "card",
+    assert list(COMMANDS) == ["data", "train", "calibrate", "evaluate", "prune", "analyze", "bench", "sweep", "export", "card",
                               "report"]
     for argv in [[name] for name in COMMANDS] + [["data", "prepare"]]:
         with pytest.raises(SystemExit) as exit_:

@@ -2,6 +2,7 @@
 soft pruning (states scaled, queries and keys weighted by survival), the expected-FLOPs
 regulariser, the sink-aware score, the threshold optimiser, the FLOPs target, top-k schedules."""
 
+import json
 import math
 import shutil
 
@@ -345,11 +346,50 @@ def test_target_controller_lands_within_tolerance(tmp_path, peaky_backbone, toy_
     assert abs(got / target - 1) <= 0.10, got
     info = ck.config["training"]["stages"]["hard"]
     assert info["target_flops_reduction"] == target and info["calibration"]["reached"] > 1.2
+    # the hard stage ends with a calibration of its trained weights, recorded with its scale
+    final = info["final_calibration"]
+    assert final["target"] == target and abs(final["reached"] / target - 1) <= 0.05 and final["scale"] > 0
+    assert "reached_on_validation_before_final_calibration" in info
+    logged = [json.loads(x) for x in (tmp_path / "t" / "train_log.jsonl").read_text().splitlines()]
+    assert any(r.get("event") == "recalibrated" and r["stage"] == "hard" for r in logged)
+    _check_calibrate_command(tmp_path, tmp_path / "t" / "hard", toy_data_dir, tok, texts)
     # lambda alone (the same run without the target) lands elsewhere
     free = train(TrainConfig(**{**cfg.__dict__, "out": str(tmp_path / "free"), "target_flops_reduction": None,
                                 "mask_lambda": 0.0}), show_progress=False)
     assert abs(binarised_reduction(load_checkpoint(free).model, encode(tok, texts, 24).input_ids,
                                    tok.pad_token_id) / target - 1) > 0.10
+
+
+def _check_calibrate_command(tmp_path, hard, data_dir, tok, texts):
+    """`ltp calibrate` moves a finished checkpoint to another target on train texts: to --out
+    (the source untouched), or in place (stale measurements removed, the record kept)."""
+    from ltp.checkpoint import load_checkpoint
+    from ltp.cli import main
+    from ltp.text import encode
+    from ltp.train import binarised_reduction
+
+    def reduction(path):
+        return binarised_reduction(load_checkpoint(path).model, encode(tok, texts, 24).input_ids, tok.pad_token_id)
+
+    before = load_checkpoint(hard).config["thresholds"]
+    out = tmp_path / "cal"
+    assert main(["calibrate", "--checkpoint", str(hard), "--target-flops-reduction", "1.25", "--out", str(out),
+                 "--data-dir", str(data_dir), "--examples", "48"]) == 0
+    assert load_checkpoint(hard).config["thresholds"] == before
+    cal = load_checkpoint(out).config
+    assert cal["thresholds"] != before and cal["training"]["calibrations"][-1]["target"] == 1.25
+    assert abs(reduction(out) / 1.25 - 1) <= 0.10
+    assert "recalibrated (ltp calibrate)" in (out / "train_log.jsonl").read_text()
+    (out / "metrics.json").write_text("{}")  # measured with the thresholds about to change
+    assert main(["calibrate", "--checkpoint", str(out), "--target-flops-reduction", "1.35",
+                 "--data-dir", str(data_dir), "--examples", "48"]) == 0
+    assert not (out / "metrics.json").exists() and len(load_checkpoint(out).config["training"]["calibrations"]) == 2
+    assert reduction(out) > 1.25 * 1.02
+    # bad input: a clear message, nothing written
+    assert main(["calibrate", "--checkpoint", str(out), "--target-flops-reduction", "0.5",
+                 "--data-dir", str(data_dir)]) == 2
+    assert main(["calibrate", "--checkpoint", str(hard), "--target-flops-reduction", "1.3", "--out", str(out),
+                 "--data-dir", str(data_dir)]) == 2
 
 
 def test_controller_steers_a_ratio_to_its_goal_against_the_task():

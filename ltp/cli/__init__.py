@@ -13,13 +13,13 @@ import argparse
 import shlex
 import sys
 
-from ltp.cli import analyze, bench, card, data, evaluate, export, options, prune, report, sweep
+from ltp.cli import analyze, bench, calibrate, card, data, evaluate, export, options, prune, report, sweep
 from ltp.cli import train as train_command
 from ltp.cli.analyze import format_analysis
 from ltp.cli.options import EXIT_INTERRUPTED, EXIT_USAGE
 
 # the dispatch table, in the order `ltp --help` lists the commands
-COMMANDS = {m.NAME: m for m in (data, train_command, evaluate, prune, analyze, bench, sweep, export, card, report)}
+COMMANDS = {m.NAME: m for m in (data, train_command, calibrate, evaluate, prune, analyze, bench, sweep, export, card, report)}
 
 __all__ = ["COMMANDS", "EXIT_USAGE", "build_parser", "format_analysis", "main"]
 

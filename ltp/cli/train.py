@@ -118,8 +118,8 @@ def format_record(rec: dict) -> str | None:
                 + (f" (binarised: acc {rec['val_hard_accuracy']:.4f}, {rec['val_hard_flops_reduction']:.2f}x)"
                    if "val_hard_accuracy" in rec else "")
                 + f", {rec['seconds']:.0f} s")
-    if rec.get("event") == "calibrated":
-        return (f"[{rec['stage']}] thresholds scaled by {rec['scale']:.3f}: binarised FLOPs reduction "
+    if rec.get("event") in ("calibrated", "recalibrated"):
+        return (f"[{rec['stage']}] {'after training, ' if rec['event'] == 'recalibrated' else ''}thresholds scaled by {rec['scale']:.3f}: binarised FLOPs reduction "
                 f"{rec['before']:.2f}x -> {rec['reached']:.2f}x (target {rec['target']:g}x, "
                 f"{rec['examples']} train texts)")
     if "event" in rec:

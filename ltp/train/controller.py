@@ -1,5 +1,6 @@
 """Steering pruning to a FLOPs target: the Lagrangian controller of the soft stage and the
-calibration of the binarised thresholds (start of the soft stage, before the hard stage)."""
+calibration of the binarised thresholds (start of the soft stage, before and after the hard
+stage, and `ltp calibrate` for a finished checkpoint)."""
 
 from __future__ import annotations
 
@@ -98,3 +99,20 @@ def calibrate_thresholds(model: LTPForSequenceClassification, ids: list[list[int
     model.train()
     return {"target": target, "before": round(before, 3), "scale": round(scales[best], 4), "reached": round(final, 3),
             "examples": len(sample)}
+
+
+FINAL_CALIBRATION_EXAMPLES = 2048  # after the hard stage: 4x the default sample, ~1% noise on a 512-text sample
+
+
+def final_calibration(model: LTPForSequenceClassification, ids: list[list[int]], pad_id: int, target: float,
+                      examples: int = FINAL_CALIBRATION_EXAMPLES, seed: int = 0) -> dict:
+    """Re-scale the learned thresholds once the hard stage has trained.
+
+    The hard stage starts calibrated, but its weights keep training at fixed thresholds and
+    their scores move: on AG News the binarised reduction on validation drifted from 2.50x to
+    2.47x over two epochs. A last calibration on a larger sample of training texts (not the
+    validation or test rows) puts the shipped thresholds back on the target; the scale it
+    needs is reported, so a large one (a stage that did not hold its target) is visible."""
+    record = calibrate_thresholds(model, ids, pad_id, target, examples, seed, constant=False)
+    model.eval()
+    return record

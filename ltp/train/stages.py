@@ -28,7 +28,7 @@ from ltp.model import LTPConfig, LTPForSequenceClassification, build_model
 from ltp.train import loop, resume
 from ltp.train.batches import TrainData, load_train_data
 from ltp.train.config import STAGE_MODE, TrainConfig
-from ltp.train.controller import calibrate_thresholds
+from ltp.train.controller import binarised_reduction, calibrate_thresholds, final_calibration
 
 
 class _RunLog:
@@ -107,8 +107,17 @@ def _train_stage(stage: str, previous: Path | None, data: TrainData, tokenizer, 
     stage_info[stage] = {k: info[k] for k in ("epochs", "examples", "wall_seconds")} | {"lr": cfg.stage_lr(stage)}
     if cfg.target_flops_reduction and stage in ("soft", "hard"):
         reached = info["final"].get("val_hard_flops_reduction", info["final"].get("val_flops_reduction"))
+        extra = {"calibration": calibration} if calibration else {}
+        if stage == "hard":  # the trained weights moved the scores: calibrate the thresholds once more
+            final = final_calibration(model, data.ids, tokenizer.pad_token_id, cfg.target_flops_reduction,
+                                      seed=cfg.seed + 1)
+            log({"stage": stage, "event": "recalibrated", **final})
+            extra["final_calibration"] = final
+            if data.val_ids:
+                extra["reached_on_validation_before_final_calibration"] = reached
+                reached = round(binarised_reduction(model, data.val_ids, tokenizer.pad_token_id), 3)
         stage_info[stage].update(target_flops_reduction=cfg.target_flops_reduction, reached_on_validation=reached,
-                                 **({"calibration": calibration} if calibration else {}))
+                                 **extra)
         log({"stage": stage, "event": f"target {cfg.target_flops_reduction:g}x FLOPs reduction: "
                                       f"{reached}x on validation (binarised)"})
     state.wait_for_everyone()
