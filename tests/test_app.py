@@ -338,22 +338,73 @@ def test_retained_page_filters_change_the_tables(app_env):
     no_errors(at)
     assert at.get("imgs") or at.get("image")  # word clouds
     last = at.dataframe[0].value.copy()
+    assert list(last.columns) == ["Word", "Occurrences", "Share"]
     at.slider(key="ret_layer").set_value(1).run()
     no_errors(at)
     first = at.dataframe[0].value
-    assert first["count"].sum() >= last["count"].sum() and not first.equals(last)
+    assert first["Occurrences"].sum() >= last["Occurrences"].sum() and not first.equals(last)
     assert any("layer 1 never prunes" in i.value for i in at.info)
 
     at.selectbox(key="ret_class").set_value(0).run()
     at.radio(key="ret_cell").set_value("TP").run()
     no_errors(at)
     assert not at.dataframe[0].value.equals(first)
+    assert any("Texts counted: TP" in c.value for c in at.caption)  # the cell in words
 
     at.text_input(key="ret_word").input("the").run()
     no_errors(at)
     assert "Occurrences" in [m.label for m in at.metric]
     at.text_input(key="ret_word").input("zzzz").run()
     assert any("does not occur" in i.value for i in at.info)
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """{file name: the DataFrame its CSV download serves}, recorded from the pages' download helper."""
+    import dashboard
+
+    served, original = {}, dashboard.download
+
+    def record(df, name, *args, **kwargs):
+        served[f"{name}.csv"] = df.copy()
+        return original(df, name, *args, **kwargs)
+
+    monkeypatch.setattr(dashboard, "download", record)
+    return served
+
+
+def test_retained_downloads_are_named_by_class_and_record_their_filters(app_env, downloads):
+    import support
+
+    at = start("views/retained.py")
+    names = json.loads((app_env["checkpoint"] / "config.json").read_text())["labels"]
+    at.selectbox(key="ret_class").set_value(1).run()
+    at.radio(key="ret_cell").set_value("FN").run()
+    no_errors(at)
+    want = f"retained-words_{support.file_slug(names[1])}_FN_layer-2_no-stopwords_no-clitics-or-tags.csv"
+    assert want in downloads, sorted(downloads)
+    csv = downloads[want]
+    assert csv["Class"].unique().tolist() == [names[1]] and csv["Confusion cell"].unique().tolist() == ["FN"]
+    assert csv["Layer"].unique().tolist() == [2] and csv["Clitics and source tags"].unique().tolist() == ["hidden"]
+    assert {"Word", "Occurrences", "Share"} <= set(csv.columns)
+    assert not [n for n in downloads if "_1_" in n or n.endswith("-1.csv")]  # never named by a class index
+
+
+def test_retained_page_hides_clitics_and_agency_tags_by_default(monkeypatch):
+    ckpt = SHIPPED / "ag_news-minilm-ltp"
+    if not (ckpt / "analysis" / "summary.json").is_file():
+        pytest.skip(f"{ckpt} has no analysis bundle")
+    monkeypatch.setenv("LTP_MODELS_DIR", str(SHIPPED))
+    at = AppTest.from_file(str(HOME), default_timeout=TIMEOUT).run()
+    at.sidebar.selectbox(key="ckpt_choice").set_value(ckpt).run()
+    at.switch_page("views/retained.py").run()
+    at.selectbox(key="ret_class").set_value(1).run()  # Sports: "ap" and "s" topped it
+    no_errors(at)
+    top = at.dataframe[0].value["Word"].tolist()
+    assert not {"s", "ap", "reuters", "afp"} & set(top) and top[0] == "team"
+    at.toggle(key="ret_hide_tags").set_value(False).run()
+    no_errors(at)
+    assert at.dataframe[0].value["Word"].tolist()[:2] == ["ap", "s"]  # what the issue saw, one click away
 
 
 def test_pos_page_layer_slider(app_env):
@@ -364,6 +415,12 @@ def test_pos_page_layer_slider(app_env):
     no_errors(at)
     assert not at.dataframe[0].value.equals(before)
     assert len(charts_of(at)) == 2
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Class", "Part of speech", "Status", "Words", "Share"]
+    assert "NOUN (noun)" in set(table["Part of speech"])  # tags spelled out
+    assert '"NOUN (noun)"' in charts_of(at)[0].proto.spec
+    at.toggle(key="pos_hide_tags").set_value(False).run()
+    no_errors(at)
 
 
 def test_embedding_page_colours_and_recompute(app_env):
@@ -386,7 +443,10 @@ def test_domain_page(app_env):
     labels = [m.label for m in at.metric]
     assert "p-value" in labels and any(label.startswith("Test statistic") for label in labels)
     terms = at.dataframe[0].value
-    assert {"term", "z", "occurrences", "share_kept_last"} <= set(terms.columns)
+    assert {"Term", "z-score", "Occurrences", "Reaches last layer"} <= set(terms.columns)
+    for df in at.dataframe:
+        assert not [c for c in df.value.columns if "_" in str(c)], df.value.columns  # no snake_case header
+    assert any("z-score" in c.value and "standard errors" in c.value for c in at.caption)  # z explained
     at.selectbox(key="dom_class").set_value(1).run()
     no_errors(at)
     assert not at.dataframe[0].value.equals(terms)
