@@ -192,7 +192,8 @@ def model_card_markdown(card: dict) -> str:
         f"**Backbone** `{card['backbone']}` ({_md(card['model_type'])}, {card['num_layers']} layers, "
         f"{card['hidden_size']} wide)",
         f"**Stage / mode** {_md(card['stage'])} / {_md(card['mode'])}; max length {card['max_length']}",
-        f"**Thresholds** {thr}",
+        f"**Thresholds** {thr}" + (" (– or ≤ 0: the layer never prunes)" if any(t is None or t <= 0
+                                                                                for t in card["thresholds"]) else ""),
     ]
     if card["accuracy"] is not None:
         extra = f", {card['flops_reduction']:.2f}x fewer FLOPs" if card["flops_reduction"] else ""
@@ -282,6 +283,24 @@ def column_config(df: pd.DataFrame) -> dict[str, dict]:
             help_text, fmt = COLUMN_HELP[column]
             numeric = pd.api.types.is_numeric_dtype(df[column])
             out[column] = {"help": help_text, **({"type_config": {"type": "number", "format": fmt}} if numeric else {})}
+    return out
+
+
+SCORE_LABELS = {"row": "Row", "text": "Text", "prediction_pruned": "Prediction (LTP)",
+                "confidence_pruned": "Confidence (LTP)", "prediction_unpruned": "Prediction (pruning off)",
+                "confidence_unpruned": "Confidence (pruning off)", "agree": "Same answer",
+                "input_tokens": "Input tokens", "truncated": "Truncated", "flops_reduction": "FLOPs reduction"}
+
+
+def score_column_config(columns) -> dict[str, dict]:
+    """Header labels for the Score page's table, whose CSV keeps ``ltp.inference.score_texts``'s
+    machine names for scripts (the page says so)."""
+    out = {}
+    for c in columns:
+        label = SCORE_LABELS.get(c) or (f"Alive after layer {c.removeprefix('alive_after_layer_')}"
+                                        if str(c).startswith("alive_after_layer_") else None)
+        if label:
+            out[c] = {"label": label, **({"width": "large"} if c == "text" else {})}
     return out
 
 

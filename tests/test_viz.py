@@ -123,7 +123,8 @@ def test_confusion_matrix_chart():
     heat = fig.data[0]
     assert len(fig.data) == 1 and np.asarray(heat.z).shape == (3, 3) and heat.text[1][1] == "7"
     norm = viz.confusion_matrix_chart(m, LABELS[:3], normalize=True)
-    assert norm.data[0].text[1][1] == "7 (70%)" and np.asarray(norm.data[0].z)[2, 2] == 1.0
+    assert norm.data[0].text[1][1] == "70%" and np.asarray(norm.data[0].z)[2, 2] == 1.0
+    assert norm.data[0].customdata[1][1] == "7 texts (70.0% of the row)"  # the count on hover
     with pytest.raises(ValueError, match="4x4"):
         viz.confusion_matrix_chart(m, LABELS)
 
@@ -156,7 +157,7 @@ def test_domain_retention_chart_annotates_p_values():
     fig = viz.domain_retention_chart(df)
     assert len(fig.data) == 2 and all(len(t.x) == 3 for t in fig.data)
     texts = [a.text for a in fig.layout.annotations]
-    assert texts == ["no test", "p = 0.0001 (chi-square)", "p = 0.002 (chi-square)"]
+    assert texts == ["no test", "p = 0.0001<br>(chi-square)", "p = 0.002<br>(chi-square)"]
 
 
 def test_embedding_scatter_20k_points_categorical():

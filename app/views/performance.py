@@ -69,8 +69,8 @@ else:
         table(views, "short-views")
 
     st.subheader("Per class and confusion matrix")
-    st.caption("Rows of the matrix are the gold (true) class, columns the predicted one; each cell gives the count "
-               "and its share of the row, so the diagonal is each class's recall.")
+    st.caption("Rows of the matrix are the gold (true) class, columns the predicted one; each cell gives its share of "
+               "the row (hover for the count), so the diagonal is each class's recall.")
     runs = [(name, r) for name, r in (("LTP (hard)", hard), ("pruning off", none)) if r]
     for tab, (name, result) in zip(st.tabs([n for n, _ in runs]), runs):
         with tab:

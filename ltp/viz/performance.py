@@ -20,7 +20,8 @@ def confusion_matrix_chart(matrix: Sequence[Sequence[int]] | np.ndarray, label_n
                            normalize: bool = False, title: str = "Confusion matrix") -> go.Figure:
     """Annotated heat map: rows gold class, columns predicted class, counts in the cells.
 
-    With ``normalize=True`` colours show each gold row's shares and cells read "count (share)".
+    With ``normalize=True`` colours and cells show each gold row's shares ("94%"), the counts on
+    hover, so the cells stay readable at projector text size.
     """
     m = np.asarray(matrix)
     n = len(label_names)
@@ -28,15 +29,17 @@ def confusion_matrix_chart(matrix: Sequence[Sequence[int]] | np.ndarray, label_n
         raise ValueError(f"matrix must be {n}x{n} (one row and column per class in label_names), got {m.shape}.")
     rows = m.sum(axis=1, keepdims=True)
     shares = m / np.where(rows == 0, 1, rows)
-    text = [[f"{m[i, j]} ({shares[i, j]:.0%})" if normalize else str(m[i, j]) for j in range(n)] for i in range(n)]
+    text = [[f"{shares[i, j]:.0%}" if normalize else str(m[i, j]) for j in range(n)] for i in range(n)]
     names = [str(x) for x in label_names]
+    counts = [[f"{m[i, j]:,} texts ({shares[i, j]:.1%} of the row)" for j in range(n)] for i in range(n)]
     fig = go.Figure(go.Heatmap(z=shares if normalize else m, x=names, y=names, text=text, texttemplate="%{text}",
-                               textfont=dict(size=FONT_SIZE), colorscale="Blues",
-                               colorbar=dict(title="share of the row" if normalize else "texts"),
-                               hovertemplate="gold %{y}, predicted %{x}: %{text}<extra></extra>"))
+                               customdata=counts, textfont=dict(size=FONT_SIZE), colorscale="Blues",
+                               colorbar=dict(title="share of the row" if normalize else "texts", tickformat=".0%"
+                                             if normalize else None),
+                               hovertemplate="gold %{y}, predicted %{x}: %{customdata}<extra></extra>"))
     fig.update_xaxes(title="predicted class", type="category")
     fig.update_yaxes(title="gold class (true)", type="category", autorange="reversed")
-    return finish(fig, title)
+    return finish(fig, title, height=max(420, 120 + 70 * n))
 
 
 def tradeoff_chart(points: pd.DataFrame, *, shipped: dict | None = None, flops_count: str | None = None,

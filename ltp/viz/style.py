@@ -48,8 +48,8 @@ POS_COLORS = {tag: shades[i] for family, tags in POS_FAMILIES.items()
               for shades in [_FAMILY_SHADES[family]] for i, tag in enumerate(tags)}
 OTHER_POS_COLOR = "#C8C8C8"  # a tag spaCy might add that is not in POS_FAMILIES
 # Word categories take the colour of the POS family they resemble (an entity is a name, ...).
-CATEGORY_COLORS = {"entity": "#1B7837", "domain term": "#762A83", "stopword": "#35978F", "adjective": "#B35806",
-                   "punctuation": "#7F7F7F", "number": "#8C510A", "other": "#BF812D"}
+CATEGORY_COLORS = {"entity": "#1B7837", "domain term": "#762A83", "stopword": "#35978F", "adjective": "#E08214",
+                   "punctuation": "#525252", "number": "#8C510A", "other": "#A6A6A6"}
 CATEGORY_SYMBOLS = {"entity": "circle", "domain term": "diamond", "stopword": "square", "adjective": "triangle-up",
                     "punctuation": "x", "number": "cross", "other": "triangle-down"}  # a second cue besides hue
 CATEGORY_PALETTE = tuple(CATEGORY_COLORS[c] for c in CATEGORIES)  # in stats.CATEGORIES order
@@ -126,7 +126,7 @@ def finish(fig: go.Figure, title: str | None, **layout) -> go.Figure:
     """Shared layout: the template, projector-sized text everywhere (no tick label, legend,
     annotation or cell text under ``SMALL_FONT_SIZE``), the title and compact margins."""
     fig.update_layout(template=TEMPLATE, title=title, font_size=FONT_SIZE, legend_font_size=SMALL_FONT_SIZE,
-                      hoverlabel_font_size=SMALL_FONT_SIZE,
+                      hoverlabel_font_size=SMALL_FONT_SIZE, uniformtext=dict(minsize=SMALL_FONT_SIZE, mode="show"),
                       margin=dict(l=70, r=20, t=70 if title else 30, b=60), **layout)
     fig.update_xaxes(tickfont_size=SMALL_FONT_SIZE, title_font_size=FONT_SIZE)
     fig.update_yaxes(tickfont_size=SMALL_FONT_SIZE, title_font_size=FONT_SIZE)
