@@ -196,6 +196,9 @@ def test_word_cloud_image_size_and_empty():
     assert isinstance(image, Image.Image) and image.size == (800, 400)
     small = viz.word_cloud_image({"excellent": 10}, width=300, height=200, colormap="viridis")
     assert small.size == (300, 200)
+    grey = np.asarray(viz.word_cloud_image({"excellent": 10, "great": 6}, color="#3B3B3B").convert("RGB"))
+    assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()  # greys only, no hue
+    assert grey.min() == 0x3B  # the words in the retained colour (anti-aliased towards white)
     blank = viz.word_cloud_image({})
     assert blank.size == (800, 400) and len(blank.getcolors(maxcolors=10_000)) > 1  # message drawn
     assert viz.word_cloud_image({"x": 0}).size == (800, 400)

@@ -22,8 +22,8 @@ def plain_words(key: str, _words: pd.DataFrame) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cloud(freqs: tuple[tuple[str, int], ...], colormap: str):
-    return viz.word_cloud_image(dict(freqs), width=800, height=360, colormap=colormap)
+def cloud(freqs: tuple[tuple[str, int], ...], color: str):
+    return viz.word_cloud_image(dict(freqs), width=800, height=360, color=color)
 
 
 def filters(names: list[str], n_layers: int) -> dict:
@@ -79,7 +79,7 @@ def column(b, f: dict, retained: bool) -> None:
                 "No words match these filters.")
         return
     db.chart(viz.word_frequency_chart(freq, color=viz.STATUS_COLORS[status]), f"{status}-words")
-    image = cloud(tuple(zip(freq["word"], freq["count"].astype(int))), "viridis" if retained else "cividis")
+    image = cloud(tuple(zip(freq["word"], freq["count"].astype(int))), viz.STATUS_COLORS[status])
     st.image(image, caption=f"{status} words", width="stretch")
     shown = freq.rename(columns={"word": "Word", "count": "Occurrences", "share": "Share"})
     record = described(f, b.label_names, status)

@@ -189,13 +189,15 @@ def _blank_image(width: int, height: int, message: str, background: str) -> Imag
 
 
 def word_cloud_image(freqs: Mapping[str, int], width: int = 800, height: int = 400, colormap: str | None = None, *,
-                     background: str = "white", message: str = "No words to show") -> Image.Image:
+                     color: str | None = None, background: str = "white",
+                     message: str = "No words to show") -> Image.Image:
     """A word cloud (PIL image of width x height) sized by frequency; blank with a message if empty.
 
     Args:
         freqs: {word: count}, e.g. dict(zip(freq_df.word, freq_df["count"])). Non-positive
             counts are ignored.
         colormap: matplotlib colormap name (default: wordcloud's own).
+        color: one colour for every word (e.g. ``STATUS_COLORS["retained"]``); wins over colormap.
     """
     if not _positive_int(width) or not _positive_int(height):
         raise ValueError(f"width and height must be positive ints in pixels, got {width!r} x {height!r}.")
@@ -204,7 +206,8 @@ def word_cloud_image(freqs: Mapping[str, int], width: int = 800, height: int = 4
         return _blank_image(width, height, message, background)
     from wordcloud import WordCloud  # imported lazily: it loads matplotlib
 
-    cloud = WordCloud(width=width, height=height, background_color=background, colormap=colormap, random_state=0)
+    cloud = WordCloud(width=width, height=height, background_color=background, colormap=colormap, random_state=0,
+                      color_func=(lambda *args, **kwargs: color) if color else None)
     return cloud.generate_from_frequencies(words).to_image()
 
 

@@ -53,7 +53,7 @@ CATEGORY_COLORS = {"entity": "#1B7837", "domain term": "#762A83", "stopword": "#
 CATEGORY_SYMBOLS = {"entity": "circle", "domain term": "diamond", "stopword": "square", "adjective": "triangle-up",
                     "punctuation": "x", "number": "cross", "other": "triangle-down"}  # a second cue besides hue
 CATEGORY_PALETTE = tuple(CATEGORY_COLORS[c] for c in CATEGORIES)  # in stats.CATEGORIES order
-STATUS_COLORS = {STATUSES[0]: "#3B3B3B", STATUSES[1]: "#ABABAB"}  # retained / pruned: lightness alone
+STATUS_COLORS = {STATUSES[0]: "#3B3B3B", STATUSES[1]: "#949494"}  # retained / pruned: lightness alone (3:1 on white)
 PRUNED_OVERLAY = "rgba(90, 90, 90, 0.55)"  # shade over pruned cells of the score heat map
 PRUNED_STYLE = "opacity:.35;text-decoration:line-through"  # pruned pieces in sentence.layer_text_html
 UNSEEN_STYLE = "color:#999;font-style:italic"  # text after the last token (truncated input)
