@@ -115,7 +115,7 @@ if rows := quantization_rows(metrics, bench, sel.card["mode"]):
     st.caption("int8: the encoder's linear layers quantized by torchao (dynamic int8, CPU), the same pruning "
                "thresholds. LTP removes tokens, int8 makes each remaining token cheaper; every speed-up is "
                "against the fp32 model with pruning off. Accuracy from `ltp evaluate --int8`, speed from "
-               "`ltp bench --int8`.")
+               "`ltp bench --int8`" + (f" ({speed['source']})." if speed else "."))
 else:
     st.info(f"No int8 results are stored. Measure them with `ltp evaluate --checkpoint {sel.in_command} --mode both --int8` "
             f"and `ltp bench --checkpoint {sel.in_command} --int8`.")
