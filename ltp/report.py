@@ -114,12 +114,11 @@ def sweep_markdown(record: dict) -> str:
     lines = [f"Every point starts from the same baseline and fine-tunes on the same {c.get('max_train_examples')} "
              f"training examples ({c.get('soft_epochs')} soft + {c.get('hard_epochs')} hard epoch(s); top-k gets as "
              f"many epochs); evaluated on {c.get('eval_limit') or 'all'} test examples (seeded, stratified). Speed-up: "
-             "examples/s against the unpruned baseline in the same process (batch 64), timed inside each "
-             "evaluation pass: a rough figure, not a benchmark (`ltp bench` measures speed).", "",
+             "examples/s against the unpruned baseline in the same process (batch 64).", "",
              "| method | point | accuracy | macro F1 | FLOPs reduction"
              + ("" if all("flops_reduction_all_tokens" in p for p in record.get("points", []))
                 else " (the first release's all-tokens count)")
-             + " | first 12 words: acc off / on | speed-up (rough, not `ltp bench`) |",
+             + " | first 12 words: acc off / on | speed-up |",
              "|---|---|---|---|---|---|---|"]
     for p in record.get("points", []):
         v = (p.get("views") or {}).get("first_12_words")
