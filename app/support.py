@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ltp.checkpoint import CheckpointError, find_checkpoint, read_config
-from ltp.results import (SWEEP, ResultKey, flops_columns, headline_result, read_metrics, read_sweep, short_views,
-                         stored_result)
+from ltp.results import (SWEEP, ResultKey, flops_columns, headline_result, pruned_result, read_metrics, read_sweep,
+                         short_views, stored_result)
 
 MODELS_DIR_ENV = "LTP_MODELS_DIR"
 DATA_DIR_ENV = "LTP_DATA_DIR"
@@ -192,7 +192,8 @@ def model_card_markdown(card: dict) -> str:
         f"**Backbone** `{card['backbone']}` ({_md(card['model_type'])}, {card['num_layers']} layers, "
         f"{card['hidden_size']} wide)",
         f"**Stage / mode** {_md(card['stage'])} / {_md(card['mode'])}; max length {card['max_length']}",
-        f"**Thresholds** {thr}",
+        f"**Thresholds** {thr}" + (" (– or ≤ 0: the layer never prunes)" if any(t is None or t <= 0
+                                                                                for t in card["thresholds"]) else ""),
     ]
     if card["accuracy"] is not None:
         extra = f", {card['flops_reduction']:.2f}x fewer FLOPs" if card["flops_reduction"] else ""
@@ -209,6 +210,9 @@ def _md(value) -> str:
     for ch in "\\`*_{}[]<>()#+!|~":
         text = text.replace(ch, "\\" + ch)
     return text
+
+
+escape_md = _md  # for pages
 
 
 # --------------------------------------------------------------------------- text and threads
@@ -247,8 +251,64 @@ def torch_threads(n: int = INTERACTIVE_THREADS):
 # --------------------------------------------------------------------------- performance
 
 
+# Page tables use human column names (their CSV downloads too); each name's meaning, shown as the
+# column's tooltip, and number format: {column: (help, format)}.
+COLUMN_HELP = {
+    "Texts": ("Test texts the row was measured on.", "%d"),
+    "Accuracy": ("Share of texts whose predicted class is the gold class.", "%.4f"),
+    "Precision": ("Macro average over classes: of the texts predicted as a class, the share that are.", "%.4f"),
+    "Recall": ("Macro average over classes: of the texts of a class, the share predicted as it.", "%.4f"),
+    "F1": ("Macro F1: the mean over classes of the harmonic mean of precision and recall.", "%.4f"),
+    "Input tokens": ("Mean word pieces per text before pruning, [CLS] and [SEP] included.", "%.1f"),
+    "Tokens, last layer": ("Mean tokens still alive after the last layer ([CLS] alone when pruning is on).", "%.1f"),
+    "FLOPs reduction": ("Unpruned FLOPs / pruned FLOPs (honest count: both run the last layer's feed-forward "
+                        "block for [CLS] alone, the only token the classifier reads).", "%.2fx"),
+    "FLOPs, all tokens": ("The first release's count: every token through every feed-forward block.", "%.2fx"),
+    "Acc. pruning off": ("Accuracy of the same weights with pruning off.", "%.4f"),
+    "Acc. pruning on": ("Accuracy with pruning on.", "%.4f"),
+    "Drop (points)": ("Accuracy lost by pruning, in percentage points (pruning off minus on).", "%.2f"),
+    "Support": ("Test texts of the class.", "%d"),
+    "Examples/s": ("Throughput measured by `ltp bench` (median of its timed passes).", "%.1f"),
+    "Speed-up": ("Examples/s of this row over fp32 with pruning off, both from `ltp bench`.", "%.2fx"),
+    "Macro F1": ("The mean over classes of per-class F1.", "%.4f"),
+}
+
+
+def column_config(df: pd.DataFrame) -> dict[str, dict]:
+    """Streamlit column settings (plain ``ColumnConfig`` dicts) for a page table's known columns:
+    the meaning as a tooltip and a number format."""
+    out = {}
+    for column in df.columns:
+        if column in COLUMN_HELP:
+            help_text, fmt = COLUMN_HELP[column]
+            numeric = pd.api.types.is_numeric_dtype(df[column])
+            out[column] = {"help": help_text, **({"type_config": {"type": "number", "format": fmt}} if numeric else {})}
+    return out
+
+
+SCORE_LABELS = {"row": "Row", "text": "Text", "prediction_pruned": "Prediction (LTP)",
+                "confidence_pruned": "Confidence (LTP)", "prediction_unpruned": "Prediction (pruning off)",
+                "confidence_unpruned": "Confidence (pruning off)", "agree": "Same answer",
+                "input_tokens": "Input tokens", "truncated": "Truncated", "flops_reduction": "FLOPs reduction"}
+
+
+def score_column_config(columns) -> dict[str, dict]:
+    """Header labels for the Score page's table, whose CSV keeps ``ltp.inference.score_texts``'s
+    machine names for scripts (the page says so)."""
+    out = {}
+    for c in columns:
+        label = SCORE_LABELS.get(c) or (f"Alive after layer {c.removeprefix('alive_after_layer_')}"
+                                        if str(c).startswith("alive_after_layer_") else None)
+        if label:
+            out[c] = {"label": label, **({"width": "large"} if c == "text" else {})}
+    return out
+
+
 def metrics_table(metrics: dict, baseline: dict | None = None, split: str = "test") -> pd.DataFrame:
-    """One row per stored evaluation: the baseline, this model with pruning off, LTP (hard)."""
+    """One row per stored evaluation: the baseline, this model with pruning off, LTP (hard).
+
+    No examples/s: ``ltp evaluate`` times its pass on a busy machine, which is no benchmark; speed
+    comes from ``ltp bench`` alone (``headline_speed``)."""
     runs = [("baseline (fine-tuned, no LTP)", baseline),
             ("this model, pruning off", stored_result(metrics, split, "none")),
             ("LTP (hard pruning)", stored_result(metrics, split, "hard"))]
@@ -258,59 +318,124 @@ def metrics_table(metrics: dict, baseline: dict | None = None, split: str = "tes
             continue
         alive = r.get("tokens_alive_per_layer") or [None]
         honest, all_tokens = flops_columns(r)
-        rows.append({"model": name, "examples": r.get("examples"), "accuracy": r.get("accuracy"),
-                     "precision": r.get("precision_macro"), "recall": r.get("recall_macro"), "f1": r.get("f1_macro"),
-                     "mean_input_tokens": r.get("mean_input_tokens"), "tokens_at_last_layer": alive[-1],
-                     "flops_reduction": honest, "flops_reduction_all_tokens": all_tokens,
-                     "examples_per_second": r.get("examples_per_second")})
-    return pd.DataFrame(rows, columns=["model", "examples", "accuracy", "precision", "recall", "f1",
-                                       "mean_input_tokens", "tokens_at_last_layer", "flops_reduction",
-                                       "flops_reduction_all_tokens", "examples_per_second"])
+        rows.append({"Model": name, "Texts": r.get("examples"), "Accuracy": r.get("accuracy"),
+                     "Precision": r.get("precision_macro"), "Recall": r.get("recall_macro"), "F1": r.get("f1_macro"),
+                     "Input tokens": r.get("mean_input_tokens"), "Tokens, last layer": alive[-1],
+                     "FLOPs reduction": honest, "FLOPs, all tokens": all_tokens})
+    return pd.DataFrame(rows, columns=["Model", "Texts", "Accuracy", "Precision", "Recall", "F1", "Input tokens",
+                                       "Tokens, last layer", "FLOPs reduction", "FLOPs, all tokens"])
 
 
 def short_views_table(result: dict | None) -> pd.DataFrame:
     """The short-input views of one stored evaluation, one row per view."""
-    rows = [{"view": name.replace("_", " "), "texts": v["examples"], "mean_input_tokens": v["mean_input_tokens"],
-             "accuracy_pruning_off": v["accuracy_off"], "accuracy_pruning_on": v["accuracy_on"],
-             "drop_points": v["drop_points"], "flops_reduction": v["flops_reduction"]}
+    rows = [{"Short view": name.replace("_", " "), "Texts": v["examples"], "Input tokens": v["mean_input_tokens"],
+             "Acc. pruning off": v["accuracy_off"], "Acc. pruning on": v["accuracy_on"],
+             "Drop (points)": v["drop_points"], "FLOPs reduction": v["flops_reduction"]}
             for name, v in short_views(result).items()]
-    return pd.DataFrame(rows, columns=["view", "texts", "mean_input_tokens", "accuracy_pruning_off",
-                                       "accuracy_pruning_on", "drop_points", "flops_reduction"])
+    return pd.DataFrame(rows, columns=["Short view", "Texts", "Input tokens", "Acc. pruning off", "Acc. pruning on",
+                                       "Drop (points)", "FLOPs reduction"])
 
 
 def quantization_table(rows: list[dict]) -> pd.DataFrame:
-    """fp32 / int8 x pruning off / on (``ltp.results.quantization_rows``) for the Performance page."""
-    return pd.DataFrame(rows, columns=["weights", "pruning", "accuracy", "flops_reduction", "batch", "throughput",
-                                       "speedup_vs_fp32_off"])
+    """fp32 / int8 x pruning off / on (``ltp.results.quantization_rows``) for the Performance page;
+    throughput and speed-up from ``ltp bench``."""
+    names = {"weights": "Weights", "pruning": "Pruning", "accuracy": "Accuracy", "flops_reduction": "FLOPs reduction",
+             "batch": "Batch", "throughput": "Examples/s", "speedup_vs_fp32_off": "Speed-up"}
+    return pd.DataFrame(rows, columns=list(names)).rename(columns=names)
 
 
 def per_class_table(result: dict) -> pd.DataFrame:
     """Precision, recall, F1 and support per class of one evaluation."""
-    rows = [{"class": name, **values} for name, values in (result.get("per_class") or {}).items()]
-    return pd.DataFrame(rows, columns=["class", "precision", "recall", "f1", "support"])
+    rows = [{"Class": name, "Precision": v.get("precision"), "Recall": v.get("recall"), "F1": v.get("f1"),
+             "Support": v.get("support")} for name, v in (result.get("per_class") or {}).items()]
+    return pd.DataFrame(rows, columns=["Class", "Precision", "Recall", "F1", "Support"])
+
+
+def _bench_batch(entry: dict) -> str | None:
+    """The (first) batch size an ``ltp bench`` entry timed throughput at."""
+    sizes = [k.removeprefix("speedup_throughput_bs") for k in entry if k.startswith("speedup_throughput_bs")]
+    return sizes[0] if sizes else None
 
 
 def bench_table(bench: dict) -> pd.DataFrame:
-    """Measured speed of pruning off vs on, one row per device key of bench.json."""
+    """Measured speed of pruning off vs on, one row per device key of bench.json (its CSV)."""
     rows = []
     for key, s in bench.items():
         if not isinstance(s, dict) or "none" not in s or "hard" not in s:
             continue
-        bs = [k for k in s if k.startswith("speedup_throughput_bs")]
-        b = bs[0].removeprefix("speedup_throughput_bs") if bs else None
+        b = _bench_batch(s)
         rows.append({
-            "device": s.get("device", key),
-            "batch": int(b) if b else None,
-            "throughput_off": s["none"].get(f"throughput_bs{b}"), "throughput_ltp": s["hard"].get(f"throughput_bs{b}"),
-            "throughput_speedup": s.get(f"speedup_throughput_bs{b}"),
-            "latency_ms_off": s["none"].get("latency_ms_median"), "latency_ms_ltp": s["hard"].get("latency_ms_median"),
-            "latency_speedup": s.get("speedup_latency_median"),
-            "flops_reduction": s.get("flops_reduction"),
-            "share_of_flops_saving_as_time": s.get(f"flops_to_time_bs{b}"),
+            "Device": s.get("device", key), "Threads": s["none"].get("threads"),
+            "Batch": int(b) if b else None,
+            "Examples/s, pruning off": s["none"].get(f"throughput_bs{b}"),
+            "Examples/s, LTP": s["hard"].get(f"throughput_bs{b}"),
+            "Throughput speed-up": s.get(f"speedup_throughput_bs{b}"),
+            "Latency off (ms)": s["none"].get("latency_ms_median"), "Latency LTP (ms)": s["hard"].get("latency_ms_median"),
+            "Latency speed-up": s.get("speedup_latency_median"),
+            "FLOPs reduction": s.get("flops_reduction"),
+            "FLOPs count": "honest" if "flops_accounting" in s else "all tokens",
+            "Share of FLOPs saving as time": s.get(f"flops_to_time_bs{b}"),
         })
-    return pd.DataFrame(rows, columns=["device", "batch", "throughput_off", "throughput_ltp", "throughput_speedup",
-                                       "latency_ms_off", "latency_ms_ltp", "latency_speedup", "flops_reduction",
-                                       "share_of_flops_saving_as_time"])
+    return pd.DataFrame(rows, columns=["Device", "Threads", "Batch", "Examples/s, pruning off", "Examples/s, LTP",
+                                       "Throughput speed-up", "Latency off (ms)", "Latency LTP (ms)",
+                                       "Latency speed-up", "FLOPs reduction", "FLOPs count",
+                                       "Share of FLOPs saving as time"])
+
+
+BENCH_DATE_KEYS = ("measured_at", "date")  # where an ``ltp bench`` record would carry its date
+
+
+def headline_speed(bench: dict) -> dict | None:
+    """The speed-up a page leads with: the stored ``ltp bench``'s throughput speed-up, from its
+    "cpu" entry as ``ltp report`` reads it (else the first complete entry), with where it came
+    from. None when nothing is measured."""
+    entries = [("cpu", bench.get("cpu"))] + [(k, v) for k, v in bench.items() if k != "cpu"]
+    for key, s in entries:
+        if isinstance(s, dict) and "none" in s and "hard" in s and (b := _bench_batch(s)):
+            return {"key": key, "speedup": s[f"speedup_throughput_bs{b}"], "batch": int(b),
+                    "latency_speedup": s.get("speedup_latency_median"), "source": bench_source(s)}
+    return None
+
+
+def bench_source(entry: dict) -> str:
+    """Where a stored speed came from, in one line: command, device, threads, batch, texts, date."""
+    config = entry.get("config") or {}
+    b = _bench_batch(entry)
+    threads = (entry.get("none") or {}).get("threads")
+    date = next((str(entry[k]) for k in BENCH_DATE_KEYS if entry.get(k)), None)
+    texts = (entry.get("none") or {}).get("examples")
+    parts = ["`ltp bench`", str(entry.get("device") or "device not recorded"),
+             f"{threads} threads" if threads else "threads not recorded", f"batch {b}" if b else None,
+             f"{texts:,} {config.get('split') or 'test'} texts" if texts else None,
+             date or "date not recorded"]
+    return " · ".join(p for p in parts if p)
+
+
+def time_vs_flops(metrics: dict, bench: dict, own_mode: str) -> dict | None:
+    """How the measured speed-up compares with the FLOPs reduction, both as ``ltp report`` shows them:
+    {speedup, flops_reduction, flops_count, ratio, verdict ("less than", "about as much as", "more
+    than"), source, sample}; None when either is not stored."""
+    speed = headline_speed(bench)
+    result = pruned_result(metrics, own_mode)
+    if not speed or not result:
+        return None
+    honest, all_tokens = flops_columns(result)
+    flops = honest if honest is not None else all_tokens
+    if not flops or not speed["speedup"]:
+        return None
+    ratio = speed["speedup"] / flops
+    verdict = "less than" if ratio < 0.95 else "more than" if ratio > 1.05 else "about as much as"
+    return {"speedup": speed["speedup"], "batch": speed["batch"], "flops_reduction": flops,
+            "flops_count": "honest" if honest is not None else "all-tokens", "ratio": ratio, "verdict": verdict,
+            "source": speed["source"], "sample": result.get("sample")}
+
+
+def time_vs_flops_sentence(found: dict, name: str) -> str:
+    """``time_vs_flops`` as a sentence for the About page."""
+    return (f"For **{_md(name)}**, `ltp bench` measured **{found['speedup']:.2f}x** the examples/s of pruning off "
+            f"(batch {found['batch']}) for **{found['flops_reduction']:.2f}x** fewer FLOPs ({found['flops_count']} "
+            f"count, `ltp evaluate` on the {_md(found['sample'] or 'test split')}): measured time shrank "
+            f"**{found['verdict']}** FLOPs. Speed from {found['source']}.")
 
 
 def sweep_points(ckpt: Path) -> pd.DataFrame | None:
@@ -331,6 +456,42 @@ def sweep_points(ckpt: Path) -> pd.DataFrame | None:
     if "checkpoint" in df:  # the sweep's run folders: their names tell the runs apart, the server path nothing
         df["checkpoint"] = df["checkpoint"].map(lambda c: "/".join(Path(c).parts[-3:]) if isinstance(c, str) else c)
     return df.reindex(columns=[*SWEEP_COLUMNS, *extra])
+
+
+def sweep_flops_count(points: pd.DataFrame) -> str:
+    """Which FLOPs count a sweep's points use: "honest" (a newer sweep, which stores the all-tokens
+    count beside it) or "all-tokens" (an older one)."""
+    col = points.get("flops_reduction_all_tokens")
+    return "honest" if col is not None and col.notna().any() else "all-tokens"
+
+
+def sweep_table(points: pd.DataFrame) -> pd.DataFrame:
+    """The sweep's points for a page: human names, no speed-up (a sweep times each point in its own
+    evaluation pass on a busy machine, which is no benchmark; speed comes from ``ltp bench``)."""
+    names = {"method": "Method", "label": "Point", "accuracy": "Accuracy", "f1": "Macro F1",
+             "flops_reduction": f"FLOPs reduction ({sweep_flops_count(points)})", "examples": "Texts",
+             "checkpoint": "Run"}
+    return points.reindex(columns=[c for c in names if c in points.columns]).rename(columns=names)
+
+
+def shipped_point(metrics: dict, own_mode: str, points: pd.DataFrame, name: str) -> dict | None:
+    """The checkpoint itself as a point of its trade-off chart: its pruned accuracy and its FLOPs
+    reduction in the sweep's own count (``sweep_flops_count``), so the star and the lines compare;
+    None when no pruned result is stored."""
+    result = pruned_result(metrics, own_mode)
+    if not result or result.get("accuracy") is None:
+        return None
+    honest, all_tokens = flops_columns(result)
+    count = sweep_flops_count(points)
+    flops = (honest if count == "honest" else all_tokens) or honest or all_tokens
+    if not flops:
+        return None
+    swept = points["examples"].dropna() if "examples" in points else pd.Series(dtype=float)
+    note = (f"accuracy on the {result.get('sample') or 'test split'}"
+            + (f"; the sweep's points on {int(swept.iloc[0]):,} texts" if len(swept) else "")
+            + f"; FLOPs in the sweep's {count} count")
+    return {"accuracy": float(result["accuracy"]), "flops_reduction": float(flops), "label": name, "note": note,
+            "flops_count": count}
 
 
 def sweep_command(ckpt: Path, dataset: str | None) -> str:
@@ -394,6 +555,24 @@ def progress_fraction(phase: str, done: int, total: int) -> float:
     lo, hi = PROGRESS_SPANS.get(phase, (0.0, 1.0))
     share = done / total if total else 1.0
     return float(min(1.0, max(0.0, lo + (hi - lo) * min(1.0, max(0.0, share)))))
+
+
+def file_slug(*parts: object) -> str:
+    """A download's file name from its parts ("retained words", "Sci/Tech", "layer 5" ->
+    "retained-words_Sci-Tech_layer-5"): letters, digits, "-" and "_" only."""
+    import re
+
+    words = [re.sub(r"[^0-9A-Za-z]+", "-", str(p)).strip("-") for p in parts]
+    return "_".join(w for w in words if w) or "table"
+
+
+def with_filters(df: pd.DataFrame, filters: dict) -> pd.DataFrame:
+    """A table for download with the filters that made it as leading constant columns, so a CSV
+    says where it came from on its own."""
+    out = df.copy()
+    for i, (name, value) in enumerate(filters.items()):
+        out.insert(i, name, value)
+    return out
 
 
 def to_csv_bytes(df: pd.DataFrame) -> bytes:

@@ -214,15 +214,19 @@ def test_performance_page(app_env):
     labels = [m.label for m in at.metric]
     assert "Accuracy (LTP)" in labels and "FLOPs reduction (honest)" in labels
     metrics = at.dataframe[0].value
-    assert metrics["model"].tolist() == ["this model, pruning off", "LTP (hard pruning)"]
-    assert "flops_reduction_all_tokens" in metrics.columns
+    assert metrics["Model"].tolist() == ["this model, pruning off", "LTP (hard pruning)"]
+    assert "FLOPs, all tokens" in metrics.columns
+    assert not [c for c in metrics.columns if "_" in c or "/s" in c]  # human names, no evaluate examples/s
     views = at.dataframe[1].value  # the short inputs: first sentence, first 12 words
-    assert views["view"].tolist() == ["first sentence", "first 12 words"]
-    assert {"accuracy_pruning_off", "accuracy_pruning_on", "flops_reduction"} <= set(views.columns)
+    assert views["Short view"].tolist() == ["first sentence", "first 12 words"]
+    assert {"Acc. pruning off", "Acc. pruning on", "FLOPs reduction"} <= set(views.columns)
+    for df in at.dataframe:
+        assert not [c for c in df.value.columns if "_" in str(c)], df.value.columns  # no snake_case header
     assert any("precision" in c.value and "recall" in c.value for c in at.code)  # the classification report
     assert any("sweep results are not stored" in i.value for i in at.info)
     assert any("ltp bench --checkpoint" in i.value for i in at.info)
     assert len(charts_of(at)) >= 3  # confusion matrix, tokens alive, thresholds
+    assert any("never prunes" in c.value for c in at.caption)  # negative thresholds explained
 
 
 def test_performance_page_with_sweep_and_without_metrics(app_env, tmp_path, monkeypatch):
@@ -240,6 +244,90 @@ def test_performance_page_with_sweep_and_without_metrics(app_env, tmp_path, monk
     no_errors(at)
     assert any("--mode both" in i.value for i in at.info)
     assert any(len(c.proto.spec) and '"top-k"' in c.proto.spec for c in charts_of(at))
+    assert not any('"star"' in c.proto.spec for c in charts_of(at))  # no pruned result: nothing to mark
+    sweep = at.dataframe[-1].value
+    assert "Method" in sweep.columns and not [c for c in sweep.columns if "speed" in c.lower()]
+
+
+def _report(*ckpts: Path) -> str:
+    """What `ltp report --details` prints for the checkpoints."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "ltp.cli", "report", *map(str, ckpts), "--details"],
+                         capture_output=True, text=True, timeout=300, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    return out.stdout
+
+
+def _report_row(report: str, ckpt: Path) -> dict:
+    """The main results table's row of one checkpoint, by its header's cells."""
+    lines = [line for line in report.splitlines() if line.startswith("|")]
+    head = [c.strip() for c in lines[0].strip("|").split("|")]
+    row = next(line for line in lines if f"`{ckpt}`" in line)
+    return dict(zip(head, [c.strip() for c in row.strip("|").split("|")]))
+
+
+def _page_numbers(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models"
+
+
+@pytest.mark.parametrize("name", ["ag_news-minilm-ltp", "imdb-minilm-ltp"])
+def test_performance_page_agrees_with_ltp_report_on_the_shipped_models(name, monkeypatch):
+    ckpt = SHIPPED / name
+    if not (ckpt / "metrics.json").is_file() or not (ckpt / "bench.json").is_file():
+        pytest.skip(f"{ckpt} has no stored metrics and bench")
+    monkeypatch.setenv("LTP_MODELS_DIR", str(SHIPPED))
+    at = AppTest.from_file(str(HOME), default_timeout=TIMEOUT).run()
+    at.sidebar.selectbox(key="ckpt_choice").set_value(ckpt).run()
+    at.switch_page("views/performance.py").run()
+    no_errors(at)
+    report = _report(Path("models") / name)
+    row = _report_row(report, Path("models") / name)
+    page = _page_numbers(at)
+    acc, f1 = row["LTP acc / F1"].split(" / ")
+    assert page["Accuracy (LTP)"] == acc and page["Macro F1"] == f1
+    honest, all_tokens = row["FLOPs reduction, honest (all tokens)"].replace(")", "").split(" (")
+    assert page["FLOPs reduction (honest)"] == honest
+    assert page["Measured speed-up"] == row["CPU speed-up (bs 32 / bs 1)"].split(" / ")[0]
+    base_acc = float(row["baseline acc / F1"].split(" / ")[0])
+    assert f"{float(acc) - base_acc:+.4f}" in " ".join(str(m.delta) for m in at.metric)
+    metrics = at.dataframe[0].value.set_index("Model")
+    assert f"{metrics.loc['LTP (hard pruning)', 'FLOPs, all tokens']:.2f}x" == all_tokens
+    assert f"{metrics.loc['baseline (fine-tuned, no LTP)', 'Accuracy']:.4f}" == f"{base_acc:.4f}"
+    shown = " ".join(m.value for m in at.markdown)
+    for table_line in (line for line in report.split("speed (cpu)")[1].split("####")[0].splitlines()
+                       if line.startswith("| throughput")):
+        assert table_line in shown  # the bench table is the report's own
+    sources = " ".join(c.value for c in at.caption)
+    assert "`ltp bench` · CPU" in sources and "threads" in sources and "batch 32" in sources
+    assert "date not recorded" in sources
+    stars = [c.proto.spec for c in charts_of(at) if '"star"' in c.proto.spec]
+    if (ckpt / "sweep.json").is_file():  # the shipped point sits at the report's FLOPs in the sweep's count
+        assert len(stars) == 1
+        spec = json.loads(stars[0])
+        star = next(t for t in spec["data"] if t.get("marker", {}).get("symbol") == "star")
+        assert f"{star['x'][0]:.2f}x" == all_tokens and f"{star['y'][0]:.4f}" == acc
+
+
+def test_about_page_states_the_stored_numbers(monkeypatch):
+    ckpt = SHIPPED / "imdb-minilm-ltp"
+    if not (ckpt / "bench.json").is_file():
+        pytest.skip(f"{ckpt} has no stored bench")
+    monkeypatch.setenv("LTP_MODELS_DIR", str(SHIPPED))
+    at = AppTest.from_file(str(HOME), default_timeout=TIMEOUT).run()
+    at.sidebar.selectbox(key="ckpt_choice").set_value(ckpt).run()
+    at.switch_page("views/about.py").run()
+    no_errors(at)
+    text = " ".join(m.value for m in at.markdown)
+    row = _report_row(_report(Path("models") / "imdb-minilm-ltp"), Path("models") / "imdb-minilm-ltp")
+    speedup = row["CPU speed-up (bs 32 / bs 1)"].split(" / ")[0]
+    honest = row["FLOPs reduction, honest (all tokens)"].split(" (")[0]
+    assert f"**{speedup}**" in text and f"**{honest}**" in text
+    assert "shrank **more than** FLOPs" in text  # 1.99x faster for 1.73x fewer FLOPs: not "less"
+    assert "Measured time shrinks less than that" not in text
 
 
 # --------------------------------------------------------------------------- data-set pages
@@ -250,22 +338,73 @@ def test_retained_page_filters_change_the_tables(app_env):
     no_errors(at)
     assert at.get("imgs") or at.get("image")  # word clouds
     last = at.dataframe[0].value.copy()
+    assert list(last.columns) == ["Word", "Occurrences", "Share"]
     at.slider(key="ret_layer").set_value(1).run()
     no_errors(at)
     first = at.dataframe[0].value
-    assert first["count"].sum() >= last["count"].sum() and not first.equals(last)
+    assert first["Occurrences"].sum() >= last["Occurrences"].sum() and not first.equals(last)
     assert any("layer 1 never prunes" in i.value for i in at.info)
 
     at.selectbox(key="ret_class").set_value(0).run()
     at.radio(key="ret_cell").set_value("TP").run()
     no_errors(at)
     assert not at.dataframe[0].value.equals(first)
+    assert any("Texts counted: TP" in c.value for c in at.caption)  # the cell in words
 
     at.text_input(key="ret_word").input("the").run()
     no_errors(at)
     assert "Occurrences" in [m.label for m in at.metric]
     at.text_input(key="ret_word").input("zzzz").run()
     assert any("does not occur" in i.value for i in at.info)
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """{file name: the DataFrame its CSV download serves}, recorded from the pages' download helper."""
+    import dashboard
+
+    served, original = {}, dashboard.download
+
+    def record(df, name, *args, **kwargs):
+        served[f"{name}.csv"] = df.copy()
+        return original(df, name, *args, **kwargs)
+
+    monkeypatch.setattr(dashboard, "download", record)
+    return served
+
+
+def test_retained_downloads_are_named_by_class_and_record_their_filters(app_env, downloads):
+    import support
+
+    at = start("views/retained.py")
+    names = json.loads((app_env["checkpoint"] / "config.json").read_text())["labels"]
+    at.selectbox(key="ret_class").set_value(1).run()
+    at.radio(key="ret_cell").set_value("FN").run()
+    no_errors(at)
+    want = f"retained-words_{support.file_slug(names[1])}_FN_layer-2_no-stopwords_no-clitics-or-tags.csv"
+    assert want in downloads, sorted(downloads)
+    csv = downloads[want]
+    assert csv["Class"].unique().tolist() == [names[1]] and csv["Confusion cell"].unique().tolist() == ["FN"]
+    assert csv["Layer"].unique().tolist() == [2] and csv["Clitics and source tags"].unique().tolist() == ["hidden"]
+    assert {"Word", "Occurrences", "Share"} <= set(csv.columns)
+    assert not [n for n in downloads if "_1_" in n or n.endswith("-1.csv")]  # never named by a class index
+
+
+def test_retained_page_hides_clitics_and_agency_tags_by_default(monkeypatch):
+    ckpt = SHIPPED / "ag_news-minilm-ltp"
+    if not (ckpt / "analysis" / "summary.json").is_file():
+        pytest.skip(f"{ckpt} has no analysis bundle")
+    monkeypatch.setenv("LTP_MODELS_DIR", str(SHIPPED))
+    at = AppTest.from_file(str(HOME), default_timeout=TIMEOUT).run()
+    at.sidebar.selectbox(key="ckpt_choice").set_value(ckpt).run()
+    at.switch_page("views/retained.py").run()
+    at.selectbox(key="ret_class").set_value(1).run()  # Sports: "ap" and "s" topped it
+    no_errors(at)
+    top = at.dataframe[0].value["Word"].tolist()
+    assert not {"s", "ap", "reuters", "afp"} & set(top) and top[0] == "team"
+    at.toggle(key="ret_hide_tags").set_value(False).run()
+    no_errors(at)
+    assert at.dataframe[0].value["Word"].tolist()[:2] == ["ap", "s"]  # what the issue saw, one click away
 
 
 def test_pos_page_layer_slider(app_env):
@@ -276,6 +415,12 @@ def test_pos_page_layer_slider(app_env):
     no_errors(at)
     assert not at.dataframe[0].value.equals(before)
     assert len(charts_of(at)) == 2
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Class", "Part of speech", "Status", "Words", "Share"]
+    assert "NOUN (noun)" in set(table["Part of speech"])  # tags spelled out
+    assert '"NOUN (noun)"' in charts_of(at)[0].proto.spec
+    at.toggle(key="pos_hide_tags").set_value(False).run()
+    no_errors(at)
 
 
 def test_embedding_page_colours_and_recompute(app_env):
@@ -298,7 +443,10 @@ def test_domain_page(app_env):
     labels = [m.label for m in at.metric]
     assert "p-value" in labels and any(label.startswith("Test statistic") for label in labels)
     terms = at.dataframe[0].value
-    assert {"term", "z", "occurrences", "share_kept_last"} <= set(terms.columns)
+    assert {"Term", "z-score", "Occurrences", "Reaches last layer"} <= set(terms.columns)
+    for df in at.dataframe:
+        assert not [c for c in df.value.columns if "_" in str(c)], df.value.columns  # no snake_case header
+    assert any("z-score" in c.value and "standard errors" in c.value for c in at.caption)  # z explained
     at.selectbox(key="dom_class").set_value(1).run()
     no_errors(at)
     assert not at.dataframe[0].value.equals(terms)

@@ -94,22 +94,52 @@ def test_metrics_and_per_class_tables():
             "examples_per_second": 100.0, "per_class": {"A": {"precision": 1, "recall": 0.5, "f1": 0.6, "support": 4}}}
     table = sup.metrics_table({"test/hard": hard, "test/none": {**hard, "flops_reduction": 1.0}},
                               baseline={**hard, "accuracy": 0.92})
-    assert table["model"].tolist() == ["baseline (fine-tuned, no LTP)", "this model, pruning off", "LTP (hard pruning)"]
-    assert table["tokens_at_last_layer"].tolist() == [5, 5, 5] and table["accuracy"].iloc[0] == 0.92
+    assert table["Model"].tolist() == ["baseline (fine-tuned, no LTP)", "this model, pruning off", "LTP (hard pruning)"]
+    assert table["Tokens, last layer"].tolist() == [5, 5, 5] and table["Accuracy"].iloc[0] == 0.92
+    assert 100.0 not in table.to_numpy()  # evaluate's examples/s is no benchmark: not on the page
+    assert not [c for c in table.columns if "_" in c]
     assert sup.metrics_table({}).empty
-    assert sup.per_class_table(hard).to_dict("records") == [{"class": "A", "precision": 1, "recall": 0.5, "f1": 0.6,
-                                                             "support": 4}]
+    assert sup.per_class_table(hard).to_dict("records") == [{"Class": "A", "Precision": 1, "Recall": 0.5, "F1": 0.6,
+                                                             "Support": 4}]
+    config = sup.column_config(table)
+    assert config["Accuracy"]["type_config"]["format"] == "%.4f" and "macro" in config["F1"]["help"].lower()
+    assert "Model" not in config  # text columns without a known meaning are left alone
+
+
+BENCH = {"cpu": {"device": "CPU x", "config": {"split": "test"},
+                 "none": {"throughput_bs32": 100.0, "latency_ms_median": 10.0, "threads": 2, "examples": 500},
+                 "hard": {"throughput_bs32": 150.0, "latency_ms_median": 8.0}, "speedup_throughput_bs32": 1.5,
+                 "speedup_latency_median": 1.25, "flops_reduction": 2.0, "flops_to_time_bs32": 0.75},
+         "junk": 3}
 
 
 def test_bench_table():
-    bench = {"cpu": {"device": "CPU x", "none": {"throughput_bs32": 100.0, "latency_ms_median": 10.0},
-                     "hard": {"throughput_bs32": 150.0, "latency_ms_median": 8.0}, "speedup_throughput_bs32": 1.5,
-                     "speedup_latency_median": 1.25, "flops_reduction": 2.0, "flops_to_time_bs32": 0.75},
-             "junk": 3}
-    t = sup.bench_table(bench)
-    assert len(t) == 1 and t["batch"].iloc[0] == 32 and t["throughput_speedup"].iloc[0] == 1.5
-    assert t["share_of_flops_saving_as_time"].iloc[0] == 0.75
+    t = sup.bench_table(BENCH)
+    assert len(t) == 1 and t["Batch"].iloc[0] == 32 and t["Throughput speed-up"].iloc[0] == 1.5
+    assert t["Share of FLOPs saving as time"].iloc[0] == 0.75 and t["FLOPs count"].iloc[0] == "all tokens"
+    assert t["Threads"].iloc[0] == 2
     assert sup.bench_table({}).empty
+
+
+def test_headline_speed_comes_from_the_bench_with_its_source():
+    speed = sup.headline_speed(BENCH)
+    assert speed["speedup"] == 1.5 and speed["batch"] == 32 and speed["key"] == "cpu"
+    assert speed["source"] == "`ltp bench` · CPU x · 2 threads · batch 32 · 500 test texts · date not recorded"
+    dated = {"gpu": {**BENCH["cpu"], "device": "GPU", "measured_at": "2026-11-30"}}
+    assert sup.headline_speed(dated)["source"].endswith("· 2026-11-30")
+    assert sup.headline_speed({}) is None and sup.headline_speed({"cpu": {"none": {}}}) is None
+
+
+def test_time_vs_flops_is_computed_not_claimed():
+    metrics = {"test/hard": {"flops_accounting": "honest", "flops_reduction": 1.5, "sample": "full split of 10"}}
+    found = sup.time_vs_flops(metrics, BENCH, "hard")
+    assert found["verdict"] == "about as much as" and found["flops_count"] == "honest"
+    faster = sup.time_vs_flops({"test/hard": {**metrics["test/hard"], "flops_reduction": 1.2}}, BENCH, "hard")
+    slower = sup.time_vs_flops({"test/hard": {**metrics["test/hard"], "flops_reduction": 3.0}}, BENCH, "hard")
+    assert faster["verdict"] == "more than" and slower["verdict"] == "less than"
+    text = sup.time_vs_flops_sentence(slower, "m")
+    assert "**1.50x**" in text and "**3.00x**" in text and "**less than**" in text and "`ltp bench` · CPU x" in text
+    assert sup.time_vs_flops({}, BENCH, "hard") is None and sup.time_vs_flops(metrics, {}, "hard") is None
 
 
 def test_sweep_points(tmp_path):
@@ -125,6 +155,33 @@ def test_sweep_points(tmp_path):
     with pytest.raises(ValueError, match="lacks field"):
         sup.sweep_points(tmp_path)
     assert "--store-in" in sup.sweep_command(tmp_path, "toy")
+
+
+def test_sweep_table_and_shipped_point_use_the_sweeps_flops_count():
+    old = pd.DataFrame({"method": ["LTP"], "label": ["l"], "accuracy": [0.9], "f1": [0.9], "flops_reduction": [1.3],
+                        "speedup": [1.97], "examples": [2000]})
+    table = sup.sweep_table(old)
+    assert list(table.columns) == ["Method", "Point", "Accuracy", "Macro F1", "FLOPs reduction (all-tokens)", "Texts"]
+    assert 1.97 not in table.to_numpy()  # the sweep's in-process speed-up is no benchmark
+    hard = {"accuracy": 0.93, "flops_accounting": "honest", "flops_reduction": 1.52,
+            "flops_reduction_all_tokens": 1.71, "sample": "full split of 7600"}
+    star = sup.shipped_point({"test/hard": hard}, "hard", old, "this model")
+    assert star["flops_reduction"] == 1.71 and star["accuracy"] == 0.93 and star["flops_count"] == "all-tokens"
+    assert "full split of 7600" in star["note"] and "2,000" in star["note"]
+    new = old.assign(flops_reduction_all_tokens=[1.5])
+    assert sup.shipped_point({"test/hard": hard}, "hard", new, "m")["flops_reduction"] == 1.52
+    assert "FLOPs reduction (honest)" in sup.sweep_table(new).columns
+    assert sup.shipped_point({}, "hard", old, "m") is None
+
+
+def test_file_names_and_filter_columns():
+    assert sup.file_slug("retained words", "Sci/Tech", "TP", "layer 5", "") == "retained-words_Sci-Tech_TP_layer-5"
+    assert sup.file_slug("", "//") == "table"
+    df = sup.with_filters(pd.DataFrame({"Word": ["a"]}), {"Class": "World", "Layer": 5})
+    assert list(df.columns) == ["Class", "Layer", "Word"] and df.iloc[0].tolist() == ["World", 5, "a"]
+    labels = sup.score_column_config(["row", "prediction_pruned", "alive_after_layer_3", "other"])
+    assert labels["prediction_pruned"]["label"] == "Prediction (LTP)" and "other" not in labels
+    assert labels["alive_after_layer_3"]["label"] == "Alive after layer 3"
 
 
 def test_with_names_and_snippets():

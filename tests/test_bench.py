@@ -122,5 +122,5 @@ def test_int8_table_in_report_and_performance_page(ckpt, toy_data_dir, monkeypat
     at.sidebar.text_input(key="ckpt_path").input(str(ckpt)).run()
     at.switch_page("views/performance.py").run()
     assert not at.exception
-    frames = [d.value for d in at.dataframe if "weights" in d.value.columns]
-    assert len(frames) == 1 and frames[0]["weights"].tolist() == ["fp32", "fp32", "int8", "int8"]
+    frames = [d.value for d in at.dataframe if "Weights" in d.value.columns]
+    assert len(frames) == 1 and frames[0]["Weights"].tolist() == ["fp32", "fp32", "int8", "int8"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -20,7 +21,7 @@ def test_class_colors_fixed_and_cycling():
     assert list(colors) == LABELS and len(set(colors.values())) == 4
     assert viz.class_colors(LABELS) == colors  # same colours on every call
     many = viz.class_colors([f"c{i}" for i in range(12)])
-    assert many["c10"] == many["c0"]
+    assert many["c9"] == many["c0"] and len(set(many.values())) == len(viz.CLASS_PALETTE)
     with pytest.raises(ValueError, match="list of class names"):
         viz.class_colors("World")
 
@@ -88,10 +89,11 @@ def _pos_table() -> pd.DataFrame:
 def test_pos_chart_two_bars_per_class():
     fig = viz.pos_chart(_pos_table(), 2, LABELS[:2])
     assert len(fig.data) == 4 and {t.name for t in fig.data} == {"retained", "pruned"}
-    assert all(len(t.x) == 2 for t in fig.data)
+    assert all(len(t.y) == 2 and t.orientation == "h" for t in fig.data)
+    assert list(fig.data[0].y) == ["NOUN (noun)", "ADJ (adjective)"]  # spelled out, nouns before modifiers
     assert sum(bool(t.showlegend) for t in fig.data) == 2
     assert [a.text for a in fig.layout.annotations] == ["World", "Sports"]
-    assert fig.layout.xaxis.dtick == 1 and fig.layout.xaxis2.dtick == 1  # every tag labelled in every panel
+    assert fig.layout.yaxis.dtick == 1 and fig.layout.yaxis2.dtick == 1  # every tag labelled in every panel
     one_layer = viz.pos_chart(_pos_table().query("layer == 1").drop(columns="layer"), 1)
     assert len(one_layer.data) == 4
     with pytest.raises(ValueError, match="layer 5"):
@@ -121,7 +123,8 @@ def test_confusion_matrix_chart():
     heat = fig.data[0]
     assert len(fig.data) == 1 and np.asarray(heat.z).shape == (3, 3) and heat.text[1][1] == "7"
     norm = viz.confusion_matrix_chart(m, LABELS[:3], normalize=True)
-    assert norm.data[0].text[1][1] == "7 (70%)" and np.asarray(norm.data[0].z)[2, 2] == 1.0
+    assert norm.data[0].text[1][1] == "70%" and np.asarray(norm.data[0].z)[2, 2] == 1.0
+    assert norm.data[0].customdata[1][1] == "7 texts (70.0% of the row)"  # the count on hover
     with pytest.raises(ValueError, match="4x4"):
         viz.confusion_matrix_chart(m, LABELS)
 
@@ -137,9 +140,12 @@ def test_tradeoff_chart_one_line_per_method():
 
 
 def test_thresholds_chart():
-    fig = viz.thresholds_chart([None, 0.01, 0.025])
+    fig = viz.thresholds_chart([None, 0.01, -0.004, 0.025])
     bar = fig.data[0]
-    assert list(bar.x) == [1, 2, 3] and list(bar.y) == [0.0, 0.01, 0.025] and bar.text[0] == "none"
+    assert list(bar.x) == [1, 2, 3, 4] and list(bar.y) == [0.0, 0.01, -0.004, 0.025]
+    assert list(bar.text) == ["never prunes", "0.01", "-0.004: never prunes", "0.025"]  # scores are never negative
+    grey, ltp = viz.STATUS_COLORS["pruned"], viz.METHOD_COLORS["LTP"]
+    assert list(bar.marker.color) == [grey, ltp, grey, ltp]
     with pytest.raises(ValueError, match="one value per layer"):
         viz.thresholds_chart([])
 
@@ -151,7 +157,7 @@ def test_domain_retention_chart_annotates_p_values():
     fig = viz.domain_retention_chart(df)
     assert len(fig.data) == 2 and all(len(t.x) == 3 for t in fig.data)
     texts = [a.text for a in fig.layout.annotations]
-    assert texts == ["no test", "p = 0.0001 (chi-square)", "p = 0.002 (chi-square)"]
+    assert texts == ["no test", "p = 0.0001<br>(chi-square)", "p = 0.002<br>(chi-square)"]
 
 
 def test_embedding_scatter_20k_points_categorical():
@@ -190,6 +196,9 @@ def test_word_cloud_image_size_and_empty():
     assert isinstance(image, Image.Image) and image.size == (800, 400)
     small = viz.word_cloud_image({"excellent": 10}, width=300, height=200, colormap="viridis")
     assert small.size == (300, 200)
+    grey = np.asarray(viz.word_cloud_image({"excellent": 10, "great": 6}, color="#3B3B3B").convert("RGB"))
+    assert (grey[..., 0] == grey[..., 1]).all() and (grey[..., 1] == grey[..., 2]).all()  # greys only, no hue
+    assert grey.min() == 0x3B  # the words in the retained colour (anti-aliased towards white)
     blank = viz.word_cloud_image({})
     assert blank.size == (800, 400) and len(blank.getcolors(maxcolors=10_000)) > 1  # message drawn
     assert viz.word_cloud_image({"x": 0}).size == (800, 400)
@@ -297,3 +306,91 @@ def test_layer_table_says_1_token_not_1_tokens():
     html_ = layers_table_html("a b", [(0, 0), (0, 1), (2, 3), (0, 0)], [True, False, False, True],
                               [[True, True, False, False], [True, False, False, False]])
     assert ">2 tokens<" in html_ and ">1 token<" in html_ and "1 tokens" not in html_
+
+
+# --------------------------------------------------------------------------- readable on a projector
+
+
+@functools.cache
+def _chart_gallery() -> dict[str, go.Figure]:
+    """One figure from every chart builder the pages other than the live page show."""
+    points = pd.DataFrame({"method": ["LTP", "top-k"], "accuracy": [0.9, 0.85], "flops_reduction": [2.0, 2.1],
+                           "label": ["a", "b"]})
+    domain = pd.DataFrame({"class": ["neg", "all"], "acc_kept": [0.9, 0.85], "acc_pruned": [0.5, 0.5],
+                           "n_kept": [5, 5], "n_pruned": [5, 5], "test": ["fisher", "fisher"], "p_value": [0.1, 0.1]})
+    return {
+        "tokens_alive": viz.tokens_alive_chart({"LTP (hard)": [10, 6], "pruning off": [10, 10]}, input_tokens=10),
+        "probabilities": viz.probabilities_chart({"a": 0.4, "b": 0.6}, {"a": 0.3, "b": 0.7}),
+        "confusion": viz.confusion_matrix_chart([[3, 1], [0, 4]], ["a", "b"], normalize=True),
+        "tradeoff": viz.tradeoff_chart(points, shipped={"accuracy": 0.91, "flops_reduction": 1.8, "label": "shipped"}),
+        "thresholds": viz.thresholds_chart([None, 0.01, -0.01]),
+        "word_frequency": viz.word_frequency_chart(pd.DataFrame({"word": ["x"], "count": [3], "share": [1.0]})),
+        "pos": viz.pos_chart(_pos_table(), 2, LABELS[:2]),
+        "category_retention": viz.category_retention_chart(_retention_table([0, 1]), LABELS),
+        "domain_retention": viz.domain_retention_chart(domain),
+        "retention_curves": viz.retention_curves_chart({"all": [1.0, 0.5]}),
+        "word_depth": viz.word_depth_chart({"word": "x", "depth_histogram": {1: 2, 2: 1}, "occurrences": 3,
+                                            "mean_depth": 1.3}),
+    }
+
+
+def _font_sizes(node) -> list[float]:
+    """Every font size set anywhere in a figure's JSON (layout, axes, annotations, traces)."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key.endswith("font") and isinstance(value, dict) and "size" in value:
+                found.append(value["size"])
+            found += _font_sizes(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _font_sizes(value)
+    return found
+
+
+@pytest.mark.parametrize("name", list(_chart_gallery()))
+def test_every_chart_text_is_at_least_14px_and_axes_are_titled(name):
+    fig = _chart_gallery()[name]
+    assert fig.layout.font.size >= 16 and fig.layout.template.layout.font.size >= 16  # body text
+    sizes = _font_sizes(fig.to_plotly_json()["layout"]) + _font_sizes(fig.to_plotly_json()["data"])
+    assert sizes and min(sizes) >= 14, (name, sorted(set(sizes)))
+    for axis in ("xaxis", "yaxis"):
+        assert fig.layout[axis].tickfont.size >= 14 and fig.layout[axis].title.text, (name, axis)
+
+
+def test_palettes_are_one_per_meaning():
+    methods, classes = set(viz.METHOD_COLORS.values()), set(viz.CLASS_PALETTE)
+    status, pos = set(viz.STATUS_COLORS.values()), set(viz.POS_COLORS.values())
+    assert len(methods) == len(viz.METHOD_COLORS) and len(classes) == len(viz.CLASS_PALETTE)
+    assert not methods & classes and not methods & status and not classes & status and not status & pos
+    four = list(viz.class_colors(LABELS).values())
+    assert len(set(four)) == 4 and "#CC6677" not in four and "#332288" not in four  # no red / blue class
+    assert len(set(viz.category_colors().values())) == len(viz.category_colors())
+    # POS colours: one family one hue; every tag distinct
+    assert viz.POS_COLORS["NOUN"] != viz.POS_COLORS["PROPN"] and len(pos) == len(viz.POS_COLORS)
+
+
+def test_methods_keep_their_colours_on_every_chart():
+    ltp, off, topk = viz.METHOD_COLORS["LTP"], viz.METHOD_COLORS["pruning off"], viz.METHOD_COLORS["top-k"]
+    alive = viz.tokens_alive_chart({"LTP (hard)": [10, 6], "pruning off": [10, 10]})
+    assert [t.line.color for t in alive.data] == [ltp, off]
+    probs = viz.probabilities_chart({"a": 0.4, "b": 0.6}, {"a": 0.3, "b": 0.7}, ("LTP (hard)", "pruning off"))
+    assert [t.marker.color for t in probs.data] == [ltp, off]
+    points = pd.DataFrame({"method": ["baseline", "LTP", "top-k"], "accuracy": [0.9, 0.88, 0.87],
+                           "flops_reduction": [1.0, 2.0, 2.0], "label": ["u", "l", "k"]})
+    trade = viz.tradeoff_chart(points)
+    assert [t.marker.color for t in trade.data] == [viz.METHOD_COLORS["baseline"], ltp, topk]
+    assert viz.method_color("this model, pruning off") == off and viz.method_color("top-k, linear") != topk
+
+
+def test_tradeoff_chart_marks_the_shipped_model():
+    points = pd.DataFrame({"method": ["LTP", "top-k"], "accuracy": [0.9, 0.85], "flops_reduction": [2.0, 2.1],
+                           "label": ["a", "b"]})
+    fig = viz.tradeoff_chart(points, shipped={"accuracy": 0.93, "flops_reduction": 1.7, "label": "this model <x>",
+                                              "note": "full test split"}, flops_count="all-tokens")
+    star = fig.data[-1]
+    assert len(fig.data) == 3 and star.marker.symbol == "star" and star.mode == "markers+text"
+    assert list(star.x) == [1.7] and list(star.y) == [0.93] and star.name == "this model &lt;x&gt;"
+    assert all(t.marker.symbol != "star" for t in fig.data[:-1]) and "full test split" in star.hovertemplate
+    assert fig.layout.xaxis.title.text == "FLOPs reduction (x, all-tokens count)"
+    assert len(viz.tradeoff_chart(points).data) == 2  # no shipped point given, none drawn

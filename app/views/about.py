@@ -3,7 +3,9 @@
 import streamlit as st
 
 import dashboard as db
+import support as sup
 from ltp import viz
+from ltp.results import read_bench, read_metrics
 
 # An illustration (not a measurement): which tokens of the sentence stay alive after each of
 # six layers, in the spirit of the paper's 15 -> 11 -> 4 -> 2 example.
@@ -16,6 +18,22 @@ KEEP_UNTIL = {"[CLS]": 6, "best": 6, "restaurant": 5, "returning": 5, "meal": 4,
 def illustration() -> list[list[bool]]:
     """L x T alive flags of the illustration: a token lives through layer KEEP_UNTIL (default 1)."""
     return [[KEEP_UNTIL.get(t, 1) >= layer for t in TOKENS] for layer in range(1, 7)]
+
+
+def time_vs_flops_text() -> str:
+    """What the stored numbers of the selected model say about time vs FLOPs (or how to get them)."""
+    sel = db.current()
+    if sel.path is None:
+        return "Pick a model in the sidebar to compare its measured speed with its FLOPs reduction."
+    try:
+        found = sup.time_vs_flops(read_metrics(sel.path), read_bench(sel.path), sel.card["mode"])
+    except ValueError:  # a damaged results file: the Performance page says what to rerun
+        found = None
+    if found is None:
+        return (f"**{sup.escape_md(sel.path.name)}** has no stored benchmark and pruned evaluation to compare; "
+                f"`ltp evaluate --checkpoint {sel.in_command} --mode both` and `ltp bench --checkpoint "
+                f"{sel.in_command}` measure them.")
+    return sup.time_vs_flops_sentence(found, sel.path.name)
 
 
 st.title("How Learned Token Pruning works")
@@ -45,9 +63,12 @@ paper.
 **What the FLOPs number means.** FLOPs count the multiply-adds of the encoder layers: attention
 projections and the feed-forward block grow with the number of tokens, attention scores with its
 square. *3x fewer FLOPs* means the pruned model did a third of the arithmetic the unpruned one does on
-the same text. Measured time shrinks less than that, because some costs (embeddings, memory moves,
-Python overhead) do not shrink with the token count.
+the same text. Measured time need not shrink by the same factor: some costs (embeddings, Python
+overhead) do not shrink with the token count, while others that FLOPs do not count (moving
+activations through memory, padding in a batch) shrink with it. Which way it goes depends on the
+model, the texts and the machine, so `ltp bench` measures it.
 """)
+st.markdown(time_vs_flops_text())
 alive = illustration()
 db.chart(viz.token_flow_chart(TOKENS, alive, title="Illustration: tokens flowing through six layers "
                                                       "(x: pruned at that layer)"), "token-flow")

@@ -5,15 +5,25 @@ import pandas as pd
 import streamlit as st
 
 import dashboard as db
+import support as sup
 from ltp import viz
 from ltp.analysis import stats
 
 ALL_CLASSES = -1
+CELL_MEANING = {"all": "every text of the class", "TP": "TP: the class, predicted right",
+                "FP": "FP: another class, wrongly predicted as it", "FN": "FN: the class, predicted as another",
+                "TN": "TN: neither gold nor predicted"}
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def plain_words(key: str, _words: pd.DataFrame) -> pd.DataFrame:
+    """The bundle's words without clitics and news-source tags (computed once per bundle)."""
+    return stats.without_clitics_and_sources(_words)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def cloud(freqs: tuple[tuple[str, int], ...], colormap: str):
-    return viz.word_cloud_image(dict(freqs), width=800, height=360, colormap=colormap)
+def cloud(freqs: tuple[tuple[str, int], ...], color: str):
+    return viz.word_cloud_image(dict(freqs), width=800, height=360, color=color)
 
 
 def filters(names: list[str], n_layers: int) -> dict:
@@ -22,20 +32,46 @@ def filters(names: list[str], n_layers: int) -> dict:
                          format_func=lambda c: "all classes" if c == ALL_CLASSES else names[c])
     cell = c2.radio("Confusion cell (one-vs-rest for the class)", ["all", *stats.CELLS], horizontal=True,
                     key="ret_cell", disabled=klass == ALL_CLASSES,
-                       help="TP: gold and predicted are the class; FP: predicted only; FN: gold only; TN: neither.")
+                    help="Which texts to count, for the chosen class: TP (true positive) its texts predicted "
+                         "right; FP (false positive) other classes' texts predicted as it; FN (false negative) its "
+                         "texts predicted as another class; TN (true negative) texts neither of nor predicted as it.")
     layer = c3.slider("Layer", 1, n_layers, stats.last_reached_layer(n_layers), key="ret_layer",
                       help="Retained: alive after this layer. Pruned: removed at or before it. The default, "
                            "layer L-1, gives the words the last layer attends over.")
     top = c4.number_input("Top words", 5, 100, 25, step=5, key="ret_top")
-    no_stop = st.checkbox("Exclude stopwords", value=True, key="ret_nostop")
+    t1, t2 = st.columns(2)
+    no_stop = t1.checkbox("Exclude stopwords", value=True, key="ret_nostop")
+    hide = t2.toggle("Hide clitics and news-source tags", value=True, key="ret_hide_tags",
+                     help="Clitics are pieces split off a word (the “s” of “Association ' s”, “n't”); source tags "
+                          "name the agency a news text came from, as in “(AP)” or “Reuters -”. Alone they say "
+                          "nothing about a class. The same name inside a sentence (“told Reuters”) is still counted.")
+    if klass != ALL_CLASSES:
+        st.caption(f"Texts counted: {CELL_MEANING[cell].replace('the class', names[klass])}.")
     return {"class_id": None if klass == ALL_CLASSES else int(klass),
             "cell": "all" if klass == ALL_CLASSES else cell, "layer": int(layer),
-            "exclude_stopwords": no_stop, "top": int(top)}
+            "exclude_stopwords": no_stop, "hide_tags": hide, "top": int(top)}
+
+
+def described(f: dict, names: list[str], status: str) -> dict:
+    """The filters behind a word table, as its CSV records them (leading columns)."""
+    return {"Class": "all classes" if f["class_id"] is None else names[f["class_id"]],
+            "Confusion cell": f["cell"], "Layer": f["layer"],
+            "Words": f"alive after layer {f['layer']}" if status == "retained" else f"pruned by layer {f['layer']}",
+            "Stopwords": "excluded" if f["exclude_stopwords"] else "included",
+            "Clitics and source tags": "hidden" if f["hide_tags"] else "shown"}
+
+
+def download_name(what: str, record: dict) -> str:
+    return sup.file_slug(what, record["Class"], record["Confusion cell"], f"layer {record['Layer']}",
+                         "no stopwords" if record["Stopwords"] == "excluded" else "",
+                         "no clitics or tags" if record["Clitics and source tags"] == "hidden" else "")
 
 
 def column(b, f: dict, retained: bool) -> None:
     status = "retained" if retained else "pruned"
-    freq = stats.word_frequencies(b.words, retained=retained, examples=b.examples, num_layers=b.num_layers, **f)
+    words = plain_words(db.bundle_key(b), b.words) if f["hide_tags"] else b.words
+    counted = {k: v for k, v in f.items() if k != "hide_tags"}
+    freq = stats.word_frequencies(words, retained=retained, examples=b.examples, num_layers=b.num_layers, **counted)
     when = f"alive after layer {f['layer']}" if retained else f"pruned by layer {f['layer']}"
     st.markdown(f"**{status.capitalize()}** — words {when}")
     if freq.empty:
@@ -43,9 +79,14 @@ def column(b, f: dict, retained: bool) -> None:
                 "No words match these filters.")
         return
     db.chart(viz.word_frequency_chart(freq, color=viz.STATUS_COLORS[status]), f"{status}-words")
-    image = cloud(tuple(zip(freq["word"], freq["count"].astype(int))), "viridis" if retained else "cividis")
+    image = cloud(tuple(zip(freq["word"], freq["count"].astype(int))), viz.STATUS_COLORS[status])
     st.image(image, caption=f"{status} words", width="stretch")
-    db.table(freq, f"{status}-words")
+    shown = freq.rename(columns={"word": "Word", "count": "Occurrences", "share": "Share"})
+    record = described(f, b.label_names, status)
+    name = download_name(f"{status} words", record)
+    st.dataframe(shown, hide_index=True, key=f"table-{status}-words", column_config={
+        "Share": st.column_config.NumberColumn(format="percent", help="Of all the words these filters select.")})
+    db.download(sup.with_filters(shown, record), name)
 
 
 def word_search(b) -> None:
@@ -64,8 +105,11 @@ def word_search(b) -> None:
     c3.metric("Reaches the last layer", f"{found['share_kept_last']:.0%}",
               help=f"Alive after layer {stats.last_reached_layer(b.num_layers)}, so the last layer attends over it.")
     db.chart(viz.word_depth_chart(found), "word-depth")
-    rows = [{"class": b.label_names[c], **v} for c, v in found["per_class"].items()]
-    db.table(pd.DataFrame(rows), "word-survival-by-class")
+    rows = [{"Class": b.label_names[c], "Occurrences": v["occurrences"], "Mean deepest layer": v["mean_depth"],
+             "Reaches the last layer": v["share_kept_last"]} for c, v in found["per_class"].items()]
+    db.table(pd.DataFrame(rows), sup.file_slug("word survival", found["word"]), column_config={
+        "Mean deepest layer": st.column_config.NumberColumn(format="%.2f"),
+        "Reaches the last layer": st.column_config.NumberColumn(format="percent")})
 
 
 sel = db.require_checkpoint()

@@ -106,4 +106,6 @@ cols = st.columns(3)
 cols[0].metric("Texts scored", f"{len(table):,}")
 cols[1].metric("Same answer with pruning", f"{table['agree'].mean():.1%}")
 cols[2].metric("Mean FLOPs reduction", f"{table['flops_reduction'].mean():.2f}x")
-db.table(table, f"scored-{sel.path.name}")
+db.table(table, f"scored-{sel.path.name}", column_config=sup.score_column_config(table.columns))
+st.caption("The CSV keeps the machine column names (prediction_pruned, alive_after_layer_1 ...) so scripts can read "
+           "it; *LTP* is the model with pruning on. FLOPs reduction: unpruned FLOPs / pruned FLOPs of that text.")

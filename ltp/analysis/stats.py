@@ -27,6 +27,29 @@ STATUSES = ("retained", "pruned")  # alive at the layer / pruned by the layer
 # Word categories in priority order: a word gets the first that applies (see category_of).
 CATEGORIES = ("entity", "domain term", "stopword", "adjective", "punctuation", "number", "other")
 MIN_EXPECTED = 5  # Fisher's exact test replaces chi-square when any expected count is below this
+# spaCy's universal POS tags spelled out for readers (https://universaldependencies.org/u/pos/).
+POS_NAMES = {"ADJ": "adjective", "ADP": "preposition", "ADV": "adverb", "AUX": "auxiliary verb",
+             "CCONJ": "coordinating conjunction", "DET": "determiner", "INTJ": "interjection", "NOUN": "noun",
+             "NUM": "number", "PART": "particle", "PRON": "pronoun", "PROPN": "proper noun", "PUNCT": "punctuation",
+             "SCONJ": "subordinating conjunction", "SYM": "symbol", "VERB": "verb", "X": "other", "SPACE": "space"}
+# The same tags by family, in reading order (charts group and colour them so).
+POS_FAMILIES = {"nouns and names": ("NOUN", "PROPN"), "verbs": ("VERB", "AUX"),
+                "adjectives and adverbs": ("ADJ", "ADV"),
+                "function words": ("ADP", "DET", "PRON", "CCONJ", "SCONJ", "PART"),
+                "numbers, symbols and the rest": ("NUM", "PUNCT", "SYM", "INTJ", "X", "SPACE")}
+POS_ORDER = tuple(tag for tags in POS_FAMILIES.values() for tag in tags)
+# Clitics split off a word: "it's" -> "it" + "'s"; AG News writes "Association ' s", so "s" after an
+# apostrophe word is one too. Alone they say nothing about a class.
+CLITICS = frozenset({"'s", "'re", "'ve", "'ll", "'d", "'m", "n't", "’s", "’re", "’ve", "’ll", "’d", "’m", "n’t"})
+CLITIC_TAILS = frozenset({"s", "t", "re", "ve", "ll", "d", "m"})  # clitics when they follow an apostrophe word
+APOSTROPHES = frozenset({"'", "’", "`", "´"})
+# News-agency and outlet names that news texts carry as a source tag: "( AP ) -", "Reuters -". They
+# count as source tags only there (in parentheses or before a dash), not in "told Reuters".
+NEWS_SOURCES = frozenset({"ap", "afp", "reuters", "upi", "cp", "dpa", "xinhua", "xinhuanet", "ips", "ians", "pti",
+                          "bloomberg", "newsfactor", "computerworld", "infoworld", "maccentral", "techweb",
+                          "cbs.mw", "ziff", "spaceref"})
+WEB_SUFFIXES = (".com", ".net", ".org", ".mw", ".co.uk")  # "(washingtonpost.com)", "(ft.com)": outlets too
+DASHES = frozenset({"-", "--", "—", "–"})
 
 _CATEGORY_COLUMNS = ("ent_type", "domain_class", "is_stop", "pos", "is_punct", "is_num")
 
@@ -189,12 +212,81 @@ def _example_mask(words: pd.DataFrame, class_id: int | None, cell: str,
     return words["example_id"].isin(chosen)
 
 
+# --------------------------------------------------------------------------- clitics and source tags
+
+
+def pos_label(tag: str) -> str:
+    """A POS tag with its meaning, for readers: "ADP (preposition)"; an unknown tag as it is."""
+    name = POS_NAMES.get(str(tag))
+    return f"{tag} ({name})" if name else str(tag)
+
+
+def _neighbours(words: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The lower-cased previous and next word of each word in its example ("" at the ends)."""
+    order = words.sort_values(["example_id", "word_index"], kind="stable")
+    by_example = order.groupby("example_id", sort=False)["lower"]
+    prev = by_example.shift(1).fillna("").astype(str).reindex(words.index)
+    nxt = by_example.shift(-1).fillna("").astype(str).reindex(words.index)
+    return prev, nxt
+
+
+def clitic_mask(words: pd.DataFrame) -> pd.Series:
+    """True for clitics split off a word ("'s", "n't"; "s" or "t" right after an apostrophe word,
+    as in AG News's "Association ' s"): counted alone they top word lists and mean nothing."""
+    _require_columns(words, ("example_id", "word_index", "lower"), "words")
+    lower = words["lower"].astype(str)
+    prev, _ = _neighbours(words)
+    mask = lower.isin(CLITICS) | (lower.isin(CLITIC_TAILS) & prev.isin(APOSTROPHES))
+    return mask.rename("clitic")
+
+
+def source_tag_mask(words: pd.DataFrame) -> pd.Series:
+    """True for news-source tags: an agency or outlet name (``NEWS_SOURCES``, or a web address such as
+    "washingtonpost.com") in parentheses or before a dash, as in "( AP ) -" or "Reuters -". The same
+    name inside a sentence ("told Reuters") is a word like any other."""
+    _require_columns(words, ("example_id", "word_index", "lower"), "words")
+    lower = words["lower"].astype(str)
+    prev, nxt = _neighbours(words)
+    named = lower.isin(NEWS_SOURCES) | lower.str.endswith(WEB_SUFFIXES)
+    tagged = (prev.eq("(") & nxt.eq(")")) | nxt.isin(DASHES)
+    return (named & tagged).rename("source_tag")
+
+
+def is_source_name(terms: Sequence[str] | pd.Series) -> pd.Series:
+    """True for words that are news-source names (``NEWS_SOURCES`` or web addresses), for tables of
+    terms without their context (a domain-term list)."""
+    lower = pd.Series(terms, dtype=object).astype(str).str.lower()
+    return (lower.isin(NEWS_SOURCES) | lower.str.endswith(WEB_SUFFIXES)).rename("source_name")
+
+
+def without_source_terms(words: pd.DataFrame) -> pd.DataFrame:
+    """The words table with news-source names no longer counted as domain terms (their
+    ``domain_class`` set to -1): an agency name marks where a text came from, not its class."""
+    _require_columns(words, ("lower", "domain_class"), "words")
+    out = words.copy()
+    out.loc[is_source_name(words["lower"]).to_numpy(), "domain_class"] = -1
+    return out
+
+
+def without_clitics_and_sources(words: pd.DataFrame, *, clitics: bool = True, sources: bool = True) -> pd.DataFrame:
+    """The words table without clitics and/or news-source tags (``words.attrs`` kept)."""
+    keep = pd.Series(True, index=words.index)
+    if clitics:
+        keep &= ~clitic_mask(words)
+    if sources:
+        keep &= ~source_tag_mask(words)
+    out = words.loc[keep]
+    out.attrs = dict(words.attrs)
+    return out
+
+
 # --------------------------------------------------------------------------- frequencies and POS
 
 
 def word_frequencies(words: pd.DataFrame, *, retained: bool = True, layer: int | None = None,
                      class_id: int | None = None, cell: str = ALL, examples: pd.DataFrame | None = None,
-                     exclude_stopwords: bool = False, exclude_punct: bool = True, top: int | None = 30,
+                     exclude_stopwords: bool = False, exclude_punct: bool = True, exclude_clitics: bool = False,
+                     exclude_sources: bool = False, top: int | None = 30,
                      num_layers: int | None = None) -> pd.DataFrame:
     """The most frequent (lower-cased) words that survive, or are pruned by, one layer.
 
@@ -209,6 +301,8 @@ def word_frequencies(words: pd.DataFrame, *, retained: bool = True, layer: int |
         cell: "all", "TP", "FP", "FN" or "TN"; needs ``class_id`` unless "all".
         examples: optional examples table to judge gold/pred from (else the words' copies).
         exclude_stopwords / exclude_punct: drop stop words / punctuation before counting.
+        exclude_clitics / exclude_sources: drop clitics ("'s", ``clitic_mask``) / news-source
+            tags ("(AP)", ``source_tag_mask``) before counting.
         top: keep this many most frequent words (None: all).
         num_layers: L, when it cannot be read from the words (see module docstring).
 
@@ -229,6 +323,10 @@ def word_frequencies(words: pd.DataFrame, *, retained: bool = True, layer: int |
         mask &= ~words["is_stop"].astype(bool)
     if exclude_punct:
         mask &= ~words["is_punct"].astype(bool)
+    if exclude_clitics:
+        mask &= ~clitic_mask(words)
+    if exclude_sources:
+        mask &= ~source_tag_mask(words)
     selected = words.loc[mask, "lower"].astype(str)
     counts = selected.value_counts().rename_axis("word").reset_index(name="count")
     counts = counts.sort_values(["count", "word"], ascending=[False, True], kind="stable")

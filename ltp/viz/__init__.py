@@ -4,7 +4,8 @@
 - ``corpus``: the analysis bundle (word frequencies and clouds, POS, categories, domain terms)
 - ``performance``: measured results (confusion matrix, accuracy vs FLOPs, thresholds)
 - ``embedding``: the embedding map scatter
-- ``style``: palettes, template and shared helpers
+- ``style``: one colour-blind-safe palette per meaning (methods, classes, retained vs pruned, parts of
+  speech), the projector-sized template and shared helpers
 
 Nothing here computes statistics (see ``ltp.analysis.stats``) or imports Streamlit, so the same
 figures serve the app, notebooks and reports. Every builder is importable from ``ltp.viz``.
@@ -16,13 +17,15 @@ from ltp.viz.embedding import embedding_scatter
 from ltp.viz.performance import confusion_matrix_chart, thresholds_chart, tradeoff_chart
 from ltp.viz.sentence import (UNSEEN_GAP_CHARS, layer_text_html, layers_table_html, probabilities_chart, score_heatmap,
                               token_flow_chart, tokens_alive_chart)
-from ltp.viz.style import (CATEGORY_PALETTE, LARGE_PALETTE, PALETTE, PRUNED_STYLE, STATUS_COLORS, UNSEEN_STYLE,
-                           category_colors, class_colors)
+from ltp.viz.style import (CATEGORY_PALETTE, CLASS_PALETTE, LARGE_PALETTE, METHOD_COLORS, PALETTE, POS_COLORS,
+                           PRUNED_STYLE, STATUS_COLORS, UNSEEN_STYLE, category_colors, class_colors, method_color,
+                           pos_colors)
 
 __all__ = [
     "category_retention_chart", "domain_retention_chart", "pos_chart", "retention_curves_chart", "word_cloud_image",
     "word_depth_chart", "word_frequency_chart", "embedding_scatter", "confusion_matrix_chart", "thresholds_chart",
     "tradeoff_chart", "UNSEEN_GAP_CHARS", "layer_text_html", "layers_table_html", "probabilities_chart",
     "score_heatmap", "token_flow_chart", "tokens_alive_chart", "CATEGORY_PALETTE", "LARGE_PALETTE", "PALETTE",
-    "PRUNED_STYLE", "STATUS_COLORS", "UNSEEN_STYLE", "category_colors", "class_colors",
+    "PRUNED_STYLE", "STATUS_COLORS", "UNSEEN_STYLE", "category_colors", "class_colors", "CLASS_PALETTE",
+    "METHOD_COLORS", "POS_COLORS", "method_color", "pos_colors",
 ]

@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from ltp.viz.style import PALETTE, PRUNED_OVERLAY, PRUNED_STYLE, STATUS_COLORS, UNSEEN_STYLE, finish, floats
+from ltp.viz.style import (METHOD_COLORS, PRUNED_OVERLAY, PRUNED_STYLE, STATUS_COLORS, UNSEEN_STYLE, finish, floats,
+                           method_color)
 
 
 def tokens_alive_chart(counts: Sequence[float] | Mapping[str, Sequence[float]], *,
@@ -32,8 +33,9 @@ def tokens_alive_chart(counts: Sequence[float] | Mapping[str, Sequence[float]], 
     fig = go.Figure()
     for i, (name, ys) in enumerate(series.items()):
         y = ([float(input_tokens)] if input_tokens is not None else []) + [float(v) for v in ys]
-        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=str(name),
-                                 line=dict(color=PALETTE[i % len(PALETTE)]),
+        color = METHOD_COLORS["LTP"] if len(series) == 1 else method_color(str(name), i)  # one run: a pruned one
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines+markers", name=str(name), line=dict(color=color, width=3),
+                                 marker=dict(size=9),
                                  hovertemplate="layer %{x}: %{y:.1f} tokens<extra>%{fullData.name}</extra>"))
     ticks = ["input" if v == 0 else str(v) for v in x]
     fig.update_xaxes(title="layer", tickmode="array", tickvals=x, ticktext=ticks)
@@ -99,8 +101,9 @@ def probabilities_chart(probs_a: Mapping[str, float], probs_b: Mapping[str, floa
     classes = [str(c) for c in probs_a]
     runs = [(names[0], probs_a)] + ([(names[1], probs_b)] if probs_b is not None else [])
     fig = go.Figure([go.Bar(x=classes, y=[float(v) for v in probs.values()], name=str(name),
-                            marker_color=PALETTE[i], text=[f"{float(v):.3f}" for v in probs.values()],
+                            marker_color=method_color(str(name), i), text=[f"{float(v):.3f}" for v in probs.values()],
                             textposition="outside") for i, (name, probs) in enumerate(runs)])
+    fig.update_xaxes(title="class")
     fig.update_yaxes(range=[0, 1.1], title="probability")
     return finish(fig, title, barmode="group")
 
