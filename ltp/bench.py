@@ -9,6 +9,8 @@ With ``int8``, the same two modes run again with the encoder's linear layers qua
 
 from __future__ import annotations
 
+import datetime as _dt
+
 import multiprocessing as mp
 import os
 import platform
@@ -146,13 +148,14 @@ def run_benchmark(cfg: BenchConfig, isolate: bool = True) -> dict:
     from ltp.results import pruning_mode
 
     pruning = pruning_mode(read_config(find_checkpoint(cfg.checkpoint))["ltp"]["mode"])
+    load_before = [round(x, 2) for x in os.getloadavg()]  # an idle CPU reads near 0: timings on a busy one are not results
     results = {}
     runs = [("none", "none", "none"), ("hard", pruning, "none")]  # "hard": pruning on, as the checkpoint prunes
     if cfg.int8:
         runs += [("none+int8", "none", "int8"), ("hard+int8", pruning, "int8")]
     for key, mode, quantization in runs:
         results[key] = _measure(cfg, mode, quantization) if not isolate else _in_child(cfg, mode, quantization)
-    return summarize(cfg, results)
+    return summarize(cfg, results) | {"loadavg_before": load_before}
 
 
 def _in_child(cfg: BenchConfig, mode: str, quantization: str) -> dict:
@@ -170,7 +173,8 @@ def _in_child(cfg: BenchConfig, mode: str, quantization: str) -> dict:
 
 def summarize(cfg: BenchConfig, results: dict) -> dict:
     off, on = results["none"], results["hard"]
-    summary = {"device": describe_device(cfg.device), "config": asdict(cfg), "none": off, "hard": on}
+    summary = {"device": describe_device(cfg.device), "config": asdict(cfg), "none": off, "hard": on,
+               "measured_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     red = on["flops_reduction"]
     for bs in cfg.batch_sizes:
         speed = on[f"throughput_bs{bs}"] / off[f"throughput_bs{bs}"]
@@ -217,7 +221,9 @@ def store_benchmark(ckpt_path: Path, summary: dict, key: str) -> None:
 def format_benchmark(s: dict) -> str:
     off, on = s["none"], s["hard"]
     lines = [f"device: {s['device']}; {on['examples']} examples; {on['threads']} threads; "
-             f"median of {s['config']['repeats']} runs",
+             f"median of {s['config']['repeats']} runs"
+             + (f"; measured {s['measured_at']}" if s.get("measured_at") else "")
+             + (f"; load average before {s['loadavg_before'][0]:.2f}" if s.get("loadavg_before") else ""),
              f"{'':24}{'pruning off':>14}{'LTP (hard)':>14}{'speed-up':>10}"]
     for bs in s["config"]["batch_sizes"]:
         k = f"throughput_bs{bs}"

@@ -1,5 +1,6 @@
 """`ltp bench`: both modes measured, speed-ups and FLOPs reduction stored beside the checkpoint."""
 
+import datetime as _dt
 import json
 
 import pytest
@@ -33,7 +34,9 @@ def test_benchmark_in_process(ckpt, toy_data_dir):
     assert s["flops_accounting"].startswith("honest")
     assert s["speedup_throughput_bs4"] == pytest.approx(s["hard"]["throughput_bs4"] / s["none"]["throughput_bs4"])
     assert s["flops_to_time_bs4"] == pytest.approx(s["speedup_throughput_bs4"] / s["flops_reduction"])
+    assert _dt.datetime.fromisoformat(s["measured_at"]).tzinfo is not None and len(s["loadavg_before"]) == 3
     text = format_benchmark(s)
+    assert f"measured {s['measured_at']}" in text and "load average before" in text
     assert "throughput bs4" in text and "latency bs1 median" in text and "FLOPs reduction" in text
 
 
