@@ -259,8 +259,9 @@ NO_THRESHOLD = "–"  # how a layer without a threshold (layer 1, top-k, pruning
 
 
 def threshold_text(threshold: float | None) -> str:
-    """A layer's threshold as the pages show it: "–" where the layer has none."""
-    return NO_THRESHOLD if threshold is None else f"{threshold:.5f}"
+    """A layer's threshold as the pages show it: "–" where the layer has none (None, or NaN as a
+    table column holds it)."""
+    return NO_THRESHOLD if threshold is None or math.isnan(threshold) else f"{threshold:.5f}"
 
 
 def pruning_words(tr: Trace, layer: int) -> str:

@@ -160,9 +160,10 @@ def probabilities_chart(probs_a: Mapping[str, float], probs_b: Mapping[str, floa
                             textposition="outside", cliponaxis=False) for i, (name, probs) in enumerate(runs)])
     fig.update_xaxes(title="class")
     fig.update_yaxes(range=[0, 1.15], title="probability")
-    # a label that cannot fit above its bar at a readable size is hidden (hover has the number),
-    # never drawn into its neighbour ("0.0120.011")
-    return finish(fig, title, barmode="group", uniformtext=dict(minsize=12, mode="hide"))
+    # each label is at most its bar's width (plotly's constraintext), bars of a group stand apart, and a
+    # label that would shrink below 12 px is hidden (hover has the number): never "0.0120.011"
+    return finish(fig, title, barmode="group", bargroupgap=0.15, uniformtext=dict(minsize=12, mode="hide"),
+                  legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
 
 
 def _percent(p: float) -> str:
