@@ -126,6 +126,17 @@ def test_same_flops_topk_runs_the_models_topk_at_ltps_flops(model, tok):
         assert set(tk.layers[l].positions) == {0, *ranked[:counts[l] - 1]}, l
 
 
+@pytest.mark.parametrize("n", [9, 23, 57])
+def test_same_flops_topk_comes_closest_of_all_linear_schedules(n):
+    L, d, d_ff = 6, 384, 1536
+    unpruned = counts_flops(n, [n] * L, d, d_ff)
+    for ratio in (1.1, 1.37, 1.6, 2.05, 2.9):
+        target = unpruned / ratio
+        got = counts_flops(n, topk_counts(n, same_flops_topk(n, target, L, d, d_ff)), d, d_ff)
+        grid = [counts_flops(n, topk_counts(n, linear_keep(L, i / 1000)), d, d_ff) for i in range(1001)]
+        assert abs(got - target) <= min(abs(f - target) for f in grid) + 1e-6, (n, ratio)
+
+
 def test_same_flops_topk_extremes(model, tok):
     # no pruning wanted: keep everything; more than top-k can save: the steepest schedule
     assert topk_counts(20, same_flops_topk(20, counts_flops(20, [20] * 4, 32, 64), 4, 32, 64)) == [20] * 4
