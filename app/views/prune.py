@@ -248,7 +248,7 @@ def whatif_controls(learned: list[float]) -> tuple[float, ...]:
     st.subheader("Threshold what-if")
     st.caption("Re-prune this text with other thresholds: the same weights, the model's own hard pruning "
                "(tokens are really removed), so survival, FLOPs and the prediction move for real.")
-    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    left, right = st.columns([3, 1.25], vertical_alignment="bottom")
     left.slider("Pruning strength (× the learned thresholds)", *STRENGTH_RANGE, step=0.05, key=STRENGTH_KEY,
                 on_change=set_strength, args=(learned,), format="%.2f×",
                 help="0 keeps every token; 1 is what training learned; above 1 prunes harder. A threshold below 0 "
