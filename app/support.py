@@ -404,6 +404,8 @@ def to_csv_bytes(df: pd.DataFrame) -> bytes:
 # --------------------------------------------------------------------------- live page: examples and what-if
 # (issue 12; used by views/prune.py)
 
+import re  # noqa: E402  (this section's own import)
+
 EXAMPLE_LABEL_WORDS = 7  # an example's button shows its first words
 
 
@@ -425,6 +427,18 @@ def example_label(example: dict, words: int = EXAMPLE_LABEL_WORDS) -> str:
     parts = example["text"].split()
     head = " ".join(parts[:words]) + ("…" if len(parts) > words else "")
     return f"{head} ({example['label']})" if example.get("label") else head
+
+
+_DETACHED_CLITIC = re.compile(r"(?<=\w) '(s|t|re|ve|ll|d|m)\b")  # AG News' "Apple #39;s" is "Apple 's" once decoded
+
+
+def reader_text(raw: str) -> str:
+    """A data set's text as a reader sees it: ``ltp.text.display_text`` (entities decoded, tags and
+    <br /> blanked, white space folded), and a contraction whose '&' was lost in AG News joined
+    again ("Apple 's" -> "Apple's")."""
+    from ltp.text import display_text
+
+    return _DETACHED_CLITIC.sub(r"'\1", display_text(raw))
 
 
 def fit_text(text: str, limit: int | None) -> tuple[str, bool]:

@@ -243,6 +243,12 @@ def test_each_checkpoint_opens_on_its_own_examples(app_env, tmp_path, monkeypatc
     at.text_area(key="prune_text").input("my own words about the league").run()
     at.sidebar.selectbox(key="ckpt_choice").select_index(0).run()
     assert at.text_area(key="prune_text").value == "my own words about the league"
+    # a random test text is the page's choice too: the next checkpoint opens on its own example
+    at.button(key="prune_random").click().run()
+    assert any("Test example #" in c.value for c in at.caption)
+    at.sidebar.selectbox(key="ckpt_choice").select_index(1).run()
+    assert at.text_area(key="prune_text").value == sup.DEFAULT_SENTENCE
+    assert not any("Test example #" in c.value for c in at.caption)
     no_errors(at)
 
 

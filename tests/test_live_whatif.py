@@ -185,6 +185,9 @@ def test_scaled_thresholds_and_fit_text():
     assert sup.fit_text("one two three", None) == ("one two three", False)
     assert sup.fit_text("one two three", 9) == ("one two", True)
     assert sup.example_label({"text": "a b c d e f g h i", "label": "X"}) == "a b c d e f g… (X)"
+    assert sup.reader_text("Inside Apple #39;s store, it #39;s \\$5 &amp; we #39;ll see") == \
+        "Inside Apple's store, it's $5 & we'll see"
+    assert sup.reader_text("he said 'so' and 'sure'<br />ok") == "he said 'so' and 'sure' ok"
 
 
 # --------------------------------------------------------------------------- examples

@@ -10,7 +10,7 @@ import support as sup
 from ltp import viz
 from ltp.checkpoint import CheckpointError
 from ltp.results import pruning_mode
-from ltp.text import InputError, display_text
+from ltp.text import InputError
 from ltp.trace import (alive_masks, compare_rows, heatmap_inputs, layer_rows, never_pruning_layers, prune_summary,
                        same_flops_topk, seen_text, threshold_text, time_modes, trace)
 
@@ -102,6 +102,9 @@ def adopt_checkpoint(sel, examples: list[dict], learned: list[float] | None) -> 
     owner = str(sel.path)
     if st.session_state.get(OWNER_KEY) != owner:
         previous = set(st.session_state.get("prune_owner_examples", [])) | {sup.DEFAULT_SENTENCE}
+        drawn = st.session_state.pop("prune_example", None)  # a random test text of the previous data set
+        if drawn:
+            previous.add(drawn[2])
         if st.session_state.get(TEXT_KEY, sup.DEFAULT_SENTENCE) in previous:
             st.session_state[TEXT_KEY] = examples[0]["text"]
         reset_whatif(learned)
@@ -128,7 +131,7 @@ def random_example(rows, label_names) -> None:
     """Button callback: put a random test text into the text area, as a reader sees it (entities
     decoded, <br /> and tags blanked), cut to the public demo's limit there."""
     i = int(np.random.default_rng().integers(len(rows)))
-    shown, cut = sup.fit_text(display_text(rows["text"].iloc[i]), sup.PUBLIC_MAX_CHARS if sup.public_mode() else None)
+    shown, cut = sup.fit_text(sup.reader_text(rows["text"].iloc[i]), sup.PUBLIC_MAX_CHARS if sup.public_mode() else None)
     st.session_state[TEXT_KEY] = shown
     st.session_state["prune_example"] = (int(rows.index[i]), label_names[int(rows["label"].iloc[i])], shown, cut)
 
