@@ -291,3 +291,28 @@ def test_public_demo_cuts_a_long_random_example_to_its_limit(app_env, tmp_path, 
     assert at.text_area(key="prune_text").max_chars == sup.PUBLIC_MAX_CHARS
     assert 0 < len(value) <= sup.PUBLIC_MAX_CHARS and long_review.startswith(value)
     assert any("cut to the demo's text limit" in c.value for c in at.caption)
+
+
+def test_a_topk_checkpoint_has_no_threshold_whatif_and_switching_to_it_is_clean(app_env, tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    shutil.copytree(app_env["checkpoint"], models / "a-ltp")
+    shutil.copytree(app_env["checkpoint"], models / "b-topk")
+    cfg = json.loads((models / "b-topk" / "config.json").read_text())
+    cfg["ltp"].update(mode="topk", topk_keep=[1.0, 0.5, 0.25])
+    (models / "b-topk" / "config.json").write_text(json.dumps(cfg))
+    monkeypatch.setenv("LTP_MODELS_DIR", str(models))
+    at = start()
+    at.slider(key="whatif_strength").set_value(2.0).run()
+    at.segmented_control(key="prune_view").set_value("pruning off").run()
+    at.sidebar.selectbox(key="ckpt_choice").select_index(1).run()
+    no_errors(at)
+    assert not at.slider and any("no learned thresholds" in c.value for c in at.caption)
+    assert list(runs_table(at).index) == ["top-k (this checkpoint)", "pruning off"]
+    assert at.segmented_control(key="prune_view").options == ["top-k", "pruning off"]
+    at.segmented_control(key="prune_view").set_value("top-k").run()
+    no_errors(at)
+    heat = json.loads(at.get("plotly_chart")[2].proto.spec)["layout"]["yaxis"]["ticktext"]
+    assert heat == ["1 (never prunes)", "2 (top-k, no threshold)", "3 (top-k, no threshold)"]
+    at.sidebar.selectbox(key="ckpt_choice").select_index(0).run()  # and back: the learned thresholds again
+    no_errors(at)
+    assert at.slider(key="whatif_strength").value == 1.0

@@ -23,7 +23,8 @@ STRENGTH_KEY = "whatif_strength"
 OWNER_KEY = "prune_owner"  # the checkpoint that the text, what-if and stepper state belong to
 TIMING_RUNS = 7  # forward passes per mode behind the model time shown (their median)
 STRENGTH_RANGE = (0.0, 3.0)
-RUNS = {"ltp": "LTP (learned)", "whatif": "LTP (what-if)", "topk": "top-k, same FLOPs", "none": "pruning off"}
+RUNS = {"ltp": "LTP (learned)", "whatif": "LTP (what-if)", "topk": "top-k, same FLOPs", "none": "pruning off",
+        "own_topk": "top-k (this checkpoint)"}
 
 
 def layer_key(layer: int) -> str:
@@ -299,8 +300,12 @@ def charts_row(runs: dict, ltp_name: str, ltp, none, present: bool) -> None:
                           present), "class-probabilities")
     tokens, scores, thresholds, alive = heatmap_inputs(ltp)
     title = f"{ltp_name}: each token's score against its layer's threshold (× marks a token that layer removed)"
-    db.chart(readable(viz.score_heatmap(tokens, scores, thresholds, alive, title=title), present),
-             "importance-heatmap")
+    if ltp.mode == "topk":  # a fixed share per layer: no threshold to stand against
+        thresholds = [None] * len(thresholds)
+        title = f"{ltp_name}: each token's importance score (× marks a token that layer removed)"
+    fig = viz.score_heatmap(tokens, scores, thresholds, alive, title=title,
+                            no_threshold="top-k, no threshold" if ltp.mode == "topk" else "never prunes")
+    db.chart(readable(fig, present), "importance-heatmap")
     rows = layer_rows(ltp).assign(threshold=lambda d: d["threshold"].map(threshold_text))
     db.table(rows, "layers")
 
@@ -337,7 +342,7 @@ if pruning_mode(sel.card["mode"]) != sel.card["mode"]:
 own_topk = hard.mode == "topk"
 time_slot = headline(hard, none)
 table_box, whatif_box = st.container(), st.container()  # the table shows first; the what-if is read first
-runs = {RUNS["topk"] if own_topk else RUNS["ltp"]: hard}
+runs = {RUNS["own_topk"] if own_topk else RUNS["ltp"]: hard}
 whatif = None
 with whatif_box:
     if own_topk or learned is None:

@@ -76,7 +76,8 @@ def _ratio_cell(score: float, threshold: float | None) -> float:
 
 def score_heatmap(tokens: Sequence[str], scores: Sequence[Sequence[float | None]],
                   thresholds: Sequence[float | None], alive: Sequence[Sequence[bool]], *,
-                  title: str = "Each token's importance against its layer's threshold") -> go.Figure:
+                  title: str = "Each token's importance against its layer's threshold",
+                  no_threshold: str = "never prunes") -> go.Figure:
     """Heat map (layers x tokens) of each token's importance score against its layer's threshold.
 
     The colour is log2(score / threshold), diverging at the threshold (1x, white): blue above it
@@ -90,6 +91,8 @@ def score_heatmap(tokens: Sequence[str], scores: Sequence[Sequence[float | None]
         scores: L x T importance scores; None/NaN where a token was already gone.
         thresholds: per layer the pruning threshold this input met, None where the layer has none.
         alive: L x T, True where the token is alive after that layer.
+        no_threshold: what a layer without a threshold (None) does, for its tick and hover; a
+            top-k run's layers have none but do prune ("top-k: no threshold").
 
     Returns:
         Figure with three Heatmap traces (the ratio, the layers that never prune, the tokens already
@@ -110,7 +113,7 @@ def score_heatmap(tokens: Sequence[str], scores: Sequence[Sequence[float | None]
             return f"{labels[j]}<br>layer {i + 1}<br>pruned by an earlier layer"
         score = f"score {z[i, j]:.4g}"
         if thr is None:
-            where = "this layer has no threshold: it never prunes"
+            where = f"this layer has no threshold: {no_threshold if i > 0 else 'never prunes'}"
         elif not prunes[i]:
             where = f"threshold {float(thr):.4g}: at or below 0, so this layer never prunes"
         else:
@@ -138,7 +141,8 @@ def score_heatmap(tokens: Sequence[str], scores: Sequence[Sequence[float | None]
                    marker=dict(symbol="x-thin", size=10, line=dict(width=2, color="#222")),
                    text=[text[r][c] for r, c in zip(rows, cols)], hovertemplate=tmpl, showlegend=False),
     ])
-    layer_ticks = [f"{l} (never prunes)" if not p else str(l) for l, p in zip(y, prunes)]
+    layer_ticks = [str(l) if p else f"{l} ({no_threshold if t is None and l > 1 else 'never prunes'})"
+                   for l, p, t in zip(y, prunes, thresholds)]  # layer 1 never prunes, in every mode
     fig.update_xaxes(tickmode="array", tickvals=x, ticktext=labels, tickangle=-60, title="token", showgrid=False)
     fig.update_yaxes(tickmode="array", tickvals=y, ticktext=layer_ticks, autorange="reversed", title="layer",
                      showgrid=False)
