@@ -5,10 +5,13 @@
 records the lineage: every training command and stage wall time, the baseline's included.
 `write_card` (re)writes README.md from whatever is stored beside the weights: metrics, benchmark,
 sweep and analysis bundle. Rerun it after `ltp evaluate / bench / sweep --store-in / analyze`.
+A model dir also carries `examples.json`, a few texts of its own domain that the dashboard's live
+page opens on: the source's own file if it has one, else short test texts, one per class.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -18,7 +21,8 @@ from ltp.report import _f, _x, bench_markdown, sweep_markdown, views_markdown
 from ltp.results import (BASELINE, LINEAGE, ResultKey, find_baseline, flops_columns, keyed_results, read_bench,
                          read_json, read_lineage, read_metrics, read_sweep, same_examples, stored_result)
 
-COPIED = (WEIGHTS, "config.json", "metrics.json", "bench.json", "sweep.json", "train_log.jsonl")
+EXAMPLES = "examples.json"  # {"examples": [{"text": ..., "label": ... (optional)}, ...]}; the first opens the page
+COPIED = (WEIGHTS, "config.json", "metrics.json", "bench.json", "sweep.json", "train_log.jsonl", EXAMPLES)
 
 
 def _lineage_entries(config: dict, path: Path) -> list[dict]:
@@ -44,9 +48,10 @@ def _checked_baseline(src: Path, config: dict, baseline: str | Path | None) -> t
 
 
 def export_model(source: str | Path, out: str | Path, baseline: str | Path | None = None, force: bool = False,
-                 data_note: str | None = None) -> Path:
+                 data_note: str | None = None, data_dir: str | Path | None = None) -> Path:
     """Copy a pruned checkpoint to `out` with its baseline's metrics and lineage (and `data_note`,
-    where the training data came from, for the card); returns `out`."""
+    where the training data came from, for the card) and its examples (the source's examples.json,
+    else a few short test texts when the data set is prepared in `data_dir`); returns `out`."""
     src = find_checkpoint(source)
     config = read_config(src)
     if config.get("stage") == "baseline":
@@ -77,8 +82,70 @@ def export_model(source: str | Path, out: str | Path, baseline: str | Path | Non
                 shutil.copy2(src / name, tmp / name)
         write_json_atomic(tmp / "metrics.json", metrics)
         write_json_atomic(tmp / LINEAGE, lineage)
+        if not (tmp / EXAMPLES).is_file():
+            examples = _test_examples(config, data_dir)
+            if examples:
+                write_json_atomic(tmp / EXAMPLES, {"source": "short texts of the test split, one per class",
+                                                   "examples": examples})
         (tmp / "README.md").write_text(model_card(tmp, name=out.name))
     return out
+
+
+# --------------------------------------------------------------------------- examples for the live page
+
+
+def read_examples(path: str | Path) -> list[dict]:
+    """The examples stored with a checkpoint (``examples.json``), each {"text", "label"} with
+    display-clean text (entities decoded, white space folded); [] when there is no file. Raises
+    ValueError, saying what the file must hold, when it is malformed."""
+    from ltp.text import display_text
+
+    file = Path(path) / EXAMPLES
+    if not file.is_file():
+        return []
+    try:
+        record = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{file} is not readable JSON ({err}); rewrite it or delete it.") from None
+    items = record.get("examples") if isinstance(record, dict) else None
+    if not isinstance(items, list) or not all(isinstance(e, dict) and isinstance(e.get("text"), str) for e in items):
+        raise ValueError(f'{file} must hold {{"examples": [{{"text": "...", "label": "..."}}, ...]}}.')
+    out = [{"text": display_text(e["text"]), "label": e.get("label")} for e in items]
+    return [e for e in out if e["text"]]
+
+
+def pick_examples(texts, labels, label_names, per_class: int = 1, max_words: int = 40, seed: int = 0) -> list[dict]:
+    """Short display-clean texts, ``per_class`` of each class (a seeded choice among those of at
+    most ``max_words`` words, else each text's first sentence), in class order."""
+    import numpy as np
+
+    from ltp.text import display_text, first_sentence
+
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    out = []
+    for c, name in enumerate(label_names):
+        idx = np.flatnonzero(labels == c)
+        shown = [(i, display_text(texts[i])) for i in rng.permutation(idx)[:200]]
+        short = [(i, t) for i, t in shown if 3 <= len(t.split()) <= max_words]
+        short += [(i, first_sentence(t)) for i, t in shown if len(t.split()) > max_words]
+        short = [(i, t) for i, t in short if 3 <= len(t.split()) <= max_words]
+        out += [{"text": t, "label": str(name)} for _, t in short[:per_class]]
+    return out
+
+
+def _test_examples(config: dict, data_dir: str | Path | None) -> list[dict]:
+    """pick_examples of the checkpoint's test split, or [] when it is not prepared there."""
+    from ltp.data import DataError, load_split
+
+    name = (config.get("dataset") or {}).get("name")
+    if not name:
+        return []
+    try:
+        rows = load_split(name, "test", Path(data_dir) if data_dir is not None else None)
+    except (DataError, OSError, ValueError):
+        return []
+    return pick_examples(rows["text"].tolist(), rows["label"].to_numpy(), config.get("labels", []))
 
 
 # --------------------------------------------------------------------------- the model card

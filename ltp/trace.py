@@ -2,20 +2,30 @@
 applied, and its forms: a layer x token matrix (for the heat map), a per-layer table, JSON
 (`ltp prune --json`) and plain text (`ltp prune`).
 
+A trace can also run the same weights with other thresholds (a what-if) or as top-k with given
+per-layer fractions (``trace(..., thresholds=...)`` / ``topk_keep=...``): the model's own hard or
+top-k removal runs, on a shallow copy that shares every weight, so the cached model is never
+changed. ``same_flops_topk`` picks the top-k fractions whose FLOPs on one input match LTP's, and
+``time_modes`` measures the model time of one input as several interleaved runs.
+
 Layers are numbered from 1 everywhere a person reads them (``LayerTrace.layer``).
 """
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 import torch
+from torch import nn
 
-from ltp.model import LTPForSequenceClassification, LTPOutput
+from ltp.model import LTPForSequenceClassification, LTPOutput, layer_macs
 from ltp.text import encode, validate_text
 
 
@@ -45,8 +55,9 @@ class Trace:
     layers: list[LayerTrace]
     flops: float
     flops_unpruned: float
-    seconds: float
+    seconds: float  # one forward pass (see time_modes for a measurement worth showing)
     mode: str
+    topk_keep: list[float] | None = None  # topk mode: the fraction of the input kept after each layer
     input_tokens: int = field(init=False)
 
     def __post_init__(self):
@@ -62,26 +73,68 @@ def _to_cpu(out: LTPOutput) -> LTPOutput:
     return out
 
 
-@torch.inference_mode()
-def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length: int,
-          label_names: Sequence[str], truncation: str = "head", mode: str | None = None) -> Trace:
-    """Run one text (unpadded) and record which tokens survive each layer."""
+def _input_ids(model: LTPForSequenceClassification, tokenizer, text: str, max_length: int, truncation: str):
+    """The encoding of one text and its (1, T) ids on the model's device."""
     validate_text(text)
     enc = encode(tokenizer, [text], max_length, truncation)
     device = next(model.parameters()).device
-    ids = torch.tensor([enc.input_ids[0]], device=device)
+    return enc, torch.tensor([enc.input_ids[0]], device=device)
+
+
+def _variant(model: LTPForSequenceClassification, thresholds: Sequence[float] | None,
+             topk_keep: Sequence[float] | None) -> LTPForSequenceClassification:
+    """The model with other thresholds theta^l (L values, before the length factor) or top-k
+    fractions, for one call: a shallow copy that shares every weight and module, with its own
+    threshold offsets (so ``thresholds()`` yields ``thresholds``) and pruning config. The model
+    passed in is never changed, so other readers of a cached model are unaffected."""
+    if thresholds is None and topk_keep is None:
+        return model
+    run = copy.copy(model)  # a new __dict__; the parameter and module dicts are the model's own
+    if topk_keep is not None:
+        if len(topk_keep) != model.num_layers:
+            raise ValueError(f"topk_keep needs one fraction per layer ({model.num_layers}), got {len(topk_keep)}.")
+        run.ltp_config = dataclasses.replace(model.ltp_config, topk_keep=[float(k) for k in topk_keep])
+    if thresholds is not None:
+        if len(thresholds) != model.num_layers or not all(math.isfinite(float(t)) for t in thresholds):
+            raise ValueError(f"thresholds needs one finite number per layer ({model.num_layers}), got {list(thresholds)}.")
+        learned = model.thresholds().detach()
+        base = learned - model.threshold_offsets.detach()  # f * l / L, the fixed part of theta^l
+        wanted = torch.tensor([float(t) for t in thresholds], dtype=learned.dtype, device=learned.device)
+        offsets = nn.Parameter(wanted - base, requires_grad=False)
+        run._parameters = {**model._parameters, "threshold_offsets": offsets}  # the copy's own dict
+    return run
+
+
+@torch.inference_mode()
+def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length: int,
+          label_names: Sequence[str], truncation: str = "head", mode: str | None = None, *,
+          thresholds: Sequence[float] | None = None, topk_keep: Sequence[float] | None = None) -> Trace:
+    """Run one text (unpadded) and record which tokens survive each layer.
+
+    Args:
+        mode: the pruning mode (default: the model's).
+        thresholds: a what-if: theta^l for each of the L layers (entry 0 unused: the first layer
+            never prunes), applied by hard pruning instead of the learned ones (mode "hard").
+        topk_keep: top-k with these per-layer kept fractions (mode "topk").
+    """
+    used_mode = mode or ("topk" if topk_keep is not None else "hard" if thresholds is not None else model.mode)
+    if thresholds is not None and used_mode != "hard":
+        raise ValueError(f"thresholds apply to hard pruning; got mode {used_mode!r}.")
+    if topk_keep is not None and used_mode != "topk":
+        raise ValueError(f"topk_keep applies to top-k pruning; got mode {used_mode!r}.")
+    enc, ids = _input_ids(model, tokenizer, text, max_length, truncation)
     model.eval()
+    run = _variant(model, thresholds, topk_keep)
     t0 = time.perf_counter()
-    out = model(ids, torch.ones_like(ids), mode=mode)
-    if device.type == "cuda":
+    out = run(ids, torch.ones_like(ids), mode=used_mode)
+    if ids.device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
     tokens = tokenizer.convert_ids_to_tokens(enc.input_ids[0])
     special_ids = set(tokenizer.all_special_ids)
     out = _to_cpu(out)
     probs = torch.softmax(out.logits[0].float(), -1).tolist()
-    used_mode = mode or model.mode
-    thresholds = (out.thresholds * out.length_factor[0]).tolist()  # what this input met: theta^l * rho(n)
+    layer_thresholds = (out.thresholds * out.length_factor[0]).tolist()  # what this input met: theta^l * rho(n)
     layers = []
     for l in range(model.num_layers):
         pos = out.alive[l, 0].nonzero().flatten().tolist()
@@ -89,7 +142,7 @@ def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length:
         layers.append(LayerTrace(
             layer=l + 1, count=len(pos), positions=pos, tokens=[tokens[p] for p in pos],
             scores=[round(float(s), 6) for s in out.scores[l, 0]],
-            threshold=round(thresholds[l], 6) if prunes else None,
+            threshold=round(layer_thresholds[l], 6) if prunes else None,
         ))
     return Trace(
         text=text, tokens=tokens, offsets=enc.offsets[0],
@@ -98,7 +151,88 @@ def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length:
         probabilities={n: round(p, 6) for n, p in zip(label_names, probs)},
         layers=layers, flops=float(out.flops[0]), flops_unpruned=float(out.flops_unpruned[0]),
         seconds=seconds, mode=used_mode,
+        topk_keep=list(run.ltp_config.topk_keep) if used_mode == "topk" else None,
     )
+
+
+@torch.inference_mode()
+def time_modes(model: LTPForSequenceClassification, tokenizer, text: str, max_length: int,
+               truncation: str = "head", modes: Sequence[str] = ("hard", "none"), repeats: int = 7
+               ) -> dict[str, list[float]]:
+    """Model time of one text in each mode: ``repeats`` forward passes each, interleaved (hard,
+    none, hard, none ...) after one untimed warm-up per mode, so that a busy moment of a shared
+    CPU hits every mode alike; report their median (one run is noise: 46.6 ms pruned against
+    17.5 ms unpruned was once shown for a 17-token sentence).
+
+    Returns: {mode: [seconds of each run]}.
+    """
+    if repeats < 1:
+        raise ValueError(f"repeats must be at least 1, got {repeats}.")
+    _, ids = _input_ids(model, tokenizer, text, max_length, truncation)
+    mask = torch.ones_like(ids)
+    model.eval()
+    for mode in modes:  # the first pass at a new length sets up kernels: keep it off the clock
+        model(ids, mask, mode=mode)
+    times: dict[str, list[float]] = {mode: [] for mode in modes}
+    for _ in range(repeats):
+        for mode in modes:
+            t0 = time.perf_counter()
+            model(ids, mask, mode=mode)
+            if ids.device.type == "cuda":
+                torch.cuda.synchronize()
+            times[mode].append(time.perf_counter() - t0)
+    return times
+
+
+# --------------------------------------------------------------------------- top-k at the same FLOPs
+
+
+def linear_keep(num_layers: int, slope: float, floor: float = 0.02) -> list[float]:
+    """The paper's top-k schedule (the same as ``ltp.sweep.linear_schedule``, which is not
+    imported here: its module pulls in the trainer and scikit-learn): layer 1 keeps all, then
+    1 - slope * l, down to ``floor``."""
+    return [1.0 if l == 0 else max(floor, 1.0 - slope * l) for l in range(num_layers)]
+
+
+def topk_counts(n: int, keep: Sequence[float]) -> list[int]:
+    """Tokens alive after each layer when top-k with fractions ``keep`` runs on n real tokens:
+    ceil(keep[l] * n), at least 1, never more than entered the layer (layer 1 never prunes)."""
+    counts, entering = [], n
+    for l, k in enumerate(keep):
+        entering = entering if l == 0 else min(entering, max(1, math.ceil(k * n)))
+        counts.append(entering)
+    return counts
+
+
+def counts_flops(n: int, counts: Sequence[int], d: int, d_ff: int) -> float:
+    """Honest FLOPs of the encoder layers when ``counts[l]`` tokens are alive after layer l of an
+    n-token input (the last layer's FFN runs for [CLS] alone), as the model counts them."""
+    total, entering = 0.0, n
+    for l, after in enumerate(counts):
+        ffn = 1 if l == len(counts) - 1 else after
+        total += float(layer_macs(torch.tensor(float(entering)), torch.tensor(float(ffn)), d, d_ff))
+        entering = after
+    return 2 * total
+
+
+def same_flops_topk(n: int, flops: float, num_layers: int, d: int, d_ff: int, floor: float = 0.02,
+                    steps: int = 40) -> list[float]:
+    """Per-layer kept fractions of the paper's linear top-k schedule whose FLOPs on this input (n
+    real tokens) come closest to ``flops`` (LTP's, say): bisection on the slope, then the nearer of
+    the two schedules around the target. Fractions are (c - 1/2) / n for the wanted count c, so
+    that ceil(fraction * n) is c however the model rounds."""
+    def counts(slope: float) -> list[int]:
+        return topk_counts(n, linear_keep(num_layers, slope, floor))
+
+    lo, hi = 0.0, 1.0  # FLOPs fall as the slope grows
+    for _ in range(steps):
+        mid = (lo + hi) / 2
+        if counts_flops(n, counts(mid), d, d_ff) > flops:
+            lo = mid
+        else:
+            hi = mid
+    best = min((counts(lo), counts(hi)), key=lambda c: abs(counts_flops(n, c, d, d_ff) - flops))
+    return [1.0 if l == 0 else (c - 0.5) / n for l, c in enumerate(best)]
 
 
 # --------------------------------------------------------------------------- its matrix and table
@@ -120,19 +254,65 @@ def heatmap_inputs(tr: Trace) -> tuple[list[str], list[list[float | None]], list
     return list(tr.tokens), scores, [lt.threshold for lt in tr.layers], alive
 
 
-LAYER_COLUMNS = ["layer", "tokens_alive", "pruned_here", "threshold", "surviving_tokens"]
+LAYER_COLUMNS = ["layer", "tokens_alive", "pruned_here", "threshold", "pruning", "surviving_tokens"]
+NO_THRESHOLD = "–"  # how a layer without a threshold (layer 1, top-k, pruning off) shows it, everywhere
+
+
+def threshold_text(threshold: float | None) -> str:
+    """A layer's threshold as the pages show it: "–" where the layer has none (None, or NaN as a
+    table column holds it)."""
+    return NO_THRESHOLD if threshold is None or math.isnan(threshold) else f"{threshold:.5f}"
+
+
+def pruning_words(tr: Trace, layer: int) -> str:
+    """What layer ``layer`` (1-based) does to the tokens, in plain words."""
+    lt = tr.layers[layer - 1]
+    if layer == 1:
+        return "never prunes (the first layer keeps every token)"
+    if tr.mode == "none":
+        return "pruning off"
+    if tr.mode == "topk":
+        return f"top-k: keeps the {lt.count} highest-scoring tokens" if tr.topk_keep else "top-k"
+    if lt.threshold is not None and lt.threshold <= 0:
+        return "never prunes (threshold at or below 0, and no score is negative)"
+    return "removes tokens scoring below the threshold"
 
 
 def layer_rows(tr: Trace) -> pd.DataFrame:
-    """One row per layer (numbered from 1): tokens alive after it, pruned by it, its threshold,
-    the survivors."""
+    """One row per layer (numbered from 1): tokens alive after it, pruned by it, its threshold
+    (None where it has none), what it does in words, the survivors."""
     previous = tr.input_tokens
     rows = []
     for lt in tr.layers:
         rows.append({"layer": lt.layer, "tokens_alive": lt.count, "pruned_here": previous - lt.count,
-                     "threshold": lt.threshold, "surviving_tokens": " ".join(lt.tokens)})
+                     "threshold": lt.threshold, "pruning": pruning_words(tr, lt.layer),
+                     "surviving_tokens": " ".join(lt.tokens)})
         previous = lt.count
     return pd.DataFrame(rows, columns=LAYER_COLUMNS)
+
+
+def never_pruning_layers(tr: Trace) -> list[int]:
+    """Layers (1-based, after the first) whose threshold for this input is at or below 0: every
+    importance score is >= 0, so they keep every token that reaches them."""
+    return [lt.layer for lt in tr.layers[1:] if lt.threshold is not None and lt.threshold <= 0]
+
+
+COMPARE_COLUMNS = ["run", "prediction", "confidence", "tokens_per_layer", "flops_m", "flops_reduction",
+                   "same_as_unpruned"]
+
+
+def compare_rows(runs: Mapping[str, Trace], unpruned: Trace) -> pd.DataFrame:
+    """One row per run of the same text (LTP, a what-if, top-k, pruning off ...): its prediction
+    and confidence, the tokens alive after each layer, FLOPs and their reduction, and whether it
+    answers as the unpruned run does."""
+    rows = []
+    for name, tr in runs.items():
+        rows.append({"run": name, "prediction": tr.prediction, "confidence": tr.probabilities[tr.prediction],
+                     "tokens_per_layer": " → ".join(str(c) for c in [tr.input_tokens] + [lt.count for lt in tr.layers]),
+                     "flops_m": tr.flops / 1e6,
+                     "flops_reduction": tr.flops_unpruned / tr.flops if tr.flops else None,
+                     "same_as_unpruned": tr.prediction == unpruned.prediction})
+    return pd.DataFrame(rows, columns=COMPARE_COLUMNS)
 
 
 def seen_text(tr: Trace) -> tuple[str, int]:
@@ -147,15 +327,22 @@ def seen_text(tr: Trace) -> tuple[str, int]:
     return tr.text[:end], hidden + len(tr.text) - end
 
 
-def prune_summary(hard: Trace, none: Trace) -> dict:
-    """FLOPs and measured model time of one text with pruning on (hard) and off (none)."""
+def prune_summary(hard: Trace, none: Trace, times: Mapping[str, Sequence[float]] | None = None) -> dict:
+    """FLOPs and model time of one text with pruning on (hard) and off (none). With ``times``
+    (``time_modes``: seconds of several runs per mode) the times are their medians, and
+    ``runs`` says how many; without, the traces' single runs."""
+    hard_s = [hard.seconds] if times is None else list(times[hard.mode])
+    none_s = [none.seconds] if times is None else list(times["none"])
     return {
         "flops": hard.flops,
         "flops_unpruned": hard.flops_unpruned,
         "flops_reduction": hard.flops_unpruned / hard.flops if hard.flops else None,
         "flops_saved": 1 - hard.flops / hard.flops_unpruned if hard.flops_unpruned else None,
-        "ms_hard": 1000 * hard.seconds,
-        "ms_none": 1000 * none.seconds,
+        "ms_hard": 1000 * float(np.median(hard_s)),
+        "ms_none": 1000 * float(np.median(none_s)),
+        "ms_hard_range": (1000 * min(hard_s), 1000 * max(hard_s)),
+        "ms_none_range": (1000 * min(none_s), 1000 * max(none_s)),
+        "runs": min(len(hard_s), len(none_s)),
         "same_prediction": hard.prediction == none.prediction,
     }
 
@@ -187,7 +374,8 @@ def format_trace(tr: Trace) -> str:
     lines = [f"input: {tr.input_tokens} tokens ({tr.mode} mode)"]
     for lt in tr.layers:
         th = f"theta={lt.threshold:.5f}" if lt.threshold is not None else "no pruning"
-        lines.append(f"layer {lt.layer:>2}  {lt.count:>4} tokens  [{th}]  {' '.join(lt.tokens)}")
+        unit = "token " if lt.count == 1 else "tokens"
+        lines.append(f"layer {lt.layer:>2}  {lt.count:>4} {unit}  [{th}]  {' '.join(lt.tokens)}")
     probs = ", ".join(f"{k} {v:.3f}" for k, v in tr.probabilities.items())
     lines.append(f"prediction: {tr.prediction} ({probs})")
     lines.append(f"FLOPs: {tr.flops / 1e6:.1f} M of {tr.flops_unpruned / 1e6:.1f} M "

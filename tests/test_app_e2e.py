@@ -237,3 +237,109 @@ def test_public_demo_in_the_browser(app_models, browser, tmp_path):
                 snap(page, f"public-{slug or 'prune'}")
         finally:
             context.close()
+
+
+# --------------------------------------------------------------------------- the live page's what-if, top-k, presentation
+
+
+def _trace(checkpoint: Path, text: str, mode: str | None = None, **kw):
+    from ltp.checkpoint import load_checkpoint
+    from ltp.trace import trace
+
+    ck = load_checkpoint(checkpoint)
+    return ck, trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, mode, **kw)
+
+
+def _runs_text(page) -> str:
+    return page.locator('[data-testid="stTable"]').inner_text()
+
+
+def _wait_for(page, script: str, arg=None) -> float:
+    """Seconds until the page function ``script`` is true."""
+    t0 = time.perf_counter()
+    page.wait_for_function(script, arg=arg, timeout=RENDER_MS)
+    return time.perf_counter() - t0
+
+
+def test_live_page_whatif_topk_and_presentation_in_the_browser(server, page, app_models):
+    """The what-if slider re-prunes for real and one click goes back; the top-k column and view; the
+    presentation stepper; how fast the layer table follows a new text and a new strength."""
+    if str(REPO / "app") not in sys.path:  # the app's helpers, as its pages import them
+        sys.path.insert(0, str(REPO / "app"))
+    import support as sup
+    from ltp.trace import same_flops_topk
+
+    page.goto(server)
+    page.wait_for_selector("table.ltp-layers", timeout=RENDER_MS)
+    settle(page)
+    area = page.locator('[data-testid="stMain"] [data-testid="stTextArea"] textarea').first  # not the sidebar's
+    area.fill(SENTENCE)
+    t0 = time.perf_counter()
+    area.press("Control+Enter")
+    page.wait_for_function("(w) => { const t = document.querySelector('table.ltp-layers');"
+                           " return t && t.innerText.includes(w); }", arg="whistle", timeout=RENDER_MS)
+    text_s = time.perf_counter() - t0
+    settle(page)
+    ck, hard = _trace(app_models["checkpoint"], SENTENCE, "hard")
+    assert shown_counts(page) == [lt.count for lt in hard.layers]
+    runs = _runs_text(page)
+    assert "LTP (learned)" in runs and "top-k, same FLOPs" in runs and "pruning off" in runs
+    assert "LTP (what-if)" not in runs
+
+    slider = page.locator('[data-testid="stSlider"] input[aria-label^="Pruning strength"]')
+    slider.focus()
+    t0 = time.perf_counter()
+    slider.press("Home")  # one change: strength 0, every threshold 0, nothing pruned
+    page.wait_for_function("(n) => { const r = [...document.querySelectorAll('table.ltp-layers tr[data-count]')];"
+                           " return r.length > 1 && r.every(x => Number(x.dataset.count) === n); }",
+                           arg=hard.input_tokens, timeout=RENDER_MS)
+    whatif_s = time.perf_counter() - t0
+    settle(page)
+    _, want = _trace(app_models["checkpoint"], SENTENCE,
+                     thresholds=sup.scaled_thresholds(ck.model.thresholds().tolist(), 2.0))
+    for _ in range(40):  # 0.00x -> 2.00x in steps of 0.05
+        slider.press("ArrowRight")
+    page.wait_for_function("(c) => { const r = [...document.querySelectorAll('table.ltp-layers tr[data-count]')]"
+                           ".filter(x => x.dataset.layer !== '0').map(x => Number(x.dataset.count));"
+                           " return JSON.stringify(r) === JSON.stringify(c); }",
+                           arg=[lt.count for lt in want.layers], timeout=RENDER_MS)
+    settle(page)
+    no_error_boxes(page, "what-if at 2x")
+    assert shown_counts(page) == [lt.count for lt in want.layers] != [lt.count for lt in hard.layers]
+    assert " → ".join(str(c) for c in [want.input_tokens] + [lt.count for lt in want.layers]) in _runs_text(page)
+    snap(page, "prune-whatif")
+
+    page.get_by_role("button", name="Back to the learned thresholds").click()
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stTable\"]').innerText.includes('what-if')",
+                           timeout=RENDER_MS)
+    settle(page)
+    assert shown_counts(page) == [lt.count for lt in hard.layers]
+
+    m = ck.model
+    keep = same_flops_topk(hard.input_tokens, hard.flops, m.num_layers, m.hidden_size, m.intermediate_size)
+    _, topk = _trace(app_models["checkpoint"], SENTENCE, "topk", topk_keep=keep)
+    page.locator('[data-testid="stButtonGroup"] button', has_text="top-k, same FLOPs").click()
+    settle(page)
+    assert shown_counts(page) == [lt.count for lt in topk.layers]
+    page.locator('[data-testid="stButtonGroup"] button', has_text="LTP").first.click()
+    settle(page)
+
+    page.get_by_text("Presentation mode", exact=True).click()
+    page.wait_for_selector("table.ltp-layers.ltp-present", timeout=RENDER_MS)
+    settle(page)
+    rows = lambda: page.locator("table.ltp-layers tr[data-layer]").count()  # noqa: E731
+    assert rows() == 1  # the input alone
+    for layer in range(1, m.num_layers + 1):
+        page.get_by_role("button", name="Next layer ▶").click()
+        page.wait_for_function("(n) => document.querySelectorAll('table.ltp-layers tr[data-layer]').length === n",
+                               arg=layer + 1 + (layer == m.num_layers), timeout=RENDER_MS)
+        if layer == 2:
+            snap(page, "prune-presentation-layer2")
+    settle(page)
+    assert "Classification" in page.locator("table.ltp-layers").inner_text()
+    no_error_boxes(page, "presentation mode")
+    snap(page, "prune-presentation")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "live-latency.json").write_text(json.dumps({"new_text_s": text_s, "new_strength_s": whatif_s}))
+    # the tiny model: what a shared 2-core CPU allows without flaking (shipped models: benchmarks/app_speed.py)
+    assert text_s < 5 and whatif_s < 5, (text_s, whatif_s)

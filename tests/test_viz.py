@@ -40,19 +40,27 @@ def test_tokens_alive_chart():
         viz.tokens_alive_chart({"a": [1, 2], "b": [1]})
 
 
-def test_score_heatmap_marks_pruned_cells_and_escapes_tokens():
+def test_score_heatmap_colours_each_token_against_its_layers_threshold():
     tokens = ["[CLS]", "<b>", "good", "&"]
-    scores = [[0.9, 0.1, 0.5, 0.3], [0.8, None, 0.6, 0.01], [0.7, None, 0.4, None]]
+    scores = [[0.9, 0.1, 0.5, 0.3], [0.8, None, 0.1, 0.01], [0.7, None, 0.4, None]]
     alive = [[True, True, True, True], [True, False, True, False], [True, False, True, False]]
-    fig = viz.score_heatmap(tokens, scores, [None, 0.05, 0.02], alive)
-    assert len(fig.data) == 2 and all(isinstance(t, go.Heatmap) for t in fig.data)
-    base, overlay = fig.data
-    assert np.asarray(base.z).shape == (3, 4) and list(base.y) == [1, 2, 3]
-    assert math.isnan(np.asarray(base.z, dtype=float)[1, 1])
-    shaded = ~np.isnan(np.asarray(overlay.z, dtype=float))
-    assert shaded.tolist() == (~np.array(alive)).tolist()
-    assert "threshold none" in base.text[0][0] and "threshold 0.05" in base.text[1][0]
-    assert "pruned" in base.text[1][3] and "&lt;b&gt;" in base.text[0][1]
+    fig = viz.score_heatmap(tokens, scores, [None, 0.05, -0.02], alive)
+    ratio, never, gone, crosses = fig.data
+    assert all(isinstance(t, go.Heatmap) for t in (ratio, never, gone)) and isinstance(crosses, go.Scatter)
+    z = np.asarray(ratio.z, dtype=float)
+    assert z.shape == (3, 4) and list(ratio.y) == [1, 2, 3]
+    # log2(score / threshold) at layer 2: [CLS] 16x clipped to 8x, "good" 2x, "&" 1/5x
+    assert z[1, 0] == 3.0 and z[1, 2] == pytest.approx(1.0) and z[1, 3] == pytest.approx(math.log2(0.2))
+    assert ratio.zmid == 0 and ratio.zmin == -3 and ratio.zmax == 3  # diverging at the threshold
+    assert "threshold" in ratio.colorbar.title.text and "1x (threshold)" in ratio.colorbar.ticktext
+    # layers 1 (no threshold) and 3 (below 0) never prune: no ratio, light grey, said on the axis
+    assert np.isnan(z[0]).all() and np.isnan(z[2]).all()
+    assert np.nan_to_num(np.asarray(never.z, dtype=float)).tolist() == [[1, 1, 1, 1], [0, 0, 0, 0], [1, 0, 1, 0]]
+    assert list(fig.layout.yaxis.ticktext) == ["1 (never prunes)", "2", "3 (never prunes)"]
+    assert np.isnan(np.asarray(gone.z, dtype=float)[1, 0]) and np.asarray(gone.z, dtype=float)[1, 1] == 1
+    assert list(zip(crosses.x, crosses.y)) == [(3, 2)]  # "&" is removed by layer 2
+    assert "never prunes" in ratio.text[0][0] and "threshold 0.05" in ratio.text[1][0]
+    assert "pruned by this layer" in ratio.text[1][3] and "&lt;b&gt;" in ratio.text[0][1]
     assert list(fig.layout.xaxis.ticktext) == ["[CLS]", "&lt;b&gt;", "good", "&amp;"]
     with pytest.raises(ValueError, match="one entry per layer"):
         viz.score_heatmap(tokens, scores, [None, 0.05], alive)

@@ -1,5 +1,6 @@
-"""Prune a sentence: which tokens survive each layer, the prediction with and without
-pruning, and what pruning saved for this one input."""
+"""Prune a sentence: which tokens survive each layer, the prediction with and without pruning,
+what pruning saved for this one input, and what other thresholds (or top-k at the same FLOPs)
+would have done to it. A presentation mode shows the same in large type, one layer at a time."""
 
 import numpy as np
 import streamlit as st
@@ -10,32 +11,140 @@ from ltp import viz
 from ltp.checkpoint import CheckpointError
 from ltp.results import pruning_mode
 from ltp.text import InputError
-from ltp.trace import alive_masks, heatmap_inputs, layer_rows, prune_summary, seen_text, trace
+from ltp.trace import (alive_masks, compare_rows, heatmap_inputs, layer_rows, never_pruning_layers, prune_summary,
+                       same_flops_topk, seen_text, threshold_text, time_modes, trace)
 
 TEXT_KEY = "prune_text"
+PICK_KEY = "prune_example_pick"
+PRESENT_KEY = "prune_present"
+STEP_KEY = "prune_step"
+VIEW_KEY = "prune_view"
+STRENGTH_KEY = "whatif_strength"
+OWNER_KEY = "prune_owner"  # the checkpoint that the text, what-if and stepper state belong to
+TIMING_RUNS = 7  # forward passes per mode behind the model time shown (their median)
+STRENGTH_RANGE = (0.0, 3.0)
+RUNS = {"ltp": "LTP (learned)", "whatif": "LTP (what-if)", "topk": "top-k, same FLOPs", "none": "pruning off",
+        "own_topk": "top-k (this checkpoint)"}
+
+
+def layer_key(layer: int) -> str:
+    return f"whatif_l{layer}"
+
+
+# --------------------------------------------------------------------------- model calls (cached)
+
+
+def _run(path: str, quantization: str, **kw):
+    """One trace of the cached model, under its lock, with the interactive thread count."""
+    model = db.model_for(path, quantization)
+    ck = model.ckpt
+    with model.lock, sup.torch_threads():
+        return trace(ck.model, ck.tokenizer, kw.pop("text"), ck.max_length, ck.label_names, ck.truncation, **kw)
 
 
 @st.cache_data(show_spinner="Running the model…", max_entries=64)
 def traces(path: str, config_stamp: float, text: str, quantization: str = "none"):
     """Trace one text with pruning (the checkpoint's hard or top-k mode) and with pruning off
     (cached per checkpoint, quantization and text)."""
+    pruning = pruning_mode(db.model_for(path, quantization).ckpt.model.mode)
+    return tuple(_run(path, quantization, text=text, mode=mode) for mode in (pruning, "none"))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def whatif_trace(path: str, config_stamp: float, text: str, quantization: str, thresholds: tuple[float, ...]):
+    """The text under hard pruning with other thresholds (the model's own removal path)."""
+    return _run(path, quantization, text=text, mode="hard", thresholds=list(thresholds))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def topk_trace(path: str, config_stamp: float, text: str, quantization: str, n_tokens: int, flops: float):
+    """The text under top-k, its per-layer fractions (the paper's linear schedule) chosen so that
+    its FLOPs on this input come closest to ``flops``."""
+    m = db.model_for(path, quantization).ckpt.model
+    keep = same_flops_topk(n_tokens, flops, m.num_layers, m.hidden_size, m.intermediate_size)
+    return _run(path, quantization, text=text, mode="topk", topk_keep=keep)
+
+
+@st.cache_data(show_spinner="Timing the model…", max_entries=64)
+def timings(path: str, config_stamp: float, text: str, quantization: str, modes: tuple[str, ...]):
+    """Seconds of TIMING_RUNS interleaved forward passes per mode (``time_modes``)."""
     model = db.model_for(path, quantization)
     ck = model.ckpt
-    pruning = pruning_mode(ck.model.mode)
     with model.lock, sup.torch_threads():
-        return tuple(trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, mode)
-                     for mode in (pruning, "none"))
+        return time_modes(ck.model, ck.tokenizer, text, ck.max_length, ck.truncation, modes, TIMING_RUNS)
+
+
+# --------------------------------------------------------------------------- state and callbacks
+
+
+def learned_thresholds(sel) -> list[float] | None:
+    """The checkpoint's theta^l per layer (layer 1's unused entry as 0), None when it stores none."""
+    thr = sel.card.get("thresholds") or []
+    return [0.0 if t is None else float(t) for t in thr] if len(thr) == sel.card["num_layers"] else None
+
+
+def set_strength(learned: list[float]) -> None:
+    """Slider callback: every what-if threshold becomes the learned one times the strength."""
+    for layer, t in enumerate(sup.scaled_thresholds(learned, st.session_state[STRENGTH_KEY])[1:], start=2):
+        st.session_state[layer_key(layer)] = t
+
+
+def reset_whatif(learned: list[float] | None) -> None:
+    """Back to the learned thresholds (strength 1)."""
+    st.session_state[STRENGTH_KEY] = 1.0
+    for layer, t in enumerate((learned or [])[1:], start=2):
+        st.session_state[layer_key(layer)] = float(t)
+
+
+def adopt_checkpoint(sel, examples: list[dict], learned: list[float] | None) -> None:
+    """On a newly chosen checkpoint: open on its first example (unless the text is the user's
+    own), learned thresholds, the stepper at the input. On every run: the page's state exists
+    (Streamlit drops a widget's value while another page is shown)."""
+    owner = str(sel.path)
+    if st.session_state.get(OWNER_KEY) != owner:
+        previous = set(st.session_state.get("prune_owner_examples", [])) | {sup.DEFAULT_SENTENCE}
+        drawn = st.session_state.pop("prune_example", None)  # a random test text of the previous data set
+        if drawn:
+            previous.add(drawn[2])
+        if st.session_state.get(TEXT_KEY, sup.DEFAULT_SENTENCE) in previous:
+            st.session_state[TEXT_KEY] = examples[0]["text"]
+        reset_whatif(learned)
+        st.session_state[STEP_KEY] = 0
+        st.session_state[OWNER_KEY] = owner
+        st.session_state["prune_owner_examples"] = [e["text"] for e in examples]
+    st.session_state.setdefault(TEXT_KEY, examples[0]["text"])
+    st.session_state.setdefault(STEP_KEY, 0)
+    if STRENGTH_KEY not in st.session_state or any(layer_key(l) not in st.session_state
+                                                   for l in range(2, len(learned or []) + 1)):
+        reset_whatif(learned)
+
+
+def pick_example(examples: list[dict]) -> None:
+    """Pills callback: put the chosen example into the text box (the pill does not stay lit)."""
+    i = st.session_state.get(PICK_KEY)
+    if i is not None:
+        st.session_state[TEXT_KEY] = examples[i]["text"]
+        st.session_state.pop("prune_example", None)
+    st.session_state[PICK_KEY] = None
 
 
 def random_example(rows, label_names) -> None:
-    """Button callback: put a random test text into the text area."""
+    """Button callback: put a random test text into the text area, as a reader sees it (entities
+    decoded, <br /> and tags blanked), cut to the public demo's limit there."""
     i = int(np.random.default_rng().integers(len(rows)))
-    st.session_state[TEXT_KEY] = rows["text"].iloc[i]
-    st.session_state["prune_example"] = (int(rows.index[i]), label_names[int(rows["label"].iloc[i])])
+    shown, cut = sup.fit_text(sup.reader_text(rows["text"].iloc[i]), sup.PUBLIC_MAX_CHARS if sup.public_mode() else None)
+    st.session_state[TEXT_KEY] = shown
+    st.session_state["prune_example"] = (int(rows.index[i]), label_names[int(rows["label"].iloc[i])], shown, cut)
 
 
-def input_area(sel: db.Selection) -> str:
-    st.session_state.setdefault(TEXT_KEY, sup.DEFAULT_SENTENCE)
+def step(delta: int, n_layers: int) -> None:
+    st.session_state[STEP_KEY] = int(min(n_layers, max(0, st.session_state.get(STEP_KEY, 0) + delta)))
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def input_area(sel: db.Selection, examples: list[dict]) -> str:
     rows = db.split_for(sel.dataset)
     text = st.text_area("Text to classify", key=TEXT_KEY, height=110,
                         max_chars=sup.PUBLIC_MAX_CHARS if sup.public_mode() else None,
@@ -46,15 +155,21 @@ def input_area(sel: db.Selection) -> str:
         right.button("Random test example", key="prune_random", on_click=random_example,
                      args=(rows, sel.card["labels"]))
         example = st.session_state.get("prune_example")
-        if example and example[0] in rows.index and st.session_state.get(TEXT_KEY) == rows["text"].get(example[0]):
-            st.caption(f"Test example #{example[0]} of {sel.dataset}; gold class: {example[1]}.")
+        if example and st.session_state.get(TEXT_KEY) == example[2]:
+            st.caption(f"Test example #{example[0]} of {sel.dataset}; gold class: {example[1]}"
+                       + (" (cut to the demo's text limit)." if example[3] else "."))
     else:
         hint = sup.prepare_hint(sel.dataset or "NAME", sup.data_dir(db.REPO))
         right.caption(f"Random test examples need the data set: `{hint}`")
+    if len(examples) > 1:
+        st.pills("Examples for this model", range(len(examples)), key=PICK_KEY,
+                 format_func=lambda i: sup.example_label(examples[i]), on_change=pick_example, args=(examples,))
     return text or ""
 
 
-def headline(sel, hard, none) -> None:
+def headline(hard, none):
+    """The four headline metrics; returns the slot the model time goes into (filled last, so
+    that timing never delays the layer table)."""
     s = prune_summary(hard, none)
     cols = st.columns(4)
     cols[0].metric("Prediction with LTP", hard.prediction, f"{hard.probabilities[hard.prediction]:.1%} confidence",
@@ -64,57 +179,193 @@ def headline(sel, hard, none) -> None:
     cols[2].metric("FLOPs", f"{s['flops'] / 1e6:,.1f} M",
                    f"-{s['flops_saved']:.0%} of {s['flops_unpruned'] / 1e6:,.1f} M ({s['flops_reduction']:.2f}x fewer)",
                    delta_color="inverse")
-    cols[3].metric("Model time (this input)", f"{s['ms_hard']:.1f} ms", f"{s['ms_hard'] - s['ms_none']:+.1f} ms vs "
-                   f"{s['ms_none']:.1f} ms unpruned", delta_color="inverse",
-                   help="Wall time of one forward pass on this server's CPU/GPU; it varies run to run.")
+    return cols[3].empty()
 
 
-def per_layer(sel, hard) -> None:
+def model_time(slot, sel, text: str, hard, none) -> None:
+    """The median model time of this input, pruned and unpruned (TIMING_RUNS runs each)."""
+    times = timings(str(sel.path), sup.stamp(sel.path / "config.json"), text, sel.quantization, (hard.mode, "none"))
+    s = prune_summary(hard, none, times)
+    (lo_h, hi_h), (lo_n, hi_n) = s["ms_hard_range"], s["ms_none_range"]
+    slot.metric("Model time (this input)", f"{s['ms_hard']:.1f} ms",
+                f"{s['ms_hard'] - s['ms_none']:+.1f} ms vs {s['ms_none']:.1f} ms unpruned", delta_color="inverse",
+                help=f"Median of {s['runs']} forward passes each, pruned and unpruned taking turns after a warm-up, "
+                     f"on this server's CPU/GPU with one thread (pruned {lo_h:.1f}–{hi_h:.1f} ms, unpruned "
+                     f"{lo_n:.1f}–{hi_n:.1f} ms). A single run varies too much to compare.")
+
+
+def layer_notes(tr) -> dict[int, str]:
+    """Short notes under the layer labels: layers that never prune, and what the last layer does."""
+    notes = {1: "never prunes"}
+    if tr.mode == "hard":
+        notes.update({layer: "threshold below 0: never prunes" for layer in never_pruning_layers(tr)})
+    last = tr.layers[-1].layer
+    if last > 1:
+        n = tr.layers[-2].count
+        notes[last] = (f"reads the {n} token{'' if n == 1 else 's'} of layer {last - 1}; only [CLS] goes on to "
+                       "the classifier")
+    return notes
+
+
+def per_layer(sel, shown_runs: dict, ltp_name: str, present: bool) -> None:
+    """The layer table of one run (LTP at the thresholds set below, top-k or pruning off); in
+    presentation mode revealed one layer at a time."""
     st.subheader("Layer by layer")
-    shown, hidden = seen_text(hard)
+    first = next(iter(shown_runs))
+    view = st.segmented_control("Show", list(shown_runs), key=VIEW_KEY, default=first, required=True,
+                                help=f"{first}: {ltp_name}, at the thresholds set under Threshold what-if.")
+    tr = shown_runs.get(view, shown_runs[first])
+    n_layers = len(tr.layers)
+    upto = None
+    if present:
+        back, slider, fwd = st.columns([1, 6, 1], vertical_alignment="bottom")
+        back.button("◀ Back", key="prune_step_back", on_click=step, args=(-1, n_layers), width="stretch")
+        slider.select_slider("Reveal up to", list(range(n_layers + 1)), key=STEP_KEY,
+                             format_func=lambda k: "the input" if k == 0 else f"layer {k}")
+        fwd.button("Next layer ▶", key="prune_step_next", on_click=step, args=(1, n_layers), width="stretch")
+        upto = st.session_state[STEP_KEY]
+    shown, hidden = seen_text(tr)
     if hidden:
         which = ("the first quarter and the last three quarters of its" if sel.card.get("truncation") == "head+tail"
                  else "the first")
-        st.info(f"The text is longer than the model's max length: only {which} {hard.input_tokens} tokens "
+        st.info(f"The text is longer than the model's max length: only {which} {tr.input_tokens} tokens "
                 f"(special tokens included) were used; {hidden:,} characters were not seen by the model "
                 + ("(the cut-out middle is marked in grey italics below)." if sel.card.get("truncation") == "head+tail"
                    else "(they are left out below)."))
-    st.caption("Faded, struck-through pieces have been pruned by that layer; [CLS] and [SEP] are counted "
-               "but not shown.")
-    st.html(viz.layers_table_html(sup.printable(shown), hard.offsets, hard.special, alive_masks(hard)))
+    if not present:
+        st.caption("Grey, struck-through pieces have been pruned by that layer; [CLS] and [SEP] are counted "
+                   "but not shown.")
+    result = f"{tr.prediction} ({tr.probabilities[tr.prediction]:.0%})"
+    st.html(viz.layers_table_html(sup.printable(shown), tr.offsets, tr.special, alive_masks(tr), upto=upto,
+                                  presentation=present, notes=layer_notes(tr), result=result))
+    never = never_pruning_layers(tr)
+    if never:
+        names = ", ".join(str(n) for n in never)
+        st.caption(f"Layer{'s' if len(never) > 1 else ''} {names} never prune{'' if len(never) > 1 else 's'}: "
+                   f"{'their thresholds are' if len(never) > 1 else 'its threshold is'} below 0, and a token's "
+                   "importance score (the attention it receives) is never negative, so no token can fall under "
+                   "it. Layer 1 never prunes either: scores need one layer of attention first.")
 
 
-def charts_row(sel, hard, none) -> None:
+def whatif_controls(learned: list[float]) -> tuple[float, ...]:
+    """Pruning strength, per-layer thresholds and the reset; returns the what-if thresholds."""
+    st.subheader("Threshold what-if")
+    st.caption("Re-prune this text with other thresholds: the same weights, the model's own hard pruning "
+               "(tokens are really removed), so survival, FLOPs and the prediction move for real.")
+    left, right = st.columns([3, 1.25], vertical_alignment="bottom")
+    left.slider("Pruning strength (× the learned thresholds)", *STRENGTH_RANGE, step=0.05, key=STRENGTH_KEY,
+                on_change=set_strength, args=(learned,), format="%.2f×",
+                help="0 keeps every token; 1 is what training learned; above 1 prunes harder. A threshold below 0 "
+                     "stays below 0 (its layer keeps never pruning): set it by hand below.")
+    right.button("Back to the learned thresholds", key="whatif_reset", on_click=reset_whatif, args=(learned,),
+                 icon=":material/restart_alt:", width="stretch")
+    with st.expander("Per-layer thresholds"):
+        cols = st.columns(max(1, len(learned) - 1))
+        for col, layer in zip(cols, range(2, len(learned) + 1)):
+            col.number_input(f"Layer {layer}", min_value=-1.0, max_value=1.0, step=0.001, format="%.5f",
+                             key=layer_key(layer), help=f"learned: {learned[layer - 1]:.5f}")
+    return tuple([learned[0]] + [float(st.session_state[layer_key(layer)]) for layer in range(2, len(learned) + 1)])
+
+
+def comparison(runs: dict, none, own_topk: bool) -> None:
+    table = compare_rows(runs, none)
+    shown = table.assign(confidence=table["confidence"].map("{:.1%}".format),
+                         flops_m=table["flops_m"].map("{:,.1f} M".format),
+                         flops_reduction=table["flops_reduction"].map(lambda x: "–" if x is None else f"{x:.2f}x"),
+                         same_as_unpruned=table["same_as_unpruned"].map({True: "yes", False: "no"}))
+    st.table(shown.rename(columns={"run": "run", "tokens_per_layer": "tokens: input → layer 1 … L",
+                                   "flops_m": "FLOPs", "flops_reduction": "fewer FLOPs",
+                                   "same_as_unpruned": "answer as unpruned"}).set_index("run"))
+    db.download(table, "runs")
+    if not own_topk:
+        st.caption("Top-k keeps a fixed share of the input at each layer (the paper's linear schedule, its slope "
+                   "chosen so that its FLOPs on this input come closest to LTP's). Top-k with LTP's own "
+                   "per-layer counts would keep exactly LTP's tokens on a single input; the difference between "
+                   "the methods is that LTP's thresholds adapt the counts to each input.")
+
+
+def readable(fig, present: bool):
+    """Chart text of at least 14 px (18 in presentation mode)."""
+    fig.update_layout(font=dict(size=18 if present else 14))
+    return fig
+
+
+def charts_row(runs: dict, ltp_name: str, ltp, none, present: bool) -> None:
     left, right = st.columns(2)
     with left:
-        counts = {"LTP (hard)": [lt.count for lt in hard.layers], "pruning off": [lt.count for lt in none.layers]}
-        db.chart(viz.tokens_alive_chart(counts, input_tokens=hard.input_tokens), "tokens-alive")
+        counts = {name: [lt.count for lt in tr.layers] for name, tr in runs.items()}
+        db.chart(readable(viz.tokens_alive_chart(counts, input_tokens=ltp.input_tokens), present), "tokens-alive")
     with right:
-        db.chart(viz.probabilities_chart(hard.probabilities, none.probabilities, ("LTP (hard)", "pruning off")),
-                 "class-probabilities")
-    tokens, scores, thresholds, alive = heatmap_inputs(hard)
-    db.chart(viz.score_heatmap(tokens, scores, thresholds, alive,
-                                  title="Importance score per layer (grey: pruned; hover for the threshold)"),
-             "importance-heatmap")
-    db.table(layer_rows(hard), "layers")
+        db.chart(readable(viz.probabilities_chart(ltp.probabilities, none.probabilities, (ltp_name, "pruning off")),
+                          present), "class-probabilities")
+    tokens, scores, thresholds, alive = heatmap_inputs(ltp)
+    title = f"{ltp_name}: each token's score against its layer's threshold (× marks a token that layer removed)"
+    if ltp.mode == "topk":  # a fixed share per layer: no threshold to stand against
+        thresholds = [None] * len(thresholds)
+        title = f"{ltp_name}: each token's importance score (× marks a token that layer removed)"
+    fig = viz.score_heatmap(tokens, scores, thresholds, alive, title=title,
+                            no_threshold="top-k, no threshold" if ltp.mode == "topk" else "never prunes")
+    db.chart(readable(fig, present), "importance-heatmap")
+    rows = layer_rows(ltp).assign(threshold=lambda d: d["threshold"].map(threshold_text))
+    db.table(rows, "layers")
+
+
+# --------------------------------------------------------------------------- the page
 
 
 sel = db.require_checkpoint()
-st.title("Prune a sentence")
+examples, bad_examples = sup.live_examples(sel.path)
+learned = learned_thresholds(sel)
+adopt_checkpoint(sel, examples, learned)
+top, switch = st.columns([3, 1], vertical_alignment="bottom")
+top.title("Prune a sentence")
+present = switch.toggle("Presentation mode", key=PRESENT_KEY,
+                        help="Large type, high-contrast kept / pruned words and a stepper that reveals the "
+                             "sentence one layer at a time.")
 st.caption(f"`{sel.shown}` — {sel.card['num_layers']} layers; classes: {', '.join(sel.card['labels'])}"
            + ("; int8 linear layers (torchao)" if sel.quantization == "int8" else ""))
-text = input_area(sel)
+if bad_examples:
+    st.warning(sup.redact(bad_examples, db.REPO) + " The page opens on a generic sentence instead.")
+text = input_area(sel, examples)
 if not text.strip():
     st.warning("The text is empty: type a sentence to classify.")
     st.stop()
+path, stamp = str(sel.path), sup.stamp(sel.path / "config.json")
 try:
-    hard, none = traces(str(sel.path), sup.stamp(sel.path / "config.json"), text, sel.quantization)
+    hard, none = traces(path, stamp, text, sel.quantization)
 except (CheckpointError, InputError, ValueError, RuntimeError) as err:
     st.error(sup.redact(str(err), db.REPO))
     st.stop()
 if pruning_mode(sel.card["mode"]) != sel.card["mode"]:
     st.info(f"This checkpoint's own mode is {sel.card['mode']!r} ({sel.card['stage']} stage); the view applies "
             "its thresholds with hard pruning anyway.")
-headline(sel, hard, none)
-per_layer(sel, hard)
-charts_row(sel, hard, none)
+own_topk = hard.mode == "topk"
+time_slot = headline(hard, none)
+table_box, whatif_box = st.container(), st.container()  # the table shows first; the what-if is read first
+runs = {RUNS["own_topk"] if own_topk else RUNS["ltp"]: hard}
+whatif = None
+with whatif_box:
+    if own_topk or learned is None:
+        st.subheader("Threshold what-if")
+        st.caption("This checkpoint prunes by top-k (a fixed share per layer): it has no learned thresholds to "
+                   "change." if own_topk else "This checkpoint stores no thresholds to change.")
+    else:
+        wanted = whatif_controls(learned)
+        try:
+            if any(abs(w - t) > 1e-9 for w, t in zip(wanted[1:], learned[1:])):
+                whatif = runs[RUNS["whatif"]] = whatif_trace(path, stamp, text, sel.quantization, wanted)
+            runs[RUNS["topk"]] = topk_trace(path, stamp, text, sel.quantization, hard.input_tokens, hard.flops)
+        except (CheckpointError, InputError, ValueError, RuntimeError) as err:
+            st.warning(f"The what-if could not run: {sup.redact(str(err), db.REPO)}")
+    runs[RUNS["none"]] = none
+    comparison(runs, none, own_topk)
+ltp = whatif if whatif is not None else hard
+ltp_name = RUNS["whatif"] if whatif is not None else next(iter(runs))
+views = {"top-k" if own_topk else "LTP": ltp}
+if RUNS["topk"] in runs and not own_topk:
+    views[RUNS["topk"]] = runs[RUNS["topk"]]
+views[RUNS["none"]] = none
+with table_box:
+    per_layer(sel, views, ltp_name, present)
+charts_row(runs, ltp_name, ltp, none, present)
+model_time(time_slot, sel, text, hard, none)

@@ -6,13 +6,26 @@ Plain data in (lists, dicts, DataFrames), a figure, image or HTML out; user text
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
-from ltp.viz.style import (METHOD_COLORS, PRUNED_OVERLAY, PRUNED_STYLE, STATUS_COLORS, UNSEEN_STYLE, finish, floats,
-                           method_color)
+from ltp.viz.style import METHOD_COLORS, PRUNED_STYLE, STATUS_COLORS, UNSEEN_STYLE, finish, floats, method_color
+
+# the live page's layer table: pruned pieces grey and struck through at full opacity (5:1 contrast on
+# white; the 35% opacity of PRUNED_STYLE was too faint to read on a projector)
+LIVE_PRUNED_STYLE = "color:#6b6b6b;text-decoration:line-through;text-decoration-color:#8c8c8c"
+# presentation mode: kept pieces bold black on a yellow mark, pruned ones grey with a heavy strike
+PRESENT_KEPT_STYLE = "color:#000;font-weight:700;background:#fde68a;border-radius:3px"
+PRESENT_PRUNED_STYLE = "color:#707070;text-decoration:line-through;text-decoration-thickness:.1em"
+PRESENT_FONT = "1.75rem"  # presentation mode's type in the layer table
+# the score heat map: each cell is log2(score / its layer's threshold), clipped to +-RATIO_CLIP
+RATIO_CLIP = 3.0  # 8x above or below the threshold is the end of the colour scale
+RATIO_COLORSCALE = "RdBu"  # red below the threshold (pruned), white at it, blue above (kept)
+NO_THRESHOLD_COLOR = "#e9e9e9"  # cells of a layer that never prunes (layer 1, threshold <= 0)
+GONE_COLOR = "#9e9e9e"  # cells of tokens pruned by an earlier layer
 
 
 def tokens_alive_chart(counts: Sequence[float] | Mapping[str, Sequence[float]], *,
@@ -54,39 +67,86 @@ def _check_layer_grid(tokens: Sequence[str], scores, thresholds, alive) -> tuple
     return n_layers, n_tokens
 
 
+def _ratio_cell(score: float, threshold: float | None) -> float:
+    """log2(score / threshold), clipped to +-RATIO_CLIP; NaN where there is no comparison (no
+    score, or a layer without a positive threshold)."""
+    if math.isnan(score) or threshold is None or threshold <= 0:
+        return math.nan
+    return float(np.clip(math.log2(max(score, 1e-12) / threshold), -RATIO_CLIP, RATIO_CLIP))
+
+
 def score_heatmap(tokens: Sequence[str], scores: Sequence[Sequence[float | None]],
                   thresholds: Sequence[float | None], alive: Sequence[Sequence[bool]], *,
-                  title: str = "Importance score per layer") -> go.Figure:
-    """Heat map of token importance (layers x tokens) with pruned cells shaded grey.
+                  title: str = "Each token's importance against its layer's threshold",
+                  no_threshold: str = "never prunes") -> go.Figure:
+    """Heat map (layers x tokens) of each token's importance score against its layer's threshold.
+
+    The colour is log2(score / threshold), diverging at the threshold (1x, white): blue above it
+    (kept), red below it (pruned), the scale ending at 8x either way, so every token shows where it
+    stands whatever [CLS] scores. A layer without a positive threshold (layer 1, or a threshold at or
+    below 0, which no score can fall under) never prunes: its cells are light grey, its tick says so.
+    Tokens pruned by an earlier layer are dark grey; an x marks each token removed by that layer.
 
     Args:
         tokens: the T token strings (x axis, in order; repeats are fine).
         scores: L x T importance scores; None/NaN where a token was already gone.
-        thresholds: per layer the pruning threshold, None where the layer does not prune.
+        thresholds: per layer the pruning threshold this input met, None where the layer has none.
         alive: L x T, True where the token is alive after that layer.
+        no_threshold: what a layer without a threshold (None) does, for its tick and hover; a
+            top-k run's layers have none but do prune ("top-k: no threshold").
 
     Returns:
-        Figure with two Heatmap traces: the scores, and a grey overlay on pruned cells. Hover
-        shows token, layer, score, threshold and status on both.
+        Figure with three Heatmap traces (the ratio, the layers that never prune, the tokens already
+        gone) and a Scatter of the x marks; hover shows token, layer, score, threshold and status.
     """
     n_layers, n_tokens = _check_layer_grid(tokens, scores, thresholds, alive)
     z = np.array([floats(row) for row in scores]).reshape(n_layers, n_tokens)
     alive_a = np.array(alive, dtype=bool).reshape(n_layers, n_tokens)
     labels = [html.escape(str(t)) for t in tokens]
-    thr = ["none" if t is None else f"{float(t):.4g}" for t in thresholds]
-    text = [[f"{labels[j]}<br>layer {i + 1}<br>score {'—' if np.isnan(z[i, j]) else f'{z[i, j]:.4g}'}"
-             f"<br>threshold {thr[i]}<br>{'alive' if alive_a[i, j] else 'pruned'}" for j in range(n_tokens)]
-            for i in range(n_layers)]
+    prunes = [t is not None and float(t) > 0 for t in thresholds]
+    ratio = np.array([[_ratio_cell(z[i, j], thresholds[i]) for j in range(n_tokens)] for i in range(n_layers)])
+    gone = np.isnan(z)
+    removed_here = ~alive_a & ~gone
+
+    def hover(i: int, j: int) -> str:
+        thr = thresholds[i]
+        if gone[i, j]:
+            return f"{labels[j]}<br>layer {i + 1}<br>pruned by an earlier layer"
+        score = f"score {z[i, j]:.4g}"
+        if thr is None:
+            where = f"this layer has no threshold: {no_threshold if i > 0 else 'never prunes'}"
+        elif not prunes[i]:
+            where = f"threshold {float(thr):.4g}: at or below 0, so this layer never prunes"
+        else:
+            where = f"threshold {float(thr):.4g} (score {max(z[i, j], 0.0) / float(thr):.2f}x the threshold)"
+        status = "pruned by this layer" if removed_here[i, j] else "kept"
+        return f"{labels[j]}<br>layer {i + 1}<br>{score}<br>{where}<br>{status}"
+
+    text = [[hover(i, j) for j in range(n_tokens)] for i in range(n_layers)]
     x, y = list(range(n_tokens)), list(range(1, n_layers + 1))
-    hover = "%{text}<extra></extra>"
+    tmpl = "%{text}<extra></extra>"
+    never = np.array([[not prunes[i] and not gone[i, j] for j in range(n_tokens)] for i in range(n_layers)])
+    ticks = [2.0 ** v for v in range(-int(RATIO_CLIP), int(RATIO_CLIP) + 1)]
+    tick_text = [("1x (threshold)" if t == 1 else f"{t:g}x" if t > 1 else f"1/{1 / t:g}x") for t in ticks]
+    rows, cols = np.nonzero(removed_here)
     fig = go.Figure([
-        go.Heatmap(z=z, x=x, y=y, text=text, hovertemplate=hover, colorscale="Viridis", name="score",
-                   colorbar=dict(title="score")),
-        go.Heatmap(z=np.where(alive_a, np.nan, 1.0), x=x, y=y, text=text, hovertemplate=hover, name="pruned",
-                   colorscale=[[0, PRUNED_OVERLAY], [1, PRUNED_OVERLAY]], showscale=False),
+        go.Heatmap(z=ratio, x=x, y=y, text=text, hovertemplate=tmpl, name="score / threshold",
+                   colorscale=RATIO_COLORSCALE, zmin=-RATIO_CLIP, zmax=RATIO_CLIP, zmid=0,
+                   colorbar=dict(title=dict(text="score ÷ layer threshold", side="right"),
+                                 tickvals=list(range(-int(RATIO_CLIP), int(RATIO_CLIP) + 1)), ticktext=tick_text)),
+        go.Heatmap(z=np.where(never, 1.0, np.nan), x=x, y=y, text=text, hovertemplate=tmpl, name="never prunes",
+                   colorscale=[[0, NO_THRESHOLD_COLOR], [1, NO_THRESHOLD_COLOR]], showscale=False),
+        go.Heatmap(z=np.where(gone, 1.0, np.nan), x=x, y=y, text=text, hovertemplate=tmpl, name="pruned earlier",
+                   colorscale=[[0, GONE_COLOR], [1, GONE_COLOR]], showscale=False),
+        go.Scatter(x=[int(c) for c in cols], y=[int(r) + 1 for r in rows], mode="markers", name="pruned by this layer",
+                   marker=dict(symbol="x-thin", size=10, line=dict(width=2, color="#222")),
+                   text=[text[r][c] for r, c in zip(rows, cols)], hovertemplate=tmpl, showlegend=False),
     ])
-    fig.update_xaxes(tickmode="array", tickvals=x, ticktext=labels, tickangle=-60, title="token")
-    fig.update_yaxes(tickmode="array", tickvals=y, autorange="reversed", title="layer")
+    layer_ticks = [str(l) if p else f"{l} ({no_threshold if t is None and l > 1 else 'never prunes'})"
+                   for l, p, t in zip(y, prunes, thresholds)]  # layer 1 never prunes, in every mode
+    fig.update_xaxes(tickmode="array", tickvals=x, ticktext=labels, tickangle=-60, title="token", showgrid=False)
+    fig.update_yaxes(tickmode="array", tickvals=y, ticktext=layer_ticks, autorange="reversed", title="layer",
+                     showgrid=False)
     return finish(fig, title)
 
 
@@ -101,11 +161,19 @@ def probabilities_chart(probs_a: Mapping[str, float], probs_b: Mapping[str, floa
     classes = [str(c) for c in probs_a]
     runs = [(names[0], probs_a)] + ([(names[1], probs_b)] if probs_b is not None else [])
     fig = go.Figure([go.Bar(x=classes, y=[float(v) for v in probs.values()], name=str(name),
-                            marker_color=method_color(str(name), i), text=[f"{float(v):.3f}" for v in probs.values()],
-                            textposition="outside") for i, (name, probs) in enumerate(runs)])
+                            marker_color=method_color(str(name), i), text=[_percent(float(v)) for v in probs.values()],
+                            textposition="outside", cliponaxis=False) for i, (name, probs) in enumerate(runs)])
     fig.update_xaxes(title="class")
-    fig.update_yaxes(range=[0, 1.1], title="probability")
-    return finish(fig, title, barmode="group")
+    fig.update_yaxes(range=[0, 1.15], title="probability")
+    # each label is at most its bar's width (plotly's constraintext), bars of a group stand apart, and a
+    # label that would shrink below 14 px is hidden (hover has the number): never "0.0120.011"
+    return finish(fig, title, barmode="group", bargroupgap=0.15, uniformtext=dict(minsize=14, mode="hide"),
+                  legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+
+
+def _percent(p: float) -> str:
+    """A probability as a short bar label: "81%", "1.2%", "<0.1%"."""
+    return f"{p:.0%}" if p >= 0.095 else f"{p:.1%}" if p >= 0.001 else "<0.1%"
 
 
 def _check_spans(text: str, offsets, alive, special) -> list[tuple[int, int, bool]]:
@@ -144,7 +212,7 @@ def _gap_html(gap: str) -> str:
 
 
 def layer_text_html(text: str, offsets: Sequence[tuple[int, int]], alive: Sequence[bool],
-                    special: Sequence[bool]) -> str:
+                    special: Sequence[bool], *, pruned_style: str = PRUNED_STYLE, kept_style: str | None = None) -> str:
     """The original text as HTML with the word pieces pruned at one layer faded and struck through.
 
     Text between tokens (spaces, newlines) is kept as is; special tokens (offset (0, 0)) are not
@@ -158,6 +226,8 @@ def layer_text_html(text: str, offsets: Sequence[tuple[int, int]], alive: Sequen
         offsets: per model token its (start, end) character span in ``text``.
         alive: per token, True if alive at the layer shown.
         special: per token, True for special tokens ([CLS], [SEP], <s>, padding).
+        pruned_style: inline CSS of a pruned piece (class ``ltp-pruned``).
+        kept_style: if given, kept pieces are wrapped too (class ``ltp-kept``) with this CSS.
     """
     pieces = _check_spans(text, offsets, alive, special)
     out, cursor = [], 0
@@ -167,7 +237,11 @@ def layer_text_html(text: str, offsets: Sequence[tuple[int, int]], alive: Sequen
             continue
         out.append(_gap_html(text[cursor:start]))
         piece = html.escape(text[start:end])
-        out.append(piece if is_alive else f'<span class="ltp-pruned" style="{PRUNED_STYLE}">{piece}</span>')
+        if not is_alive:
+            piece = f'<span class="ltp-pruned" style="{pruned_style}">{piece}</span>'
+        elif kept_style:
+            piece = f'<span class="ltp-kept" style="{kept_style}">{piece}</span>'
+        out.append(piece)
         cursor = end
     tail = html.escape(text[cursor:])
     out.append(f'<span class="ltp-unseen" style="{UNSEEN_STYLE}" title="not seen by the model (truncated)">'
@@ -176,14 +250,20 @@ def layer_text_html(text: str, offsets: Sequence[tuple[int, int]], alive: Sequen
 
 
 def layers_table_html(text: str, offsets: Sequence[tuple[int, int]], special: Sequence[bool],
-                      alive_by_layer: Sequence[Sequence[bool]], *, input_label: str | None = "input") -> str:
+                      alive_by_layer: Sequence[Sequence[bool]], *, input_label: str | None = "input",
+                      upto: int | None = None, presentation: bool = False,
+                      notes: Mapping[int, str] | None = None, result: str | None = None) -> str:
     """A table with one row per layer: "Layer l", the tokens alive after it, and the text with
-    the pieces pruned by then faded and struck through (``layer_text_html``, so text is escaped).
+    the pieces pruned by then struck through in grey (``layer_text_html``, so text is escaped).
 
     Args:
         text, offsets, special: as for ``layer_text_html`` (one text, its tokens).
         alive_by_layer: L x T, True where the token is alive after that layer.
         input_label: if given, a first row with every token alive (the input), under this label.
+        upto: show the layers 1..upto only (the presentation stepper; None: all of them).
+        presentation: large type and high-contrast kept / pruned styles; the newest row is marked.
+        notes: {layer (1-based): a short plain-words note shown under that row's label}.
+        result: if given and every layer is shown, a last "Classification" row with this text.
 
     Returns:
         ``<table class="ltp-layers">``; each row carries ``data-layer`` and ``data-count``
@@ -191,17 +271,31 @@ def layers_table_html(text: str, offsets: Sequence[tuple[int, int]], special: Se
     """
     if len(alive_by_layer) == 0:
         raise ValueError("alive_by_layer needs one row per layer (True where a token is alive).")
+    n_layers = len(alive_by_layer)
+    shown = n_layers if upto is None else max(0, min(int(upto), n_layers))
     rows = [(input_label, 0, [True] * len(offsets))] if input_label is not None else []
-    rows += [(f"Layer {i + 1}", i + 1, list(alive)) for i, alive in enumerate(alive_by_layer)]
+    rows += [(f"Layer {i + 1}", i + 1, list(alive)) for i, alive in enumerate(alive_by_layer[:shown])]
+    notes = notes or {}
+    pruned, kept = (PRESENT_PRUNED_STYLE, PRESENT_KEPT_STYLE) if presentation else (LIVE_PRUNED_STYLE, None)
     cell = "padding:4px 10px;vertical-align:top;border-bottom:1px solid #eee"
-    out = ['<table class="ltp-layers" style="border-collapse:collapse;width:100%">']
-    for label, layer, alive in rows:
+    size = f";font-size:{PRESENT_FONT};line-height:1.5" if presentation else ""
+    out = [f'<table class="ltp-layers{" ltp-present" if presentation else ""}" '
+           f'style="border-collapse:collapse;width:100%{size}">']
+    for k, (label, layer, alive) in enumerate(rows):
         count = int(sum(bool(a) for a in alive))
-        body = layer_text_html(text, offsets, alive, special)
-        out.append(f'<tr data-layer="{layer}" data-count="{count}">'
-                   f'<td style="{cell};white-space:nowrap;font-weight:600">{html.escape(str(label))}</td>'
+        body = layer_text_html(text, offsets, alive, special, pruned_style=pruned, kept_style=kept)
+        newest = presentation and upto is not None and k == len(rows) - 1
+        mark = ";border-left:6px solid #1f4e79;background:#f3f7fb" if newest else ""
+        note = (f'<div class="ltp-note" style="font-weight:400;font-size:.8em;color:#444;white-space:normal;'
+                f'max-width:16em">{html.escape(notes[layer])}</div>' if layer in notes else "")
+        flag = ' data-newest="1"' if newest else ""
+        out.append(f'<tr data-layer="{layer}" data-count="{count}"{flag}>'
+                   f'<td style="{cell}{mark};white-space:nowrap;font-weight:600">{html.escape(str(label))}{note}</td>'
                    f'<td class="ltp-count" style="{cell};white-space:nowrap;text-align:right">{count} token{"" if count == 1 else "s"}</td>'
                    f'<td dir="auto" style="{cell};width:100%">{body}</td></tr>')
+    if result is not None and shown == n_layers:
+        out.append(f'<tr data-layer="result" class="ltp-result"><td style="{cell};font-weight:600">Classification</td>'
+                   f'<td style="{cell}"></td><td style="{cell};font-weight:700">{html.escape(result)}</td></tr>')
     out.append("</table>")
     return "".join(out)
 

@@ -125,9 +125,10 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> None
 def finish(fig: go.Figure, title: str | None, **layout) -> go.Figure:
     """Shared layout: the template, projector-sized text everywhere (no tick label, legend,
     annotation or cell text under ``SMALL_FONT_SIZE``), the title and compact margins."""
+    layout = {"uniformtext": dict(minsize=SMALL_FONT_SIZE, mode="show"), **layout}  # a chart may hide what cannot fit
     fig.update_layout(template=TEMPLATE, title=title, font_size=FONT_SIZE, legend_font_size=SMALL_FONT_SIZE,
-                      hoverlabel_font_size=SMALL_FONT_SIZE, uniformtext=dict(minsize=SMALL_FONT_SIZE, mode="show"),
-                      margin=dict(l=70, r=20, t=70 if title else 30, b=60), **layout)
+                      hoverlabel_font_size=SMALL_FONT_SIZE, margin=dict(l=70, r=20, t=70 if title else 30, b=60),
+                      **layout)
     fig.update_xaxes(tickfont_size=SMALL_FONT_SIZE, title_font_size=FONT_SIZE)
     fig.update_yaxes(tickfont_size=SMALL_FONT_SIZE, title_font_size=FONT_SIZE)
     fig.for_each_annotation(lambda a: a.update(font_size=max(a.font.size or FONT_SIZE, SMALL_FONT_SIZE)))
