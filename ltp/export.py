@@ -40,8 +40,12 @@ def _checked_baseline(src: Path, config: dict, baseline: str | Path | None) -> t
     if base is None:
         raise CheckpointError(f"Cannot find the baseline {src} was trained from; pass --baseline DIR.")
     base_config = read_config(base)
-    if base_config.get("stage") != BASELINE:
-        raise CheckpointError(f"{base} is a {base_config.get('stage')} checkpoint, not a baseline.")
+    # a pruned checkpoint may serve as the baseline when named explicitly: its weights with pruning
+    # off are then "the model fine-tuned on the task" that a new LTP run started from (--init)
+    if base_config.get("stage") != BASELINE and not baseline:
+        raise CheckpointError(f"{base} is a {base_config.get('stage')} checkpoint, not a baseline; pass --baseline "
+                              "DIR (a baseline, or the checkpoint this run was initialised from, evaluated with "
+                              "--mode none or both).")
     if list(base_config.get("labels", [])) != list(config.get("labels", [])):
         raise CheckpointError(f"{base} has other labels than {src}; it is not this model's baseline.")
     return base, base_config
@@ -76,6 +80,9 @@ def export_model(source: str | Path, out: str | Path, baseline: str | Path | Non
     for entry in _lineage_entries(base_config, base) + _lineage_entries(config, src):
         stages.setdefault((entry["stage"], entry["command"]), entry)
     lineage = {"source": str(src), "baseline": str(base), "data_note": data_note, "stages": list(stages.values())}
+    if base_config.get("stage") != BASELINE:
+        lineage["baseline_note"] = (f"the {base_config.get('stage')} checkpoint {base} with pruning off: the weights "
+                                    "this model's pruning stages started from")
     with atomic_dir(out) as tmp:
         for name in COPIED:
             if (src / name).is_file():

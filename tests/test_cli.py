@@ -309,3 +309,17 @@ def test_export_push_to_hub_uploads_the_model_dir(run_copy, toy_data_dir, tmp_pa
     assert main(["export", str(run_copy), "--out", str(out), "--force", "--push-to-hub", "me/toy-ltp"]) == 2
     err = capsys.readouterr().err
     assert "Could not push" in err and "hf auth login" in err and "Traceback" not in err
+
+
+def test_export_takes_a_named_pruned_checkpoint_as_its_baseline(run_copy, toy_data_dir, tmp_path, capsys):
+    """A run started (--init) from an earlier pruned model: that model with pruning off is the
+    "fine-tuned on the task" baseline when named with --baseline, and the lineage says so."""
+    dd = ["--data-dir", str(toy_data_dir)]
+    assert main(["evaluate", "--checkpoint", str(run_copy / "soft"), "--mode", "none", *dd]) == 0
+    assert main(["evaluate", "--checkpoint", str(run_copy), "--mode", "both", *dd]) == 0
+    out = tmp_path / "m"
+    assert main(["export", str(run_copy), "--out", str(out), "--baseline", str(run_copy / "soft")]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    soft = json.loads((run_copy / "soft" / "metrics.json").read_text())["test/none"]
+    assert metrics["baseline/test"]["accuracy"] == soft["accuracy"]
+    assert "soft checkpoint" in json.loads((out / "lineage.json").read_text())["baseline_note"]
