@@ -64,7 +64,8 @@ def test_stored_results_are_complete_and_comparable(shipped):
     bench = json.loads((path / "bench.json").read_text())["cpu"]
     assert bench["speedup_throughput_bs32"] > 1 and bench["none"]["examples"] > 0
     lineage = json.loads((path / "lineage.json").read_text())
-    assert [s["stage"] for s in lineage["stages"]] == ["baseline", "soft", "hard"]
+    stages = [s["stage"] for s in lineage["stages"]]  # a reship starts from the earlier model: its stages first
+    assert stages[0] == "baseline" and stages[-2:] == ["soft", "hard"] and len(stages) in (3, 5)
     card = (path / "README.md").read_text()
     assert "Accuracy drop" in card and "## Speed (cpu" in card and "ltp train" in card
     if name.startswith("ag_news"):
