@@ -110,7 +110,11 @@ def recompute(key: str, table: str, perplexity: float, pcs: np.ndarray, start: n
     def progress(fraction: float, what: str) -> None:  # None: never asks to stop; Streamlit raises instead
         bar.progress(fraction, text=f"Recomputing the t-SNE: {what}…")
 
-    xy = run.run(progress)
+    try:
+        xy = run.run(progress)
+    except embed.TSNEStopped:  # cancelled: the session ended and released its runs; end this run quietly
+        forget(table)
+        st.stop()
     bar.empty()
     forget(table)
     return store().put((key, table, perplexity), xy)
