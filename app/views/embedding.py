@@ -1,9 +1,18 @@
 """Embedding map: t-SNE of the last-layer states of the tokens LTP kept (and of each example's
-mean kept state), coloured by class, prediction, correctness or part of speech."""
+mean kept state), coloured by class, prediction, correctness or part of speech.
 
+Each map's colour picker and chart are a fragment, so recolouring reruns only that chart; points
+and figures are cached without copies (cache_resource: never mutated), so a recolour builds at
+most one figure and serialises one chart, and the CSV is made only when downloaded. A recompute
+runs in the page's full run, outside the fragments, under a progress bar: a closed tab, a Stop
+click or any other full rerun stops it at the bar's next update (maps.py), while a recolour
+clicked meanwhile waits for it (Streamlit does not let a fragment rerun preempt a full run)."""
+
+import numpy as np
 import streamlit as st
 
 import dashboard as db
+import maps
 import support as sup
 from ltp import viz
 from ltp.analysis import embed
@@ -11,20 +20,28 @@ from ltp.analysis import embed
 COLOR_BY = {"gold class": "gold", "predicted class": "pred", "correctness": "correctness", "part of speech": "pos"}
 
 
-@st.cache_data(show_spinner="Preparing the points…", max_entries=8)
-def points(key: str, table: str, _b, _texts):
-    """The table's rows with class names, correctness and (when texts are known) a text snippet."""
+@st.cache_resource(show_spinner="Preparing the points…", max_entries=8)
+def points(key: str, table: str, with_texts: bool, _b, _texts):
+    """The table's rows with class names, correctness and (when texts are known) a text snippet.
+
+    cache_resource, not cache_data: the 20,000-row table would be copied on every rerun, and
+    nobody changes it (pages derive new frames with assign)."""
     df = sup.with_names(getattr(_b, table).drop(columns=[c for c in getattr(_b, table).columns
                                                         if c.startswith("pca_")]), _b.label_names)
-    if _texts is not None:
+    if with_texts:
         df["context"] = (sup.context_snippets(df, _b.words, _texts) if table == "token_embeddings"
                          else sup.text_previews(df["example_id"], _texts))
     return df
 
 
-@st.cache_data(show_spinner="Running t-SNE (this can take a minute for 20,000 points)…", max_entries=8)
-def tsne_xy(key: str, table: str, perplexity: float, _pcs):
-    return embed.tsne(_pcs, perplexity)
+def stop_recompute(table: str) -> None:
+    """The Stop button: back to the bundle's map, this session's run dropped."""
+    run = maps.forget(table)
+    if run is not None:
+        run.cancel()
+        st.session_state[f"emb_note_{table}"] = (f"Recompute stopped after {run.iterations_done} of "
+                                                 f"{run.schedule.total_iter} iterations.")
+    st.session_state.pop(f"emb_perplexity_{table}", None)
 
 
 def projected(b, table: str, key: str, df):
@@ -34,26 +51,33 @@ def projected(b, table: str, key: str, df):
     c1, c2, c3 = st.columns([3, 1, 3], vertical_alignment="bottom")
     perplexity = c1.slider("t-SNE perplexity", 5, 100, int(default), key=f"emb_slider_{table}")
     if c2.button("Recompute", key=f"emb_recompute_{table}", disabled=sup.public_mode(),
-                 help="Off in the public demo (a minute of CPU per click)" if sup.public_mode() else None):
+                 help="Off in the public demo (seconds of CPU per click)" if sup.public_mode() else None):
         st.session_state[state] = (key, float(perplexity))
+        st.session_state.pop(f"emb_note_{table}", None)
     chosen = st.session_state.get(state)
-    if chosen and chosen[0] == key and chosen[1] != default:
+    note = c3.empty()
+    if chosen and chosen[0] == key and chosen[1] != default and not sup.public_mode():
         table_df = getattr(b, table)
         pcs = table_df[[c for c in table_df.columns if c.startswith("pca_")]].to_numpy(dtype="float32")
-        xy = tsne_xy(key, table, chosen[1], pcs)
+        if maps.store().get((key, table, chosen[1])) is None:
+            note.button("Stop", key=f"emb_stop_{table}", on_click=stop_recompute, args=(table,),
+                        help="Stop the recompute and show the bundle's map")
+        xy = maps.recompute(key, table, chosen[1], pcs, df[["x", "y"]].to_numpy(dtype=np.float64))
         df = df.assign(x=xy[:, 0], y=xy[:, 1])
         df.attrs["projection"] = chosen[1]
-        c3.caption(f"Shown: t-SNE recomputed with perplexity {chosen[1]:g}.")
+        note.caption(f"Shown: t-SNE recomputed with perplexity {chosen[1]:g} (up to {embed.QUICK.n_iter} "
+                     f"iterations continuing from the bundle's map, perplexity {default:g}).")
     else:
-        c3.caption(f"Shown: the bundle's t-SNE (perplexity {default:g}).")
+        stopped = st.session_state.get(f"emb_note_{table}")
+        note.caption((f"{stopped} " if stopped else "") + f"Shown: the bundle's t-SNE (perplexity {default:g}).")
     return df
 
 
-@st.cache_data(show_spinner="Drawing the map…", max_entries=16)
+@st.cache_resource(show_spinner="Drawing the map…", max_entries=16)
 def scatter(key: str, table: str, projection, color: str, hover: tuple, title: str, legend: str, _df, _names):
-    """The map's figure (cached: building 20,000 WebGL points takes a few hundred ms)."""
+    """The map's figure (cached without copies; st.plotly_chart only reads it)."""
     fig = viz.embedding_scatter(_df, "x", "y", color, list(hover), _names, marker_size=marker_size(len(_df)),
-                                   title=title)
+                                title=title)
     return fig.update_layout(height=650 if table == "token_embeddings" else 600, legend_title_text=legend)
 
 
@@ -67,38 +91,45 @@ def color_args(choice: str, names):
     return column, (names if column in ("gold", "pred") else None)
 
 
-sel = db.require_checkpoint()
-st.title("Embedding map")
-b = db.need_bundle(sel)
-key = db.bundle_key(b)
-texts = db.split_for(b.summary["meta"]["dataset"], b.summary["meta"]["split"])
-texts = None if texts is None else texts["text"]
-if texts is None:
-    st.caption("The data set is not prepared here, so hover labels show no context snippet.")
+@st.fragment
+def coloured_map(pts, key: str, table: str, names, choices: list[str], radio_key: str, hover: tuple, title: str,
+                 chart_key: str) -> None:
+    """Colour picker, WebGL scatter and CSV of one map; a colour change reruns only this."""
+    choice = st.radio("Colour by", choices, horizontal=True, key=radio_key)
+    column, label_names = color_args(choice, names)
+    db.chart(scatter(key, table, pts.attrs.get("projection"), column, hover, f"{title}, coloured by {choice}",
+                     choice, pts, label_names), chart_key)
+    st.download_button("Download the points (CSV)", lambda: sup.to_csv_bytes(pts), file_name=f"{chart_key}-points.csv",
+                       mime="text/csv", key=f"csv-{chart_key}-points", icon=":material/download:")
 
 
 def map_section(table: str, choices: list[str], radio_key: str, hover: list[str], title: str, caption: str,
                 chart_key: str) -> None:
-    """One interactive map: colour picker, WebGL scatter (stored or recomputed t-SNE), CSV."""
-    pts = points(key, table, b, texts)
+    """One interactive map: perplexity and recompute (full run), then the coloured map (fragment)."""
+    pts = points(bundle_key, table, split_texts is not None, bundle, split_texts)
     st.caption(caption.format(n=len(pts)))
-    choice = st.radio("Colour by", choices, horizontal=True, key=radio_key)
-    pts = projected(b, table, key, pts)
-    column, names = color_args(choice, b.label_names)
+    pts = projected(bundle, table, bundle_key, pts)
     cols = tuple(hover + (["context"] if "context" in pts else []))
-    db.chart(scatter(key, table, pts.attrs.get("projection"), column, cols, f"{title}, coloured by {choice}",
-                     choice, pts, names), chart_key)
-    db.download(pts, f"{chart_key}-points", "Download the points (CSV)")
+    coloured_map(pts, bundle_key, table, bundle.label_names, choices, radio_key, cols, title, chart_key)
 
+
+sel = db.require_checkpoint()
+st.title("Embedding map")
+bundle = db.need_bundle(sel)
+bundle_key = db.bundle_key(bundle)
+split = db.split_for(bundle.summary["meta"]["dataset"], bundle.summary["meta"]["split"])
+split_texts = None if split is None else split["text"]
+if split_texts is None:
+    st.caption("The data set is not prepared here, so hover labels show no context snippet.")
 
 st.subheader("Tokens reaching the last layer")
-map_section("token_embeddings", list(COLOR_BY), "emb_color", ["piece", "word", "gold_class", "predicted_class"],
-            "Tokens reaching the last layer",
+map_section("token_embeddings", list(COLOR_BY), "emb_color",
+            ["piece", "word", "gold_class", "predicted_class"], "Tokens reaching the last layer",
             "{n:,} word pieces that reach the last layer (the bundle keeps up to 20,000), their hidden "
             "states reduced to 50 dimensions by PCA, then to 2 by t-SNE. Hover a point for its word and context.",
             "token-map")
 
 st.subheader("Examples")
-map_section("example_embeddings", [c for c in COLOR_BY if c != "part of speech"], "emb_ex_color",
-            ["example_id", "n_retained", "gold_class", "predicted_class"], "Examples",
+map_section("example_embeddings", [c for c in COLOR_BY if c != "part of speech"],
+            "emb_ex_color", ["example_id", "n_retained", "gold_class", "predicted_class"], "Examples",
             "{n:,} examples, each the mean state of its tokens that reach the last layer.", "example-map")
