@@ -13,7 +13,7 @@ page URL's ``ltp_client`` query parameter (a benchmark tags each browser session
 ``outcome`` is ``ok``, ``stopped`` (``st.stop()``), ``rerun`` (interrupted by a newer rerun
 request, or ``st.rerun()``) or ``error``. Full garbage collections (Streamlit runs
 ``gc.collect(2)`` after every script run, ``runner.postScriptGC``) are logged as
-``{"event": "gc", "start", "end", "thread"}`` lines.
+``{"event": "gc", "start", "end", "cpu_s", "thread", "collected"}`` lines.
 
 ``LTP_TIMING_PROFILE=dir`` (with the log) also writes a cProfile of each run to
 ``dir/<client or session>-<n>.prof`` (cProfile adds overhead: profile one session at a time).
@@ -38,7 +38,7 @@ PROFILE_ENV = "LTP_TIMING_PROFILE"
 CLIENT_PARAM = "ltp_client"  # ?ltp_client=<tag> on the page URL names the session in the log
 
 _write_lock = threading.Lock()
-_gc_started: dict[int, float] = {}  # thread id -> start of the running full collection
+_gc_started: dict[int, tuple[float, float]] = {}  # thread id -> (wall, thread CPU) at the start of a full collection
 _profile_seq = itertools.count()
 
 
@@ -94,13 +94,13 @@ def _on_gc(phase: str, info: dict) -> None:
         return
     tid = threading.get_ident()
     if phase == "start":
-        _gc_started[tid] = time.time()
+        _gc_started[tid] = (time.time(), time.thread_time())
         return
     path = os.environ.get(TIMING_ENV, "").strip()
     start = _gc_started.pop(tid, None)
     if path and start is not None:
-        append(path, {"event": "gc", "start": start, "end": time.time(), "thread": threading.current_thread().name,
-                      "collected": info.get("collected")})
+        append(path, {"event": "gc", "start": start[0], "end": time.time(), "cpu_s": time.thread_time() - start[1],
+                      "thread": threading.current_thread().name, "collected": info.get("collected")})
 
 
 def _hook_gc() -> None:
