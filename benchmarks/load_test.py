@@ -7,13 +7,15 @@ LTP_DATA_DIR as benchmarks/app_speed.py sets them, and LTP_TIMING_LOG so that ap
 every script run) and one headless Chromium (Debian's /usr/bin/chromium via Playwright) with N
 contexts, one page each, tagged ``?ltp_client=i``:
 
-1. open: all N pages load the live page together; time until each shows its layer table.
+1. open: the N pages load the live page (5 at a time: setup, not the measurement); time until
+   each shows its layer table.
 2. rounds: every page types its own ~50-word text (distinct per session and round, so none is
    served from the app's trace cache), then all press Ctrl+Enter together (asyncio.gather, the
    barrier). In each page a keydown listener and a MutationObserver record, with the browser's
    Date.now(), when it submitted, when its layer table first shows its own text ("shown"), when
-   the score heat map shows its own tokens ("charts") and when the run indicator is gone
-   ("idle"); "rendered" is the later of the last two. The page's layer counts and prediction are
+   the run indicator is gone ("idle") and the main area's last DOM change before it stayed quiet
+   for 1 s (charts drawn, tables filled); "rendered" is the later of the last two ("charts": when
+   the heat map shows the text's own tokens, kept as a check). The page's layer counts and prediction are
    then compared with the model's for that session's text: anything else is crosstalk.
 3. server vs client: the timing log gives, per session, the script run that produced its answer:
    `wait` (submit -> script start), `script` wall time and the script thread's CPU time (wall - CPU
@@ -23,7 +25,8 @@ contexts, one page each, tagged ``?ltp_client=i``:
 
 Browser and server share this machine's CPUs (see the CPU split), so "client" time here includes
 N pages rendering on the same cores; record what else runs (meta.loadavg, meta.busy_processes).
-`--streamlit-option runner.postScriptGC=false` passes a Streamlit option to the server (to try a
+`--browser-nice 19` runs Chromium at low priority in the bursts (the server first, as if the
+browsers were elsewhere); `--streamlit-option runner.postScriptGC=false` passes a Streamlit option to the server (to try a
 setting without editing the app); `--table a.json b.json` prints the table of earlier runs.
 """
 
@@ -35,7 +38,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import statistics
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,6 +51,7 @@ import numpy as np
 import psutil
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's ltp, not whichever one is installed
 sys.path.insert(0, str(REPO / "app"))  # support and timing, as the app imports them
 import support as sup  # noqa: E402
 import timing  # noqa: E402
@@ -59,10 +63,11 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
 VIEWPORT = {"width": 1400, "height": 1000}
 STARTUP_S = 300
 OPEN_MS = 300_000  # N pages loading together on a shared CPU: generous
+OPEN_AT_ONCE = 5  # pages loading together while the sessions are set up (the submissions are all at once)
 RESULT_MS = 180_000  # a session without its own result after this counts as an error
-TEMPLATE = ("The city council met on {day} evening to discuss a new plan for public transport, and after a long "
-            "debate its members agreed to fund two more bus lines, repair the old bridge near the river and open "
-            "a small park for local families before the end of next {word}")  # 50 words
+TEMPLATE = ("Before next {word}, the city council met on {day} evening to discuss a new plan for public transport, "
+            "and after a long debate its members agreed to fund two more bus lines, repair the old bridge near the "
+            "river and open a small park for local families and their children")  # 50 words; what differs comes first (truncation)
 WORDS = ("summer", "autumn", "winter", "spring", "year", "month", "week", "decade", "season", "term", "quarter",
          "semester", "festival", "holiday", "election", "harvest", "tournament", "marathon", "concert", "exhibition",
          "conference", "carnival", "parade", "match", "derby", "regatta", "rally", "summit", "session", "hearing",
@@ -70,23 +75,27 @@ WORDS = ("summer", "autumn", "winter", "spring", "year", "month", "week", "decad
          "ceremony", "launch", "premiere")
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_SESSIONS, MAX_ROUNDS = len(WORDS), len(DAYS)
-AREA = '[data-testid="stMain"] [data-testid="stTextArea"] textarea'  # the page's, not the sidebar's
+MAIN = '[data-testid="stMain"]'
+AREA = f'{MAIN} [data-testid="stTextArea"] textarea'  # the page's, not the sidebar's
 LAYER_TABLE = "table.ltp-layers"
 STATUS = '[data-testid="stStatusWidget"]'
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 # In each page, with the browser's clock (epoch ms): when it submitted; when its layer table first
-# shows its own text ("shown"); when a chart shows its own tokens (the score heat map's token
-# axis: this round's day and this session's word, "charts"); when the run indicator is gone after
-# that ("idle"). "rendered" is the later of charts and idle.
-WATCH_JS = """([probe, words, area, table, status]) => {
-  const s = window.__ltp = {submit: null, shown: null, charts: null, idle: null};
+# shows its own text ("shown"); when the run indicator is gone after that ("idle"); the last change
+# to the main area's DOM (charts drawing, tables filling: "last"), done once nothing changed for
+# QUIET_MS; "rendered" is the later of idle and last. "charts": when a chart shows this text's own
+# tokens (the heat map's token axis holds this round's day and this session's word), where the
+# model's vocabulary has them as word pieces (the shipped MiniLM models do), else null.
+QUIET_MS = 1000
+WATCH_JS = """([probe, words, area, table, status, main]) => {
+  const s = window.__ltp = {submit: null, shown: null, idle: null, last: null, charts: null};
   document.querySelector(area).addEventListener('keydown', e => {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey) && s.submit === null) s.submit = Date.now();
   }, {capture: true});
   const check = () => {
     if (s.submit === null) return;
-    const now = Date.now();  // the check runs up to 20 ms after the change
+    const now = Date.now();  // up to 20 ms after the change (checks are throttled)
     if (s.shown === null) {
       const t = document.querySelector(table);
       if (t && t.textContent.includes(probe)) s.shown = now;
@@ -94,22 +103,26 @@ WATCH_JS = """([probe, words, area, table, status]) => {
     if (s.charts === null && Array.from(document.querySelectorAll('.js-plotly-plot')).some(
           p => { const c = p.textContent.toLowerCase(); return words.every(w => c.includes(w)); })) s.charts = now;
     if (s.shown !== null && s.idle === null && !document.querySelector(status)) s.idle = now;
-    if (s.shown !== null && s.charts !== null && s.idle !== null) obs.disconnect();
   };
   let queued = false;  // at most one check per 20 ms: reading a chart's text on every mutation costs
-  const obs = new MutationObserver(() => {
+  const obs = new MutationObserver(records => {
+    if (s.submit !== null && records.some(r => document.querySelector(main).contains(r.target))) s.last = Date.now();
     if (!queued) { queued = true; setTimeout(() => { queued = false; check(); }, 20); }
   });
   obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+  s.stop = () => obs.disconnect();
 }"""
-DONE_JS = "() => { const s = window.__ltp; return !!s && s.shown !== null && s.charts !== null && s.idle !== null; }"
+DONE_JS = """(quiet) => { const s = window.__ltp;
+  const done = !!s && s.shown !== null && s.idle !== null && Date.now() - Math.max(s.last, s.idle) >= quiet;
+  if (done) s.stop();
+  return done; }"""
 READ_JS = """([table, metric]) => {
   const rows = Array.from(document.querySelectorAll(table + ' tr[data-layer]'));
   const m = document.querySelector(metric);
   return {counts: rows.filter(r => r.dataset.layer !== '0').map(r => Number(r.dataset.count)),
           prediction: m ? m.textContent.trim() : null, ...window.__ltp};
 }"""
-METRIC = '[data-testid="stMain"] [data-testid="stMetricValue"]'
+METRIC = f'{MAIN} [data-testid="stMetricValue"]'
 
 
 def text_for(session: int, round_: int) -> str:
@@ -118,7 +131,7 @@ def text_for(session: int, round_: int) -> str:
 
 def probe_for(session: int) -> str:
     """A piece of the text only this session's text holds (the layer table shows the text whole)."""
-    return f"next {WORDS[session]}"
+    return f"next {WORDS[session]},"
 
 
 def chart_words(session: int, round_: int) -> list[str]:
@@ -278,11 +291,16 @@ def chromium_procs() -> list[psutil.Process]:
     return [p for p in psutil.Process().children(recursive=True) if "chrom" in p.name().lower()]
 
 
-async def open_session(context, url: str, client: int) -> dict:
+async def open_session(context, url: str, client: int, gate: asyncio.Semaphore) -> dict:
     """Load the live page tagged with the session's number; seconds until its layer table shows."""
+    async with gate:
+        return await _open(context, url, client)
+
+
+async def _open(context, url: str, client: int) -> dict:
     page = await context.new_page()
     t0 = time.time()
-    await page.goto(f"{url}/?{timing.CLIENT_PARAM}={client}")
+    await page.goto(f"{url}/?{timing.CLIENT_PARAM}={client}", timeout=OPEN_MS)
     await page.wait_for_selector(LAYER_TABLE, state="visible", timeout=OPEN_MS)
     shown = time.time() - t0
     await page.wait_for_selector(STATUS, state="detached", timeout=OPEN_MS)
@@ -298,10 +316,10 @@ async def await_result(page, session: int, round_: int, expected: dict) -> dict:
     """Wait for the session's own result and read what the page shows; errors are recorded, not raised."""
     rec: dict = {"session": session, "round": round_, "error": None}
     try:
-        await page.wait_for_function(DONE_JS, timeout=RESULT_MS, polling=100)
+        await page.wait_for_function(DONE_JS, arg=QUIET_MS, timeout=RESULT_MS, polling=100)
         await settle(page)
         got = await page.evaluate(READ_JS, [LAYER_TABLE, METRIC])
-        rec.update({k: got[k] for k in ("submit", "shown", "charts", "idle", "counts", "prediction")})
+        rec.update({k: got[k] for k in ("submit", "shown", "charts", "idle", "last", "counts", "prediction")})
         want = expected[session, round_]
         rec["own_result"] = got["counts"] == want["counts"] and got["prediction"] == want["prediction"]
         boxes = page.locator(ERRORS)
@@ -316,7 +334,7 @@ async def await_result(page, session: int, round_: int, expected: dict) -> dict:
 async def burst(pages: list, round_: int, expected: dict) -> dict:
     """All sessions type their text, then press Ctrl+Enter together; each waits for its own result."""
     for i, page in enumerate(pages):
-        await page.evaluate(WATCH_JS, [probe_for(i), chart_words(i, round_), AREA, LAYER_TABLE, STATUS])
+        await page.evaluate(WATCH_JS, [probe_for(i), chart_words(i, round_), AREA, LAYER_TABLE, STATUS, MAIN])
         await page.locator(AREA).fill(text_for(i, round_))
     t0 = time.time()
     await asyncio.gather(*(page.locator(AREA).press("Control+Enter") for page in pages))
@@ -324,7 +342,16 @@ async def burst(pages: list, round_: int, expected: dict) -> dict:
     return {"barrier_start": t0, "sessions": list(results)}
 
 
-async def browser_phase(server: Server, n: int, rounds: int, expected: dict, mem: MemorySampler) -> dict:
+def renice_chromium(nice: int) -> None:
+    """Give this process's Chromium processes (renderers appear with each page) niceness ``nice``."""
+    for p in chromium_procs():
+        with contextlib.suppress(psutil.Error):
+            if p.nice() < nice:
+                p.nice(nice)
+
+
+async def browser_phase(server: Server, n: int, rounds: int, expected: dict, mem: MemorySampler,
+                        browser_nice: int = 0) -> dict:
     from playwright.async_api import async_playwright
 
     server_procs = tree(server.proc.pid)
@@ -333,11 +360,15 @@ async def browser_phase(server: Server, n: int, rounds: int, expected: dict, mem
         try:
             contexts = [await browser.new_context(viewport=VIEWPORT) for _ in range(n)]
             t0 = time.time()
-            opened = await asyncio.gather(*(open_session(c, server.url, i) for i, c in enumerate(contexts)))
+            gate = asyncio.Semaphore(OPEN_AT_ONCE)
+            opened = await asyncio.gather(*(open_session(c, server.url, i, gate) for i, c in enumerate(contexts)))
             opening = {"all_open_s": time.time() - t0, "open_s": [o["open_s"] for o in opened]}
+            print(f"N={n}: {n} pages open in {opening['all_open_s']:.1f} s", file=sys.stderr)
             pages = [o["page"] for o in opened]
             out = []
             for r in range(rounds):
+                if browser_nice:
+                    renice_chromium(browser_nice)
                 await asyncio.sleep(1.0)
                 rss_before, cpu_server, cpu_browser = mem.last, cpu_s(server_procs), cpu_s(chromium_procs())
                 start = time.time()
@@ -364,7 +395,8 @@ def answering_run(runs: list[dict], client: int, submit: float, shown: float) ->
 
 
 def split_times(sessions: list[dict], runs: list[dict]) -> None:
-    """Add per session (in place), in seconds from its submit: shown_s, charts_s, idle_s, rendered_s;
+    """Add per session (in place), in seconds from its submit: shown_s, charts_s, idle_s, rendered_s
+    (the later of idle and the main area's last DOM change);
     and from the timing log wait_s (until its script run started), script_s and script_cpu_s (that
     run's wall and CPU time) and after_s (script end -> rendered)."""
     for s in sessions:
@@ -374,8 +406,8 @@ def split_times(sessions: list[dict], runs: list[dict]) -> None:
         for k in ("shown", "charts", "idle"):
             if s.get(k) is not None:
                 s[f"{k}_s"] = s[k] / 1000 - submit
-        if s.get("charts") is not None and s.get("idle") is not None:
-            s["rendered_s"] = max(s["charts"], s["idle"]) / 1000 - submit
+        if s.get("idle") is not None:
+            s["rendered_s"] = max(s["idle"], s.get("last") or 0) / 1000 - submit
         run, count = answering_run(runs, s["session"], submit, s["shown"] / 1000)
         s["runs_started"] = count
         if run is not None:
@@ -426,10 +458,10 @@ def summarize(n: int, rounds: list[dict], runs: list[dict], gcs: list[dict], mem
 
 
 def run_one(models_dir: Path, data_dir: Path | None, n: int, rounds: int, expected: dict, work: Path,
-            options: list[str]) -> dict:
+            options: list[str], browser_nice: int) -> dict:
     with serve(models_dir, data_dir, work, options) as server, MemorySampler(server.proc.pid) as mem:
         rss_start = rss_mb(server.proc.pid)
-        browser = asyncio.run(browser_phase(server, n, rounds, expected, mem))
+        browser = asyncio.run(browser_phase(server, n, rounds, expected, mem, browser_nice))
         time.sleep(0.5)
         memory = {"at_start": rss_start, "after_open": browser["rounds"][0]["rss_before_mb"] if browser["rounds"]
                   else None, "after": rss_mb(server.proc.pid), "peak": mem.peak}
@@ -459,7 +491,8 @@ def busy_processes() -> list[str]:
     return busy
 
 
-def run(models_dir: Path, data_dir: Path | None, ns: list[int], rounds: int, options: list[str]) -> dict:
+def run(models_dir: Path, data_dir: Path | None, ns: list[int], rounds: int, options: list[str],
+        browser_nice: int = 0) -> dict:
     checkpoints = sup.discover_checkpoints(models_dir)
     if not checkpoints:
         raise SystemExit(f"No checkpoint in {models_dir}: pass --models-dir with at least one (e.g. models).")
@@ -468,13 +501,15 @@ def run(models_dir: Path, data_dir: Path | None, ns: list[int], rounds: int, opt
     default = find_checkpoint(checkpoints[0])  # the sidebar's default selection
     meta = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "started": dt.datetime.now().isoformat(),
             "models_dir": str(models_dir), "checkpoint": str(default), "cpus": os.cpu_count(),
-            "streamlit_options": options,
+            "streamlit_options": options, "browser_nice": browser_nice,
             "loadavg_start": os.getloadavg(), "busy_processes": busy_processes()}
     expected = expected_answers(default, max(ns), rounds)
+    print(f"expected answers computed; loadavg {os.getloadavg()}", file=sys.stderr)
     results = {}
     with tempfile.TemporaryDirectory(prefix="load-test-") as work:
         for n in ns:
-            results[str(n)] = run_one(models_dir, data_dir, n, rounds, expected, Path(work), options)
+            results[str(n)] = run_one(models_dir, data_dir, n, rounds, expected, Path(work), options,
+                                      browser_nice)
             print(f"N={n}: done", file=sys.stderr)
     meta["loadavg_end"] = os.getloadavg()
     return {"meta": meta, "results": results}
@@ -522,6 +557,7 @@ def parse_ns(value: str) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout`/kill: still stop the server
     parser = argparse.ArgumentParser(description="N browser sessions submit to the live page at once: "
                                                  "latency per session, server vs browser time, memory.")
     parser.add_argument("--models-dir", type=Path, default=REPO / "models", help="checkpoints, as LTP_MODELS_DIR "
@@ -532,6 +568,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help="write the JSON results here")
     parser.add_argument("--streamlit-option", action="append", default=[], metavar="KEY=VALUE",
                         help="a Streamlit config option for the server, e.g. runner.postScriptGC=false (repeatable)")
+    parser.add_argument("--browser-nice", type=int, default=0, metavar="0..19",
+                        help="run Chromium at this niceness during the bursts, so the server gets the CPU first "
+                             "(as if the browsers ran elsewhere); default 0")
     parser.add_argument("--table", type=Path, nargs="+", metavar="JSON", help="only print the table of earlier runs")
     args = parser.parse_args(argv)
     if args.table:
@@ -545,6 +584,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not 1 <= args.rounds <= MAX_ROUNDS:
         parser.error(f"--rounds must be between 1 and {MAX_ROUNDS}")
+    if not 0 <= args.browser_nice <= 19:
+        parser.error("--browser-nice must be between 0 and 19")
     if not args.models_dir.is_dir():
         parser.error(f"--models-dir {args.models_dir} is not a folder")
     if not Path(CHROMIUM).exists():
@@ -557,7 +598,7 @@ def main(argv: list[str] | None = None) -> None:
     if bad:
         parser.error(f"--streamlit-option takes KEY=VALUE (e.g. runner.postScriptGC=false), got {bad[0]!r}")
     results = run(args.models_dir.resolve(), args.data_dir.resolve() if args.data_dir else None, args.n, args.rounds,
-                  args.streamlit_option)
+                  args.streamlit_option, args.browser_nice)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1) + "\n")
