@@ -129,9 +129,10 @@ def text_for(session: int, round_: int) -> str:
     return TEMPLATE.format(day=DAYS[round_], word=WORDS[session])
 
 
-def probe_for(session: int) -> str:
-    """A piece of the text only this session's text holds (the layer table shows the text whole)."""
-    return f"next {WORDS[session]},"
+def probe_for(session: int, round_: int) -> str:
+    """A piece of text only this session's text of this round holds (the layer table shows it whole;
+    the previous round's table, still on the page when the new one is submitted, does not hold it)."""
+    return TEMPLATE.format(day=DAYS[round_], word=WORDS[session]).split(" evening")[0]
 
 
 def chart_words(session: int, round_: int) -> list[str]:
@@ -334,7 +335,7 @@ async def await_result(page, session: int, round_: int, expected: dict) -> dict:
 async def burst(pages: list, round_: int, expected: dict) -> dict:
     """All sessions type their text, then press Ctrl+Enter together; each waits for its own result."""
     for i, page in enumerate(pages):
-        await page.evaluate(WATCH_JS, [probe_for(i), chart_words(i, round_), AREA, LAYER_TABLE, STATUS, MAIN])
+        await page.evaluate(WATCH_JS, [probe_for(i, round_), chart_words(i, round_), AREA, LAYER_TABLE, STATUS, MAIN])
         await page.locator(AREA).fill(text_for(i, round_))
     t0 = time.time()
     await asyncio.gather(*(page.locator(AREA).press("Control+Enter") for page in pages))

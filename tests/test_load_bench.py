@@ -25,8 +25,9 @@ def test_session_counts_are_checked():
 def test_texts_and_probes_are_distinct_per_session_and_round():
     texts = {lt.text_for(i, r) for i in range(lt.MAX_SESSIONS) for r in range(lt.MAX_ROUNDS)}
     assert len(texts) == lt.MAX_SESSIONS * lt.MAX_ROUNDS
-    for i in range(lt.MAX_SESSIONS):  # a session's probe is in its own text and in no other session's
-        assert [j for j in range(lt.MAX_SESSIONS) if lt.probe_for(i) in lt.text_for(j, 0)] == [i]
+    pairs = [(i, r) for i in range(lt.MAX_SESSIONS) for r in range(lt.MAX_ROUNDS)]
+    for i, r in pairs:  # a probe is in its own text only: not another session's, not another round's
+        assert [p for p in pairs if lt.probe_for(i, r) in lt.text_for(*p)] == [(i, r)]
     assert len(lt.text_for(0, 0).split()) == 50
 
 
