@@ -447,7 +447,8 @@ def summarize(n: int, rounds: list[dict], runs: list[dict], gcs: list[dict], mem
                                                               for o in sorted({r["outcome"] for r in burst_runs})},
                        "cpu_s": sum(r["cpu_s"] for r in burst_runs)},
         "gc_full_in_bursts": {"count": sum(1 for g in gcs if in_burst(g)),
-                              "seconds": sum(g["end"] - g["start"] for g in gcs if in_burst(g))},
+                              "seconds": sum(g["end"] - g["start"] for g in gcs if in_burst(g)),
+                              "cpu_s": sum(g.get("cpu_s", 0.0) for g in gcs if in_burst(g))},
         "submit_spread_ms": max((max(s) - min(s) for s in submits if s), default=None),
         "burst_wall_s": [r["wall_s"] for r in rounds],
         "cpu_server_s": [r["cpu_server_s"] for r in rounds], "cpu_chromium_s": [r["cpu_chromium_s"] for r in rounds],
@@ -473,6 +474,15 @@ def run_one(models_dir: Path, data_dir: Path | None, n: int, rounds: int, expect
         split_times(r["sessions"], runs)
     return {"summary": summarize(n, browser["rounds"], runs, gcs, memory), "opening": browser["opening"],
             "chromium": browser["chromium"], "rounds": browser["rounds"], "timing_log": log}
+
+
+def resummarize(n: int, result: dict) -> dict:
+    """A stored result with its summary computed again from its raw records (rounds, timing log)."""
+    runs = [r for r in result["timing_log"] if r["event"] == "run"]
+    gcs = [r for r in result["timing_log"] if r["event"] == "gc"]
+    for r in result["rounds"]:
+        split_times(r["sessions"], runs)
+    return {**result, "summary": summarize(n, result["rounds"], runs, gcs, result["summary"]["memory_mb"])}
 
 
 def busy_processes() -> list[str]:
@@ -529,14 +539,18 @@ def fmt(d: dict | None, spec: str = ".2f") -> str:
 
 def table_rows(results: dict) -> list[list[str]]:
     rows = [["N", "shown p50/p95/max s", "rendered p50/p95/max s", "wait s", "script wall s", "script CPU s",
-             "after s", "errors", "wrong", "CPU server/chromium s", "RSS after/peak MiB"]]
+             "after s", "errors", "wrong", "server CPU/submit: script+GC+other s", "chromium CPU/submit s",
+             "RSS after/peak MiB"]]
     for n, r in results.items():
         s = r["summary"]
-        cpu = f"{sum(s['cpu_server_s']):.1f} / {sum(s['cpu_chromium_s']):.1f}"
+        subs = max(1, s["sessions_x_rounds"])
+        script, gc_cpu = s["burst_runs"]["cpu_s"] / subs, s["gc_full_in_bursts"].get("cpu_s", 0.0) / subs
+        other = sum(s["cpu_server_s"]) / subs - script - gc_cpu
         mem = s["memory_mb"]
         rows.append([n, fmt(s["shown_s"]), fmt(s["rendered_s"]), fmt(s["wait_s"]), fmt(s["script_s"]),
                      fmt(s["script_cpu_s"], ".3f"), fmt(s["after_s"]), str(s["errors"]),
-                     str(s["crosstalk_or_wrong"]), cpu, f"{mem['after']:.0f} / {mem['peak']:.0f}"])
+                     str(s["crosstalk_or_wrong"]), f"{script:.2f}+{gc_cpu:.2f}+{other:.2f}",
+                     f"{sum(s['cpu_chromium_s']) / subs:.2f}", f"{mem['after']:.0f} / {mem['peak']:.0f}"])
     return rows
 
 
@@ -578,8 +592,8 @@ def main(argv: list[str] | None = None) -> None:
         merged = {}
         for path in args.table:
             try:
-                merged.update(json.loads(path.read_text())["results"])
-            except (OSError, ValueError, KeyError) as err:
+                merged.update({n: resummarize(int(n), r) for n, r in json.loads(path.read_text())["results"].items()})
+            except (OSError, ValueError, KeyError, TypeError) as err:
                 parser.error(f"{path} is not a load_test.py result file ({err})")
         print_table(table_rows(merged))
         return

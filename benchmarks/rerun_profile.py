@@ -114,13 +114,17 @@ def drive(url: str, n_texts: int, clicks: int) -> list[dict]:
         try:
             page = browser.new_context(viewport=lt.VIEWPORT).new_page()
             page.on("websocket", on_ws)
+            cdp = page.context.new_cdp_session(page)
+            cdp.send("Performance.enable")
+            cdp.send("Profiler.enable")
             page.goto(f"{url}/?ltp_client=0")
             page.wait_for_selector(lt.LAYER_TABLE, timeout=lt.OPEN_MS)
             settle(page)
             area = page.locator(lt.AREA)
             for kind, text in [("miss", t) for t in texts(n_texts)] + [("hit", None)] * clicks:
                 received.update(bytes=0, frames=0)
-                t0, cpu0 = time.time(), lt.cpu_s(lt.chromium_procs())
+                cdp.send("Profiler.start")
+                t0, cpu0, kinds0, perf0 = time.time(), lt.cpu_s(lt.chromium_procs()), cpu_by_type(), metrics(cdp)
                 if text is not None:
                     area.fill(text)
                     area.press("Control+Enter")
@@ -132,10 +136,48 @@ def drive(url: str, n_texts: int, clicks: int) -> list[dict]:
                 settle(page)
                 actions.append({"kind": kind, "start": t0, "ws_bytes": received["bytes"],
                                 "ws_frames": received["frames"],
-                                "chromium_cpu_s": lt.cpu_s(lt.chromium_procs()) - cpu0})
+                                "chromium_cpu_s": lt.cpu_s(lt.chromium_procs()) - cpu0,
+                                "chromium_cpu_by_type_s": {k: v - kinds0.get(k, 0.0) for k, v in cpu_by_type().items()},
+                                "page_metrics_s": {k: v - perf0.get(k, 0.0) for k, v in metrics(cdp).items()},
+                                "js_self_s_by_script": js_by_script(cdp.send("Profiler.stop")["profile"])})
         finally:
             browser.close()
     return actions
+
+
+PAGE_METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+
+
+def metrics(cdp) -> dict[str, float]:
+    """The page's main-thread time so far (seconds), from Chrome's Performance domain."""
+    got = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+    return {k: float(got.get(k, 0.0)) for k in PAGE_METRICS}
+
+
+def js_by_script(profile: dict) -> dict[str, float]:
+    """Self time (seconds) of a V8 CPU profile by script file (Streamlit's bundle chunks, plotly's ...)."""
+    by_id = {n["id"]: n for n in profile["nodes"]}
+    spent: dict[int, float] = {}
+    for sample, delta in zip(profile.get("samples", []), profile.get("timeDeltas", [])):
+        spent[sample] = spent.get(sample, 0.0) + delta / 1e6
+    out: dict[str, float] = {}
+    for node_id, seconds in spent.items():
+        frame = by_id[node_id]["callFrame"]
+        name = frame["url"].rsplit("/", 1)[-1] or f"({frame['functionName'] or 'native'})"
+        out[name] = out.get(name, 0.0) + seconds
+    return dict(sorted(out.items(), key=lambda kv: -kv[1])[:8])
+
+
+def cpu_by_type() -> dict[str, float]:
+    """CPU seconds so far of this process's Chromium processes by their --type (browser, renderer, gpu-process...)."""
+    out: dict[str, float] = {}
+    for p in lt.chromium_procs():
+        try:
+            kind = next((a.split("=", 1)[1] for a in p.cmdline() if a.startswith("--type=")), "browser")
+            out[kind] = out.get(kind, 0.0) + lt.cpu_s([p])
+        except lt.psutil.Error:
+            continue
+    return out
 
 
 def settle(page) -> None:
@@ -167,7 +209,9 @@ def mean(values) -> float | None:
 def summary(rows: list[dict], kind: str) -> dict:
     mine = [r for r in rows if r["kind"] == kind]
     keys = ("wall_s", "cpu_s", "gc_after_s", "gc_after_cpu_s", "ws_bytes", "chromium_cpu_s")
-    return {k: mean(r[k] for r in mine) for k in keys} | {"n": len(mine)}
+    nested = {group: {k: mean(r[group].get(k) for r in mine) for k in {k for r in mine for k in r[group]}}
+              for group in ("chromium_cpu_by_type_s", "page_metrics_s", "js_self_s_by_script")}
+    return {k: mean(r[k] for r in mine) for k in keys} | nested | {"n": len(mine)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -234,6 +278,10 @@ def report(r: dict) -> None:
         print(f"  {kind:<5} (n={s['n']})  {s['wall_s']:.3f} / {s['cpu_s']:.3f}   {lt.fmt_num(s['gc_after_s'])} / "
               f"{lt.fmt_num(s['gc_after_cpu_s'])}   {lt.fmt_num(s['ws_bytes'], ',.0f')}   "
               f"{lt.fmt_num(s['chromium_cpu_s'], '.2f')}")
+        print(f"        Chromium CPU by process type: { {k: round(v, 2) for k, v in s['chromium_cpu_by_type_s'].items()} }; "
+              f"page main thread: { {k: round(v, 3) for k, v in s['page_metrics_s'].items()} }")
+        js = sorted(s["js_self_s_by_script"].items(), key=lambda kv: -(kv[1] or 0))[:6]
+        print(f"        JS self time by script: { {k: round(v, 3) for k, v in js} }")
     for kind in ("miss", "hit"):
         p = r["profiled"][kind]
         print(f"\ncProfile, {kind} (n={p['n']}), mean cumulative s per rerun:")
