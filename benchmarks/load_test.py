@@ -27,7 +27,9 @@ Browser and server share this machine's CPUs (see the CPU split), so "client" ti
 N pages rendering on the same cores; record what else runs (meta.loadavg, meta.busy_processes).
 `--browser-nice 19` runs Chromium at low priority in the bursts (the server first, as if the
 browsers were elsewhere); `--streamlit-option runner.postScriptGC=false` passes a Streamlit option to the server (to try a
-setting without editing the app); `--table a.json b.json` prints the table of earlier runs.
+setting without editing the app); `--burst-hooks BEFORE AFTER` runs two shell commands around each
+measured burst (e.g. pause a training job only then); `--table a.json b.json` prints the table of
+earlier runs, recomputed from their raw records.
 """
 
 from __future__ import annotations
@@ -351,8 +353,21 @@ def renice_chromium(nice: int) -> None:
                 p.nice(nice)
 
 
+@contextlib.contextmanager
+def hooks_around(hooks: tuple[str, str] | None):
+    """Run hooks[0] (a shell command) before the block and hooks[1] after it, even when it fails."""
+    if not hooks:
+        yield
+        return
+    subprocess.run(hooks[0], shell=True, check=False)
+    try:
+        yield
+    finally:
+        subprocess.run(hooks[1], shell=True, check=False)
+
+
 async def browser_phase(server: Server, n: int, rounds: int, expected: dict, mem: MemorySampler,
-                        browser_nice: int = 0) -> dict:
+                        browser_nice: int = 0, burst_hooks: tuple[str, str] | None = None) -> dict:
     from playwright.async_api import async_playwright
 
     server_procs = tree(server.proc.pid)
@@ -370,10 +385,11 @@ async def browser_phase(server: Server, n: int, rounds: int, expected: dict, mem
             for r in range(rounds):
                 if browser_nice:
                     renice_chromium(browser_nice)
-                await asyncio.sleep(1.0)
-                rss_before, cpu_server, cpu_browser = mem.last, cpu_s(server_procs), cpu_s(chromium_procs())
-                start = time.time()
-                res = await burst(pages, r, expected)
+                with hooks_around(burst_hooks):
+                    await asyncio.sleep(1.0)
+                    rss_before, cpu_server, cpu_browser = mem.last, cpu_s(server_procs), cpu_s(chromium_procs())
+                    start = time.time()
+                    res = await burst(pages, r, expected)
                 res.update({"wall_s": time.time() - start, "rss_before_mb": rss_before, "rss_after_mb": mem.last,
                             "cpu_server_s": cpu_s(server_procs) - cpu_server,
                             "cpu_chromium_s": cpu_s(chromium_procs()) - cpu_browser})
@@ -460,10 +476,10 @@ def summarize(n: int, rounds: list[dict], runs: list[dict], gcs: list[dict], mem
 
 
 def run_one(models_dir: Path, data_dir: Path | None, n: int, rounds: int, expected: dict, work: Path,
-            options: list[str], browser_nice: int) -> dict:
+            options: list[str], browser_nice: int, burst_hooks: tuple[str, str] | None) -> dict:
     with serve(models_dir, data_dir, work, options) as server, MemorySampler(server.proc.pid) as mem:
         rss_start = rss_mb(server.proc.pid)
-        browser = asyncio.run(browser_phase(server, n, rounds, expected, mem, browser_nice))
+        browser = asyncio.run(browser_phase(server, n, rounds, expected, mem, browser_nice, burst_hooks))
         time.sleep(0.5)
         memory = {"at_start": rss_start, "after_open": browser["rounds"][0]["rss_before_mb"] if browser["rounds"]
                   else None, "after": rss_mb(server.proc.pid), "peak": mem.peak}
@@ -503,24 +519,27 @@ def busy_processes() -> list[str]:
 
 
 def run(models_dir: Path, data_dir: Path | None, ns: list[int], rounds: int, options: list[str],
-        browser_nice: int = 0) -> dict:
+        browser_nice: int = 0, burst_hooks: tuple[str, str] | None = None) -> dict:
     checkpoints = sup.discover_checkpoints(models_dir)
     if not checkpoints:
         raise SystemExit(f"No checkpoint in {models_dir}: pass --models-dir with at least one (e.g. models).")
-    from ltp.checkpoint import find_checkpoint
+    from ltp.checkpoint import CheckpointError, find_checkpoint
 
     default = find_checkpoint(checkpoints[0])  # the sidebar's default selection
     meta = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "started": dt.datetime.now().isoformat(),
             "models_dir": str(models_dir), "checkpoint": str(default), "cpus": os.cpu_count(),
-            "streamlit_options": options, "browser_nice": browser_nice,
+            "streamlit_options": options, "browser_nice": browser_nice, "burst_hooks": burst_hooks,
             "loadavg_start": os.getloadavg(), "busy_processes": busy_processes()}
-    expected = expected_answers(default, max(ns), rounds)
+    try:
+        expected = expected_answers(default, max(ns), rounds)
+    except CheckpointError as err:
+        raise SystemExit(f"The models dir's first checkpoint {default} cannot be loaded: {err}") from None
     print(f"expected answers computed; loadavg {os.getloadavg()}", file=sys.stderr)
     results = {}
     with tempfile.TemporaryDirectory(prefix="load-test-") as work:
         for n in ns:
             results[str(n)] = run_one(models_dir, data_dir, n, rounds, expected, Path(work), options,
-                                      browser_nice)
+                                      browser_nice, burst_hooks)
             print(f"N={n}: done", file=sys.stderr)
     meta["loadavg_end"] = os.getloadavg()
     return {"meta": meta, "results": results}
@@ -586,6 +605,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--browser-nice", type=int, default=0, metavar="0..19",
                         help="run Chromium at this niceness during the bursts, so the server gets the CPU first "
                              "(as if the browsers ran elsewhere); default 0")
+    parser.add_argument("--burst-hooks", nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="shell commands run before and after each measured burst (e.g. to pause other "
+                             "work on the machine only while it is measured); AFTER runs even if the burst fails")
     parser.add_argument("--table", type=Path, nargs="+", metavar="JSON", help="only print the table of earlier runs")
     args = parser.parse_args(argv)
     if args.table:
@@ -613,7 +635,7 @@ def main(argv: list[str] | None = None) -> None:
     if bad:
         parser.error(f"--streamlit-option takes KEY=VALUE (e.g. runner.postScriptGC=false), got {bad[0]!r}")
     results = run(args.models_dir.resolve(), args.data_dir.resolve() if args.data_dir else None, args.n, args.rounds,
-                  args.streamlit_option, args.browser_nice)
+                  args.streamlit_option, args.browser_nice, tuple(args.burst_hooks) if args.burst_hooks else None)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=1) + "\n")
