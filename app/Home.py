@@ -15,6 +15,7 @@ if str(APP) not in sys.path:  # `streamlit run` adds it; AppTest does not
     sys.path.insert(0, str(APP))
 
 import dashboard  # noqa: E402
+import timing  # noqa: E402
 
 st.set_page_config(layout="wide", page_title="ltp-lens", page_icon=":material/content_cut:")
 
@@ -29,6 +30,7 @@ PAGES = [
     st.Page(APP / "views" / "about.py", title="About LTP", icon=":material/info:"),
 ]
 
-page = st.navigation(PAGES)
-dashboard.sidebar()
-page.run()
+with timing.script_run():  # a no-op unless LTP_TIMING_LOG is set (benchmarks/load_test.py)
+    page = st.navigation(PAGES)
+    dashboard.sidebar()
+    page.run()

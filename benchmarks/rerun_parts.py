@@ -1,0 +1,105 @@
+"""The live page's server-side parts, timed one by one without a profiler and without Streamlit:
+`python benchmarks/rerun_parts.py [--checkpoint models/ag_news-minilm-ltp] [--repeats 20]`.
+
+For one ~50-word text (benchmarks/load_test.py's first): both traces (pruned and unpruned, the
+app's one torch thread), the three figures of charts_row, what st.plotly_chart does to them
+(to_dict + to_json), the template object finish() builds per figure, the layer table HTML and
+CSV, the st.cache_data copy of the traces; and what a full garbage collection costs in a process
+holding the model and the page's libraries, before and after gc.freeze(). Median thread CPU ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import pickle
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "app"), str(REPO / "benchmarks")]
+
+import plotly.graph_objects as go  # noqa: E402
+import plotly.io as pio  # noqa: E402
+import plotly.tools  # noqa: E402
+
+import load_test as lt  # noqa: E402
+import support as sup  # noqa: E402
+from ltp import viz  # noqa: E402
+from ltp.checkpoint import load_checkpoint  # noqa: E402
+from ltp.results import pruning_mode  # noqa: E402
+from ltp.trace import alive_masks, heatmap_inputs, layer_rows, seen_text, trace  # noqa: E402
+from ltp.viz.style import TEMPLATE  # noqa: E402
+
+
+def cpu_ms(fn, repeats: int) -> float:
+    """Median thread CPU time of fn() in ms, after one untimed call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.thread_time()
+        fn()
+        times.append(time.thread_time() - t0)
+    return 1000 * statistics.median(times)
+
+
+def page_figures(hard, none) -> list[go.Figure]:
+    """The three figures charts_row() (app/views/prune.py) builds."""
+    counts = {"LTP (hard)": [lt_.count for lt_ in hard.layers], "pruning off": [lt_.count for lt_ in none.layers]}
+    tokens, scores, thresholds, alive = heatmap_inputs(hard)
+    return [viz.tokens_alive_chart(counts, input_tokens=hard.input_tokens),
+            viz.probabilities_chart(hard.probabilities, none.probabilities, ("LTP (hard)", "pruning off")),
+            viz.score_heatmap(tokens, scores, thresholds, alive, title="Importance score per layer")]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The live page's server-side parts, timed one by one.")
+    parser.add_argument("--checkpoint", type=Path, default=REPO / "models" / "ag_news-minilm-ltp")
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    ck = load_checkpoint(args.checkpoint)
+    text, mode = lt.text_for(0, 0), pruning_mode(ck.model.mode)
+
+    def both():
+        return [trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, m)
+                for m in (mode, "none")]
+
+    rows = {}
+    with sup.torch_threads():
+        rows["traces: pruned + unpruned forward (1 torch thread)"] = cpu_ms(both, args.repeats)
+        hard, none = both()
+    figs = page_figures(hard, none)
+    rows["3 figures built (tokens_alive_chart, probabilities_chart, score_heatmap)"] = cpu_ms(
+        lambda: page_figures(hard, none), args.repeats)
+    template = pio.templates[TEMPLATE]
+    rows[f"  of which: one go.layout.Template({TEMPLATE!r}) (finish() builds one per figure)"] = cpu_ms(
+        lambda: go.layout.Template(template), args.repeats)
+    rows["st.plotly_chart's share: to_dict + to_json, 3 figures"] = cpu_ms(
+        lambda: [pio.to_json(plotly.tools.return_figure_from_figure_or_data(f, True), validate=False) for f in figs],
+        args.repeats)
+    shown, _ = seen_text(hard)
+    rows["layers_table_html"] = cpu_ms(lambda: viz.layers_table_html(sup.printable(shown), hard.offsets,
+                                                                     hard.special, alive_masks(hard)), args.repeats)
+    rows["layer_rows + to_csv_bytes"] = cpu_ms(lambda: sup.to_csv_bytes(layer_rows(hard)), args.repeats)
+    rows["st.cache_data copy of the two traces (pickle round trip)"] = cpu_ms(
+        lambda: pickle.loads(pickle.dumps((hard, none))), args.repeats)
+    import pandas, pyarrow, streamlit  # noqa: F401, E401 - the server's heap holds these too
+
+    gc.collect()
+    tracked = len(gc.get_objects())
+    rows[f"gc.collect() with {tracked:,} tracked objects"] = cpu_ms(gc.collect, 3)
+    gc.freeze()
+    rows["gc.collect() after gc.freeze()"] = cpu_ms(gc.collect, 3)
+    width = max(map(len, rows))
+    for name, ms in rows.items():
+        print(f"{name:<{width}}  {ms:8.2f} ms")
+    print(f"\nfigure JSON bytes: {[len(pio.to_json(f, validate=False)) for f in figs]}; loadavg {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
