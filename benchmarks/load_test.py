@@ -46,7 +46,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -635,7 +635,7 @@ def main(argv: list[str] | None = None) -> None:
     if not Path(CHROMIUM).exists():
         parser.error(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
     try:
-        import playwright.async_api  # noqa: F401
+        import playwright.async_api  # noqa: F401 - only checked to be importable
     except ImportError:
         parser.error("playwright is not installed: pip install playwright (the browser is Debian's chromium)")
     bad = [o for o in args.streamlit_option if "=" not in o or not o.split("=", 1)[0].strip()]

@@ -55,6 +55,30 @@ def page_figures(hard, none) -> list[go.Figure]:
             viz.score_heatmap(tokens, scores, thresholds, alive, title="Importance score per layer")]
 
 
+def without_template_argument(hard, none) -> list[go.Figure]:
+    """page_figures() with the template made plotly's default once instead of passed to every figure
+    (ltp.viz.style.finish patched in this process only); checks that the figures look the same."""
+    import ltp.viz.style as style
+
+    finish, default = style.finish, pio.templates.default
+
+    def finish_without_template(fig, title, **layout):
+        fig.update_layout(title=title, margin=dict(l=60, r=20, t=60 if title else 30, b=50), **layout)
+        return fig
+
+    style.finish, pio.templates.default = finish_without_template, TEMPLATE
+    for module in (sys.modules["ltp.viz.sentence"],):
+        module.finish = finish_without_template
+    try:
+        figs = page_figures(hard, none)
+    finally:
+        style.finish, pio.templates.default = finish, default
+        sys.modules["ltp.viz.sentence"].finish = finish
+    if figs[0].layout.template != pio.templates[TEMPLATE]:
+        raise AssertionError("the variant changed the figures' template")
+    return figs
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="The live page's server-side parts, timed one by one.")
     parser.add_argument("--checkpoint", type=Path, default=REPO / "models" / "ag_news-minilm-ltp")
@@ -82,6 +106,11 @@ def main(argv: list[str] | None = None) -> None:
     rows["st.plotly_chart's share: to_dict + to_json, 3 figures"] = cpu_ms(
         lambda: [pio.to_json(plotly.tools.return_figure_from_figure_or_data(f, True), validate=False) for f in figs],
         args.repeats)
+    rows["  variant: pio.templates.default set once, finish() passing no template"] = cpu_ms(
+        lambda: without_template_argument(hard, none), args.repeats)
+    specs = [f.to_dict() for f in figs]
+    rows["  lower bound: the same 3 specs as dicts into go.Figure(spec, _validate=False)"] = cpu_ms(
+        lambda: [go.Figure(spec, _validate=False) for spec in specs], args.repeats)
     shown, _ = seen_text(hard)
     rows["layers_table_html"] = cpu_ms(lambda: viz.layers_table_html(sup.printable(shown), hard.offsets,
                                                                      hard.special, alive_masks(hard)), args.repeats)
