@@ -46,6 +46,9 @@ def _load_model(path: str, config_stamp: float, quantization: str = "none") -> L
         for mode in ("hard", "none"):  # the first call of a fresh model is slow; keep it off the clock
             trace(ckpt.model, ckpt.tokenizer, sup.DEFAULT_SENTENCE, ckpt.max_length, ckpt.label_names,
                   ckpt.truncation, mode)
+    import gc
+
+    gc.freeze()  # the loaded model's objects are permanent: no later collection walks them again
     return LoadedModel(ckpt, threading.Lock())
 
 

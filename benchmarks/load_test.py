@@ -118,7 +118,7 @@ DONE_JS = """(quiet) => { const s = window.__ltp;
   return !!s && s.shown !== null && s.idle !== null && Date.now() - Math.max(s.last, s.idle) >= quiet; }"""
 CHARTS_MS = 60_000  # after the page went quiet: how long a late chart may still take
 READ_JS = """([table, metric]) => {
-  const rows = Array.from(document.querySelectorAll(table + ' tr[data-layer]'));
+  const rows = Array.from(document.querySelectorAll(table + ' tr[data-layer][data-count]'));  // not the result row
   const m = document.querySelector(metric);
   return {counts: rows.filter(r => r.dataset.layer !== '0').map(r => Number(r.dataset.count)),
           prediction: m ? m.textContent.trim() : null, ...window.__ltp};
