@@ -138,8 +138,8 @@ def recolour(model: Path, data_dir: Path, repeats: int = 3) -> dict:
     sys.path.insert(0, str(REPO / "app"))
     at = AppTest.from_file(str(REPO / "app" / "Home.py"), default_timeout=600).run()
     box = at.sidebar.selectbox(key="ckpt_choice")
-    box.set_value(next(o for o in box.options if Path(str(o)).name == model.name) if box.options else None)
-    at.run()
+    box.select_index(box.options.index(model.name)).run()  # options are the checkpoints' names
+    assert Path(box.value).name == model.name
     t0 = time.perf_counter()
     at.switch_page("views/embedding.py").run()
     first_visit = time.perf_counter() - t0
