@@ -219,8 +219,8 @@ class TSNERun:
                 if self._cancelled.is_set():
                     return True
                 try:
-                    stop = report(base + (1 - base) * done / total,
-                                  f"t-SNE iteration {done} of {total}" + (" (early exaggeration)" if exaggerated else ""))
+                    phase = " (early exaggeration)" if exaggerated else ""
+                    stop = report(base + (1 - base) * done / total, f"t-SNE iteration {done} of {total}{phase}")
                 except BaseException as err:  # e.g. Streamlit's StopException: stop openTSNE cleanly first
                     failure.append(err)
                     return True
