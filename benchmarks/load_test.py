@@ -56,6 +56,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's ltp, not whichever one is installed
 sys.path.insert(0, str(REPO / "app"))  # support and timing, as the app imports them
 import support as sup  # noqa: E402
+from app_speed import stop  # noqa: E402  (the same server shutdown as the app benchmark)
 import timing  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -247,20 +248,6 @@ def wait_healthy(proc: subprocess.Popen, url: str, log: Path) -> None:
     raise RuntimeError(f"streamlit did not answer within {STARTUP_S} s:\n{log.read_text()[-3000:]}")
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """Terminate the server and what it started; kill what does not exit within 20 s."""
-    try:
-        procs = tree(proc.pid)
-    except psutil.NoSuchProcess:
-        procs = []
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.terminate()
-    _, alive = psutil.wait_procs(procs, timeout=20)
-    for p in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.kill()
-    proc.wait()
 
 
 class MemorySampler:

@@ -192,6 +192,14 @@ def app_models(tmp_path_factory, tiny_backbone, toy_data_dir) -> dict:
     return {"models_dir": models, "data_dir": toy_data_dir, "checkpoint": ckpt}
 
 
+@pytest.fixture
+def app_env(app_models, monkeypatch):
+    """The dashboard pointed at app_models' models dir and data root (what AppTests run on)."""
+    monkeypatch.setenv("LTP_MODELS_DIR", str(app_models["models_dir"]))
+    monkeypatch.setenv("LTP_DATA_DIR", str(app_models["data_dir"]))
+    return app_models
+
+
 def fake_config(**over) -> dict:
     """A minimal config.json of a 3-layer hard checkpoint (no weights), for results readers."""
     cfg = {"format": "ltp-lens-checkpoint", "format_version": 1, "stage": "hard",

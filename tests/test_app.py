@@ -30,13 +30,6 @@ PAGES = ["views/prune.py", "views/score.py", "views/performance.py", "views/reta
 TIMEOUT = 120
 
 
-@pytest.fixture
-def app_env(app_models, monkeypatch):
-    monkeypatch.setenv("LTP_MODELS_DIR", str(app_models["models_dir"]))
-    monkeypatch.setenv("LTP_DATA_DIR", str(app_models["data_dir"]))
-    return app_models
-
-
 def start(page: str | None = None) -> AppTest:
     at = AppTest.from_file(str(HOME), default_timeout=TIMEOUT).run()
     if page:

@@ -30,11 +30,9 @@ TIMEOUT = 120
 
 
 @pytest.fixture
-def app_env(app_models, monkeypatch):
-    monkeypatch.setenv("LTP_MODELS_DIR", str(app_models["models_dir"]))
-    monkeypatch.setenv("LTP_DATA_DIR", str(app_models["data_dir"]))
+def app_env(app_env):
     st.cache_resource.clear()  # maps, points and figures of earlier tests
-    return app_models
+    return app_env
 
 
 @pytest.fixture

@@ -27,13 +27,6 @@ HOME = APP / "Home.py"
 TIMEOUT = 120
 
 
-@pytest.fixture
-def app_env(app_models, monkeypatch):
-    monkeypatch.setenv("LTP_MODELS_DIR", str(app_models["models_dir"]))
-    monkeypatch.setenv("LTP_DATA_DIR", str(app_models["data_dir"]))
-    return app_models
-
-
 @pytest.fixture(scope="module")
 def ckpt(app_models):
     from ltp.checkpoint import load_checkpoint
