@@ -34,7 +34,7 @@ class LoadedModel:
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _load_model(path: str, config_stamp: float, quantization: str = "none") -> LoadedModel:
-    """Load and warm up a checkpoint (int8: its linear layers quantized by torchao);
+    """Load and warm up a checkpoint (int8: its linear layers quantized, ltp.quantize);
     ``config_stamp`` (config.json mtime) is part of the cache key, so a rewritten checkpoint reloads."""
     from ltp.checkpoint import load_checkpoint
     from ltp.quantize import apply_quantization
@@ -149,7 +149,7 @@ def sidebar() -> Selection:
             st.markdown(sup.model_card_markdown({**card, "backbone": backbone}))
             int8 = st.toggle("int8 weights", key="ckpt_int8",
                              help="Run the live page with the encoder's linear layers quantized to int8 "
-                                  "(torchao dynamic quantization, CPU). LTP removes tokens; int8 makes each "
+                                  "(dynamic int8 quantization, CPU). LTP removes tokens; int8 makes each "
                                   "remaining token cheaper. The stored results stay fp32 unless marked int8.")
             selection = Selection(path, card, None, "int8" if int8 else "none")
         except CheckpointError as err:  # shown once, by the page (require_checkpoint)

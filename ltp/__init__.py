@@ -7,7 +7,7 @@ __version__ = "0.1.0"
 
 class _DropNoise(_logging.Filter):
     """Drops import-time log lines nobody can act on: transformers imports torchao when it is
-    installed, and torchao reports GPU extensions a CPU machine cannot load plus a torch
+    installed (ltp does not need it), and torchao reports GPU extensions a CPU machine cannot load plus a torch
     deprecation notice of its own enum registration."""
 
     NOISE = ("Failed to load", "Detected no triton", "register_constant() on Enum subclasses")

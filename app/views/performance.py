@@ -112,8 +112,8 @@ else:
 st.subheader("LTP with int8")
 if rows := quantization_rows(metrics, bench, sel.card["mode"]):
     table(sup.quantization_table(rows), "int8")
-    st.caption("int8: the encoder's linear layers quantized by torchao (dynamic int8, CPU), the same pruning "
-               "thresholds. LTP removes tokens, int8 makes each remaining token cheaper; every speed-up is "
+    st.caption("int8: the encoder's linear layers quantized to int8 (dynamic: per-token int8 activations, "
+               "int8 GEMM, CPU), the same pruning thresholds. LTP removes tokens, int8 makes each remaining token cheaper; every speed-up is "
                "against the fp32 model with pruning off. Accuracy from `ltp evaluate --int8`, speed from "
                "`ltp bench --int8`" + (f" ({speed['source']})." if speed else "."))
 else:

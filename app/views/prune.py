@@ -323,7 +323,7 @@ present = switch.toggle("Presentation mode", key=PRESENT_KEY,
                         help="Large type, high-contrast kept / pruned words and a stepper that reveals the "
                              "sentence one layer at a time.")
 st.caption(f"`{sel.shown}` — {sel.card['num_layers']} layers; classes: {', '.join(sel.card['labels'])}"
-           + ("; int8 linear layers (torchao)" if sel.quantization == "int8" else ""))
+           + ("; int8 linear layers" if sel.quantization == "int8" else ""))
 if bad_examples:
     st.warning(sup.redact(bad_examples, db.REPO) + " The page opens on a generic sentence instead.")
 text = input_area(sel, examples)

@@ -48,7 +48,7 @@ def run(args) -> int:
     path = find_checkpoint(args.checkpoint)
     sizes = _batch_sizes(args)
     if args.int8 and args.device != "cpu":
-        raise ValueError("--int8 runs on the CPU (torchao's dynamic int8 kernels); use --device cpu.")
+        raise ValueError("--int8 runs on the CPU (its int8 GEMM is torch's CPU kernel); use --device cpu.")
     if args.device.startswith("cuda"):
         import torch
 

@@ -61,9 +61,9 @@ def add_seed(p, default: int, help: str) -> None:
 
 
 def add_int8(p, what: str) -> None:
-    """--int8: int8 dynamic quantization of the linear layers (torchao), beside or instead of fp32."""
+    """--int8: int8 dynamic quantization of the linear layers, beside or instead of fp32."""
     p.add_argument("--int8", action="store_true",
-                   help=f"quantize the encoder's linear layers to int8 (torchao, CPU) and {what}")
+                   help=f"quantize the encoder's linear layers to int8 (dynamic, CPU) and {what}")
 
 
 def add_quiet(p) -> None:
