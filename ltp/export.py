@@ -17,9 +17,10 @@ from pathlib import Path
 
 from ltp.checkpoint import WEIGHTS, CheckpointError, find_checkpoint, read_config
 from ltp.files import atomic_dir, write_json_atomic, write_text_atomic
-from ltp.report import _f, _x, bench_markdown, sweep_markdown, views_markdown
+from ltp.report import _f, _x, bench_markdown, quantization_markdown, sweep_markdown, views_markdown
 from ltp.results import (BASELINE, LINEAGE, ResultKey, find_baseline, flops_columns, keyed_results, read_bench,
-                         read_json, read_lineage, read_metrics, read_sweep, same_examples, stored_result)
+                         quantization_rows, read_json, read_lineage, read_metrics, read_sweep, same_examples,
+                         stored_result)
 
 EXAMPLES = "examples.json"  # {"examples": [{"text": ..., "label": ... (optional)}, ...]}; the first opens the page
 COPIED = (WEIGHTS, "config.json", "metrics.json", "bench.json", "sweep.json", "train_log.jsonl", EXAMPLES)
@@ -179,6 +180,11 @@ def model_card(path: str | Path, name: str | None = None) -> str:
         out += _results_section(metrics, split, ltp["mode"])
     for key, b in bench.items():
         out += [f"## Speed ({key}: {b.get('device')})", "", bench_markdown(b), ""]
+    if rows := quantization_rows(metrics, bench, ltp["mode"]):
+        out += ["## LTP with int8 (CPU)", "",
+                "The encoder's linear layers quantized to int8 (`--int8`: int8 weights per output channel, "
+                "int8 activations per token, int8 GEMM), the same thresholds; accuracy from `ltp evaluate --int8`, "
+                "speed from `ltp bench --int8`.", "", quantization_markdown(rows), ""]
     if sweep.get("points"):
         out += ["## Accuracy vs FLOPs (`sweep.json`)", "", sweep_markdown(sweep), ""]
     out += _training_section(config, lineage)
@@ -244,7 +250,21 @@ def _training_section(config: dict, lineage: dict) -> list[str]:
         for cmd in dict.fromkeys(s["command"] for s in stages if s.get("command")):
             out.append(f"    {cmd}")
         out.append("")
+    out += _calibration_lines(config.get("training") or {})
     return out
+
+
+def _calibration_lines(training: dict) -> list[str]:
+    """The threshold calibrations after training: the hard stage's last one and any `ltp calibrate`."""
+    def line(what: str, c: dict) -> str:
+        took = f", {_minutes(c['wall_seconds'])}" if c.get("wall_seconds") is not None else ""
+        return (f"- {what}: thresholds scaled by {c['scale']:.4f} so the binarised model goes from "
+                f"{c['before']:.3f}x to {c['reached']:.3f}x FLOPs reduction on {c['examples']} train texts{took}")
+    out = [line(f"End of the {name} stage", info["final_calibration"])
+           for name, info in (training.get("stages") or {}).items() if info.get("final_calibration")]
+    out += [line(f"`ltp calibrate --target-flops-reduction {c['target']:g}` ({c.get('when', '?')[:10]})", c)
+            for c in training.get("calibrations", [])]
+    return out + [""] if out else []
 
 
 def write_card(path: str | Path) -> Path:

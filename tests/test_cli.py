@@ -235,7 +235,13 @@ def test_export_ships_weights_baseline_metrics_lineage_and_card(run_copy, toy_da
     store_benchmark(out, run_benchmark(cfg, isolate=False), "cpu")
     assert main(["card", str(out)]) == 0
     card = (out / "README.md").read_text()
-    assert "## Speed (cpu" in card and "throughput, batch 4" in card
+    assert "## Speed (cpu" in card and "throughput, batch 4" in card and "LTP with int8" not in card
+    # int8 results, once measured, get their own table in the card
+    assert main(["evaluate", "--checkpoint", str(out), "--mode", "both", "--int8", "--views", "none", *dd]) == 0
+    store_benchmark(out, run_benchmark(BenchConfig(**{**cfg.__dict__, "int8": True}), isolate=False), "cpu")
+    assert main(["card", str(out)]) == 0
+    card = (out / "README.md").read_text()
+    assert "## LTP with int8 (CPU)" in card and "| int8 | hard |" in card and "| int8 | off |" in card
     capsys.readouterr()
     assert main(["report", str(out), "--details"]) == 0
     printed = capsys.readouterr().out

@@ -349,6 +349,7 @@ def test_target_controller_lands_within_tolerance(tmp_path, peaky_backbone, toy_
     # the hard stage ends with a calibration of its trained weights, recorded with its scale
     final = info["final_calibration"]
     assert final["target"] == target and abs(final["reached"] / target - 1) <= 0.05 and final["scale"] > 0
+    assert final["wall_seconds"] >= 0
     assert "reached_on_validation_before_final_calibration" in info
     logged = [json.loads(x) for x in (tmp_path / "t" / "train_log.jsonl").read_text().splitlines()]
     assert any(r.get("event") == "recalibrated" and r["stage"] == "hard" for r in logged)
@@ -385,6 +386,11 @@ def _check_calibrate_command(tmp_path, hard, data_dir, tok, texts):
                  "--data-dir", str(data_dir), "--examples", "48"]) == 0
     assert not (out / "metrics.json").exists() and len(load_checkpoint(out).config["training"]["calibrations"]) == 2
     assert reduction(out) > 1.25 * 1.02
+    # the model card says how the thresholds were moved after training, and how long it took
+    from ltp.export import model_card
+    card = model_card(out)
+    assert "End of the hard stage: thresholds scaled by" in card and "`ltp calibrate --target-flops-reduction 1.35`" in card
+    assert "`ltp calibrate --target-flops-reduction 1.25`" in card and " min" in card.split("End of the hard stage")[1]
     # bad input: a clear message, nothing written
     assert main(["calibrate", "--checkpoint", str(out), "--target-flops-reduction", "0.5",
                  "--data-dir", str(data_dir)]) == 2
