@@ -34,6 +34,12 @@ def _lineage_entries(config: dict, path: Path) -> list[dict]:
             for stage, info in (train.get("stages") or {}).items()]
 
 
+def _baseline_lineage(base_config: dict, base: Path) -> list[dict]:
+    """The baseline's stages: a shipped model's full lineage (its own baseline stage included)
+    when the baseline is one, else the stages its config records."""
+    return read_lineage(base).get("stages") or _lineage_entries(base_config, base)
+
+
 def _checked_baseline(src: Path, config: dict, baseline: str | Path | None) -> tuple[Path, dict]:
     """The baseline checkpoint of ``src`` (``baseline`` if given, else found) and its config,
     after checking that it is a baseline with the same labels."""
@@ -78,7 +84,7 @@ def export_model(source: str | Path, out: str | Path, baseline: str | Path | Non
                                   f"'{value.get('sample')}'; evaluate both on the same examples.")
         metrics[str(ResultKey(split, BASELINE))] = dict(value, checkpoint=str(base))
     stages = {}  # a run that trained every stage records the baseline in both checkpoints: keep it once
-    for entry in _lineage_entries(base_config, base) + _lineage_entries(config, src):
+    for entry in _baseline_lineage(base_config, base) + _lineage_entries(config, src):
         stages.setdefault((entry["stage"], entry["command"]), entry)
     lineage = {"source": str(src), "baseline": str(base), "data_note": data_note, "stages": list(stages.values())}
     if base_config.get("stage") != BASELINE:

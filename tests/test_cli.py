@@ -329,3 +329,12 @@ def test_export_takes_a_named_pruned_checkpoint_as_its_baseline(run_copy, toy_da
     soft = json.loads((run_copy / "soft" / "metrics.json").read_text())["test/none"]
     assert metrics["baseline/test"]["accuracy"] == soft["accuracy"]
     assert "soft checkpoint" in json.loads((out / "lineage.json").read_text())["baseline_note"]
+    # a reship from a shipped model (--baseline models/X) keeps that model's whole lineage, the
+    # fine-tuning it started from included, ahead of the new run's stages
+    lineage = json.loads((out / "lineage.json").read_text())
+    first = {**lineage["stages"][0], "stage": "baseline", "command": "ltp train --first-release"}
+    (out / "lineage.json").write_text(json.dumps({**lineage, "stages": [first, *lineage["stages"]]}))
+    again = tmp_path / "m2"
+    assert main(["export", str(run_copy), "--out", str(again), "--baseline", str(out)]) == 0
+    stages = json.loads((again / "lineage.json").read_text())["stages"]
+    assert stages[0]["command"] == "ltp train --first-release" and stages[-1]["stage"] == "hard"
