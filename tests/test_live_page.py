@@ -150,10 +150,14 @@ def test_model_time_is_the_median_of_several_runs(app_env, monkeypatch):
     at = start()
     at.text_area(key="prune_text").input("a text only this test times, so no cached timing answers").run()
     no_errors(at)
+    assert not calls and "Model time (this input)" not in [m.label for m in at.metric]  # nothing timed unasked
+    at.button(key="prune_time").click().run()
     metric = next(m for m in at.metric if m.label == "Model time (this input)")
     assert metric.value == "3.0 ms" and "-3.0 ms vs 6.0 ms unpruned" in metric.proto.delta  # medians, not means
     assert "Median of 5 forward passes" in metric.help
     assert calls and calls[-1] == (("hard", "none"), 7)
+    at.text_area(key="prune_text").input("another text: its time is asked for anew").run()
+    assert "Model time (this input)" not in [m.label for m in at.metric] and len(calls) == 1
 
 
 # --------------------------------------------------------------------------- presentation mode

@@ -22,6 +22,7 @@ VIEW_KEY = "prune_view"
 STRENGTH_KEY = "whatif_strength"
 OWNER_KEY = "prune_owner"  # the checkpoint that the text, what-if and stepper state belong to
 TIMING_RUNS = 7  # forward passes per mode behind the model time shown (their median)
+TIMED_KEY = "prune_timed"  # the (checkpoint, quantization, text) whose model time was asked for
 STRENGTH_RANGE = (0.0, 3.0)
 RUNS = {"ltp": "LTP (learned)", "whatif": "LTP (what-if)", "topk": "top-k, same FLOPs", "none": "pruning off",
         "own_topk": "top-k (this checkpoint)"}
@@ -182,8 +183,21 @@ def headline(hard, none):
     return cols[3].empty()
 
 
+def request_timing(key: str) -> None:
+    st.session_state[TIMED_KEY] = key
+
+
 def model_time(slot, sel, text: str, hard, none) -> None:
-    """The median model time of this input, pruned and unpruned (TIMING_RUNS runs each)."""
+    """The median model time of this input, pruned and unpruned (TIMING_RUNS runs each), on request:
+    the 2 x TIMING_RUNS forward passes cost several times what the rest of a submission does, so a
+    class submitting at once does not pay for timings nobody asked for."""
+    key = f"{sel.path}\x1f{sel.quantization}\x1f{text}"
+    if st.session_state.get(TIMED_KEY) != key:
+        slot.button("Time this input", key="prune_time", on_click=request_timing, args=(key,),
+                    icon=":material/timer:", width="stretch",
+                    help=f"Runs the model {TIMING_RUNS} times pruned and {TIMING_RUNS} times unpruned on this "
+                         "server and shows the median time of each (a single run varies too much to compare).")
+        return
     times = timings(str(sel.path), sup.stamp(sel.path / "config.json"), text, sel.quantization, (hard.mode, "none"))
     s = prune_summary(hard, none, times)
     (lo_h, hi_h), (lo_n, hi_n) = s["ms_hard_range"], s["ms_none_range"]
