@@ -16,9 +16,11 @@ import streamlit as st
 
 import support as sup
 from ltp.checkpoint import CheckpointError
+from ltp.viz import style
 
 REPO = Path(__file__).resolve().parents[1]
 SELECTION_KEY = "ltp_selection"
+style.use_as_default()  # this server's figures start from the ltp template: no copy validated per chart
 
 
 # --------------------------------------------------------------------------- caches

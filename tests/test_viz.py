@@ -62,6 +62,9 @@ def test_score_heatmap_colours_each_token_against_its_layers_threshold():
     assert "never prunes" in ratio.text[0][0] and "threshold 0.05" in ratio.text[1][0]
     assert "pruned by this layer" in ratio.text[1][3] and "&lt;b&gt;" in ratio.text[0][1]
     assert list(fig.layout.xaxis.ticktext) == ["[CLS]", "&lt;b&gt;", "good", "&amp;"]
+    # the hover text is sent once: the ratio trace hovers on its gaps too, the overlays skip hover
+    assert ratio.hoverongaps is True and len(ratio.text) == 3
+    assert all(t.hoverinfo == "skip" and t.text is None for t in (never, gone, crosses))
     with pytest.raises(ValueError, match="one entry per layer"):
         viz.score_heatmap(tokens, scores, [None, 0.05], alive)
     with pytest.raises(ValueError, match="one value per token"):
@@ -402,3 +405,23 @@ def test_tradeoff_chart_marks_the_shipped_model():
     assert all(t.marker.symbol != "star" for t in fig.data[:-1]) and "full test split" in star.hovertemplate
     assert fig.layout.xaxis.title.text == "FLOPs reduction (x, all-tokens count)"
     assert len(viz.tradeoff_chart(points).data) == 2  # no shipped point given, none drawn
+
+
+def test_the_template_as_plotly_default_gives_the_same_figures():
+    """The dashboard makes the ltp template plotly's default (``style.use_as_default``) so that
+    ``finish`` need not validate a copy per figure: the figures come out the same."""
+    import plotly.io as pio
+    from ltp.viz import style
+
+    def spec():
+        return viz.probabilities_chart({"neg": 0.2, "pos": 0.8}).to_plotly_json()
+
+    default = pio.templates.default  # the dashboard's AppTests, run in this process, may have set it
+    try:
+        pio.templates.default = "plotly"
+        before = spec()
+        style.use_as_default()
+        after = spec()
+    finally:
+        pio.templates.default = default
+    assert after == before and after["layout"]["template"]["layout"]["font"]["size"] == style.FONT_SIZE

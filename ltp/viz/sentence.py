@@ -130,17 +130,19 @@ def score_heatmap(tokens: Sequence[str], scores: Sequence[Sequence[float | None]
     tick_text = [("1x (threshold)" if t == 1 else f"{t:g}x" if t > 1 else f"1/{1 / t:g}x") for t in ticks]
     rows, cols = np.nonzero(removed_here)
     fig = go.Figure([
-        go.Heatmap(z=ratio, x=x, y=y, text=text, hovertemplate=tmpl, name="score / threshold",
+        # the ratio trace carries every cell's hover text (its gaps included); the grey overlays and the x
+        # marks skip hover, so the text is sent once (it is most of the chart's bytes)
+        go.Heatmap(z=ratio, x=x, y=y, text=text, hovertemplate=tmpl, hoverongaps=True, name="score / threshold",
                    colorscale=RATIO_COLORSCALE, zmin=-RATIO_CLIP, zmax=RATIO_CLIP, zmid=0,
                    colorbar=dict(title=dict(text="score ÷ layer threshold", side="right"),
                                  tickvals=list(range(-int(RATIO_CLIP), int(RATIO_CLIP) + 1)), ticktext=tick_text)),
-        go.Heatmap(z=np.where(never, 1.0, np.nan), x=x, y=y, text=text, hovertemplate=tmpl, name="never prunes",
+        go.Heatmap(z=np.where(never, 1.0, np.nan), x=x, y=y, hoverinfo="skip", name="never prunes",
                    colorscale=[[0, NO_THRESHOLD_COLOR], [1, NO_THRESHOLD_COLOR]], showscale=False),
-        go.Heatmap(z=np.where(gone, 1.0, np.nan), x=x, y=y, text=text, hovertemplate=tmpl, name="pruned earlier",
+        go.Heatmap(z=np.where(gone, 1.0, np.nan), x=x, y=y, hoverinfo="skip", name="pruned earlier",
                    colorscale=[[0, GONE_COLOR], [1, GONE_COLOR]], showscale=False),
         go.Scatter(x=[int(c) for c in cols], y=[int(r) + 1 for r in rows], mode="markers", name="pruned by this layer",
                    marker=dict(symbol="x-thin", size=10, line=dict(width=2, color="#222")),
-                   text=[text[r][c] for r, c in zip(rows, cols)], hovertemplate=tmpl, showlegend=False),
+                   hoverinfo="skip", showlegend=False),
     ])
     layer_ticks = [str(l) if p else f"{l} ({no_threshold if t is None and l > 1 else 'never prunes'})"
                    for l, p, t in zip(y, prunes, thresholds)]  # layer 1 never prunes, in every mode
