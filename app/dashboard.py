@@ -7,6 +7,7 @@ never mutated, model calls under a lock); bundles and tables are ``st.cache_data
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,24 @@ class LoadedModel:
 
     ckpt: object  # ltp.checkpoint.Checkpoint
     lock: threading.Lock
+
+
+@st.cache_resource
+def _live_page_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+@contextlib.contextmanager
+def one_live_page_at_a_time():
+    """Run the live page's work (model calls and figures) for one session at a time, server-wide.
+
+    A forward pass releases and retakes the GIL at every tensor operation; while other sessions'
+    scripts run Python (building figures) each retake waits up to the 5 ms switch interval, so under
+    a class's burst a 20 ms forward took 0.3-0.6 s and the 20th page 17 s (``benchmarks/LOAD.md``).
+    Python cannot run two scripts at once anyway, so queueing them costs nothing and lets each
+    forward run at full speed: sessions are served in turn."""
+    with _live_page_lock():
+        yield
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)

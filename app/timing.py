@@ -10,7 +10,8 @@ With ``LTP_TIMING_LOG=path`` set, every script run (rerun) of a session appends 
 ``Date.now()`` on the same machine); ``cpu_s`` is the CPU time of the script thread alone, so
 ``wall_s - cpu_s`` is time spent waiting (for the GIL, the model lock, I/O); ``client`` is the
 page URL's ``ltp_client`` query parameter (a benchmark tags each browser session with it);
-``outcome`` is ``ok``, ``stopped`` (``st.stop()``), ``rerun`` (interrupted by a newer rerun
+``marks`` lists ``[section, wall s, CPU s]`` at each ``timing.mark(section)`` the script passed
+(seconds since its start: where a slow run waited); ``outcome`` is ``ok``, ``stopped`` (``st.stop()``), ``rerun`` (interrupted by a newer rerun
 request, or ``st.rerun()``) or ``error``. Full garbage collections (Streamlit runs
 ``gc.collect(2)`` after every script run, ``runner.postScriptGC``) are logged as
 ``{"event": "gc", "start", "end", "cpu_s", "thread", "collected"}`` lines.
@@ -40,6 +41,7 @@ CLIENT_PARAM = "ltp_client"  # ?ltp_client=<tag> on the page URL names the sessi
 _write_lock = threading.Lock()
 _gc_started: dict[int, tuple[float, float]] = {}  # thread id -> (wall, thread CPU) at the start of a full collection
 _profile_seq = itertools.count()
+_marks = threading.local()  # the running script's [(section, wall s, thread CPU s) since its start]
 
 
 def append(path: str | Path, record: dict) -> None:
@@ -126,6 +128,15 @@ def _profiled(folder: str | None, tag: str) -> Iterator[None]:
         prof.dump_stats(str(Path(folder) / f"{tag}-{next(_profile_seq)}.prof"))
 
 
+def mark(section: str) -> None:
+    """Note that the running script has finished ``section`` (the record's ``marks``: wall and CPU
+    seconds since the script started), to tell where a slow run waited; a no-op without the log."""
+    marks = getattr(_marks, "current", None)
+    if marks is not None:
+        marks["list"].append((section, round(time.time() - marks["start"], 4),
+                              round(time.thread_time() - marks["cpu"], 4)))
+
+
 @contextlib.contextmanager
 def script_run() -> Iterator[None]:
     """Wrap the body of the app script: logs one record per run when ``LTP_TIMING_LOG`` is set."""
@@ -136,6 +147,7 @@ def script_run() -> Iterator[None]:
     _hook_gc()
     session, client, ctx = _run_context()
     start, cpu = time.time(), time.thread_time()
+    _marks.current = {"start": start, "cpu": cpu, "list": []}
     error: BaseException | None = None
     try:
         with _profiled(os.environ.get(PROFILE_ENV, "").strip() or None, client or (session or "none")[:8]):
@@ -145,6 +157,7 @@ def script_run() -> Iterator[None]:
         raise
     finally:
         end = time.time()
+        marks, _marks.current = _marks.current["list"], None
         append(path, {"event": "run", "session": session, "client": client, "page": _page_name(ctx),
                       "start": start, "end": end, "wall_s": end - start, "cpu_s": time.thread_time() - cpu,
-                      "outcome": _outcome(error), "pid": os.getpid()})
+                      "outcome": _outcome(error), "pid": os.getpid(), "marks": marks})

@@ -42,6 +42,7 @@ def test_server_time_is_split_from_browser_time():
     assert s["wait_s"] == pytest.approx(0.5) and s["script_s"] == 0.4 and s["script_cpu_s"] == 0.1
     assert s["shown_s"] == pytest.approx(1.0) and s["rendered_s"] == pytest.approx(1.5)
     assert s["after_s"] == pytest.approx(0.6)  # script end 100.9 -> rendered 101.5
+    assert s["server_done_s"] == pytest.approx(0.9)  # submit 100.0 -> the server's script done 100.9
     assert s["runs_started"] == 1  # client 1's run is not this session's
 
 

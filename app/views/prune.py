@@ -7,6 +7,7 @@ import streamlit as st
 
 import dashboard as db
 import support as sup
+import timing
 from ltp import viz
 from ltp.checkpoint import CheckpointError
 from ltp.results import pruning_mode
@@ -344,42 +345,53 @@ text = input_area(sel, examples)
 if not text.strip():
     st.warning("The text is empty: type a sentence to classify.")
     st.stop()
-path, stamp = str(sel.path), sup.stamp(sel.path / "config.json")
-try:
-    hard, none = traces(path, stamp, text, sel.quantization)
-except (CheckpointError, InputError, ValueError, RuntimeError) as err:
-    st.error(sup.redact(str(err), db.REPO))
-    st.stop()
-if pruning_mode(sel.card["mode"]) != sel.card["mode"]:
-    st.info(f"This checkpoint's own mode is {sel.card['mode']!r} ({sel.card['stage']} stage); the view applies "
-            "its thresholds with hard pruning anyway.")
-own_topk = hard.mode == "topk"
-time_slot = headline(hard, none)
-table_box, whatif_box = st.container(), st.container()  # the table shows first; the what-if is read first
-runs = {RUNS["own_topk"] if own_topk else RUNS["ltp"]: hard}
-whatif = None
-with whatif_box:
-    if own_topk or learned is None:
-        st.subheader("Threshold what-if")
-        st.caption("This checkpoint prunes by top-k (a fixed share per layer): it has no learned thresholds to "
-                   "change." if own_topk else "This checkpoint stores no thresholds to change.")
-    else:
-        wanted = whatif_controls(learned)
-        try:
-            if any(abs(w - t) > 1e-9 for w, t in zip(wanted[1:], learned[1:])):
-                whatif = runs[RUNS["whatif"]] = whatif_trace(path, stamp, text, sel.quantization, wanted)
-            runs[RUNS["topk"]] = topk_trace(path, stamp, text, sel.quantization, hard.input_tokens, hard.flops)
-        except (CheckpointError, InputError, ValueError, RuntimeError) as err:
-            st.warning(f"The what-if could not run: {sup.redact(str(err), db.REPO)}")
-    runs[RUNS["none"]] = none
-    comparison(runs, none, own_topk)
-ltp = whatif if whatif is not None else hard
-ltp_name = RUNS["whatif"] if whatif is not None else next(iter(runs))
-views = {"top-k" if own_topk else "LTP": ltp}
-if RUNS["topk"] in runs and not own_topk:
-    views[RUNS["topk"]] = runs[RUNS["topk"]]
-views[RUNS["none"]] = none
-with table_box:
-    per_layer(sel, views, ltp_name, present)
-charts_row(runs, ltp_name, ltp, none, present)
-model_time(time_slot, sel, text, hard, none)
+def live(sel, text: str, learned: list[float] | None, present: bool) -> None:
+    """Everything the page shows for one text: the model runs, the what-if, the layer table, the charts."""
+    path, stamp = str(sel.path), sup.stamp(sel.path / "config.json")
+    try:
+        hard, none = traces(path, stamp, text, sel.quantization)
+        timing.mark("model: pruned and unpruned")
+    except (CheckpointError, InputError, ValueError, RuntimeError) as err:
+        st.error(sup.redact(str(err), db.REPO))
+        st.stop()
+    if pruning_mode(sel.card["mode"]) != sel.card["mode"]:
+        st.info(f"This checkpoint's own mode is {sel.card['mode']!r} ({sel.card['stage']} stage); the view applies "
+                "its thresholds with hard pruning anyway.")
+    own_topk = hard.mode == "topk"
+    time_slot = headline(hard, none)
+    table_box, whatif_box = st.container(), st.container()  # the table shows first; the what-if is read first
+    runs = {RUNS["own_topk"] if own_topk else RUNS["ltp"]: hard}
+    whatif = None
+    with whatif_box:
+        if own_topk or learned is None:
+            st.subheader("Threshold what-if")
+            st.caption("This checkpoint prunes by top-k (a fixed share per layer): it has no learned thresholds to "
+                       "change." if own_topk else "This checkpoint stores no thresholds to change.")
+        else:
+            wanted = whatif_controls(learned)
+            try:
+                if any(abs(w - t) > 1e-9 for w, t in zip(wanted[1:], learned[1:])):
+                    whatif = runs[RUNS["whatif"]] = whatif_trace(path, stamp, text, sel.quantization, wanted)
+                runs[RUNS["topk"]] = topk_trace(path, stamp, text, sel.quantization, hard.input_tokens, hard.flops)
+            except (CheckpointError, InputError, ValueError, RuntimeError) as err:
+                st.warning(f"The what-if could not run: {sup.redact(str(err), db.REPO)}")
+        runs[RUNS["none"]] = none
+        timing.mark("model: what-if and top-k")
+        comparison(runs, none, own_topk)
+    ltp = whatif if whatif is not None else hard
+    ltp_name = RUNS["whatif"] if whatif is not None else next(iter(runs))
+    views = {"top-k" if own_topk else "LTP": ltp}
+    if RUNS["topk"] in runs and not own_topk:
+        views[RUNS["topk"]] = runs[RUNS["topk"]]
+    views[RUNS["none"]] = none
+    with table_box:
+        per_layer(sel, views, ltp_name, present)
+    timing.mark("comparison and layer table")
+    charts_row(runs, ltp_name, ltp, none, present)
+    timing.mark("charts")
+    model_time(time_slot, sel, text, hard, none)
+
+
+with db.one_live_page_at_a_time():  # see dashboard.one_live_page_at_a_time: faster for all under load
+    timing.mark("waited for the live page")
+    live(sel, text, learned, present)
