@@ -48,7 +48,7 @@ import support as sup  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update"]
-VIEWPORT = {"width": 1400, "height": 1000}
+VIEWPORT = {"width": 1920, "height": 1080}  # a classroom projector
 STARTUP_S = 300  # the CPU may be shared with training: generous limits
 RENDER_MS = 300_000
 
@@ -250,9 +250,9 @@ def cold_start(page, server: Server) -> dict:
 
 
 def shown_counts(page) -> list[int]:
-    """The per-layer counts of the layer table (layers 1..L, without the input row)."""
+    """The per-layer counts of the layer table (layers 1..L: not the input row, not the Classification row)."""
     return page.eval_on_selector_all(
-        f"{LAYER_TABLE} tr[data-layer]",
+        f"{LAYER_TABLE} tr[data-count]",
         "rows => rows.filter(r => r.dataset.layer !== '0').map(r => Number(r.dataset.count))")
 
 

@@ -154,6 +154,8 @@ def flops_columns(result: dict | None) -> tuple[float | None, float | None]:
         return None, None
     if "flops_accounting" in result:
         return result.get("flops_reduction"), result.get("flops_reduction_all_tokens")
+    if result.get("mode") == "none" and result.get("flops_reduction") == 1:
+        return 1.0, 1.0  # an unpruned pass saves nothing under either count
     return None, result.get("flops_reduction")
 
 

@@ -37,6 +37,7 @@ def test_result_lookups():
     new = {"flops_accounting": "x", "flops_reduction": 2.0, "flops_reduction_all_tokens": 1.5}
     assert res.flops_columns(new) == (2.0, 1.5)
     assert res.flops_columns({"flops_reduction": 1.5}) == (None, 1.5) and res.flops_columns(None) == (None, None)
+    assert res.flops_columns({"mode": "none", "flops_reduction": 1.0}) == (1.0, 1.0)  # unpruned: 1x either way
 
 
 def test_read_json(tmp_path):
