@@ -296,7 +296,8 @@ def points_drawn(page) -> list[int]:
     return page.evaluate(
         "() => Array.from(document.querySelectorAll('.js-plotly-plot'))"
         ".filter(gd => gd.querySelector('canvas.gl-canvas-context'))"
-        ".map(gd => (gd._fullData || []).reduce((n, t) => n + (t._length ?? (t.x ? t.x.length : 0)), 0))")
+        ".map(gd => (gd._fullData || []).filter(t => t.type === 'scattergl')"  # not the legend's marker-only entries
+        ".reduce((n, t) => n + (t._length ?? (t.x ? t.x.length : 0)), 0))")
 
 
 def time_embedding(page) -> dict:

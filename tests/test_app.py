@@ -422,11 +422,14 @@ def test_pos_page_layer_slider(app_env):
 def test_embedding_page_colours_and_recompute(app_env):
     at = start("views/embedding.py")
     no_errors(at)
-    spec = charts_of(at)[0].proto.spec
-    assert "scattergl" in spec and "context" in spec  # hover carries the context snippet
-    at.radio(key="emb_color").set_value("part of speech").run()
-    no_errors(at)
-    assert '"NOUN"' in charts_of(at)[0].proto.spec
+    spec = json.loads(charts_of(at)[0].proto.spec)
+    assert spec["data"][0]["type"] == "scattergl" and "context" in spec["data"][0]["hovertemplate"]
+    # every colouring travels with the figure: its buttons recolour the map in the browser
+    buttons = spec["layout"]["updatemenus"][0]["buttons"]
+    assert [b["label"] for b in buttons] == ["gold class", "predicted class", "correctness", "part of speech"]
+    pos = buttons[3]["args"]
+    assert pos[1]["title.text"].endswith("coloured by part of speech")
+    assert "NOUN" in [t.get("name") for t in spec["data"]] and not at.radio  # POS legend entries; no rerun needed
     at.slider(key="emb_slider_token_embeddings").set_value(6).run()
     at.button(key="emb_recompute_token_embeddings").click().run()
     no_errors(at)

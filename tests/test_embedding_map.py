@@ -5,6 +5,7 @@ change neither recomputes nor rebuilds a figure it has built before."""
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from pathlib import Path
@@ -115,21 +116,25 @@ def test_a_rerun_continues_the_stopped_run_and_stop_drops_it(app_env, runs):
     assert not at.exception, [e.value for e in at.exception]
 
 
-def test_recolouring_reuses_the_map_and_each_figure(app_env, runs, monkeypatch):
+def test_the_map_carries_every_colouring_and_is_built_once(app_env, runs, monkeypatch):
+    """Recolouring happens in the browser (the figure's buttons): the page's reruns reuse the
+    recomputed map and its one figure, which holds every colouring."""
     at = start()
     recompute(at)
     assert len(runs["calls"]) == 1 and runs["calls"][0]["run"].done
     built = []
-    real = viz.embedding_scatter
-    monkeypatch.setattr(viz, "embedding_scatter", lambda *a, **k: built.append(a[3]) or real(*a, **k))
-    for colour in ["part of speech", "correctness", "part of speech", "gold class"]:
-        at.radio(key="emb_color").set_value(colour).run()
+    real = viz.embedding_scatter_colourings
+    monkeypatch.setattr(viz, "embedding_scatter_colourings", lambda *a, **k: built.append(a[3]) or real(*a, **k))
+    for _ in range(3):
+        at.run()
         assert not at.exception, [e.value for e in at.exception]
         assert "recomputed with perplexity 6" in captions(at)
-    assert len(runs["calls"]) == 1  # no t-SNE again
-    assert built == ["pos", "correctness"]  # gold (with the recomputed map) was built before; pos once
-    spec = at.get("plotly_chart")[0].proto.spec
-    assert "scattergl" in spec and '"NOUN"' not in spec  # gold classes, not the earlier POS colours
+    assert len(runs["calls"]) == 1 and built == []  # no t-SNE again, no figure built again
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    buttons = spec["layout"]["updatemenus"][0]["buttons"]
+    assert [b["label"] for b in buttons] == ["gold class", "predicted class", "correctness", "part of speech"]
+    assert spec["data"][0]["type"] == "scattergl" and "NOUN" in [t.get("name") for t in spec["data"]]
+    assert not at.radio  # no server-side colour picker: a click recolours without a rerun
 
 
 def test_public_demo_never_recomputes(app_env, runs, monkeypatch):

@@ -202,6 +202,43 @@ def test_embedding_scatter_continuous_and_raw_categories():
         viz.embedding_scatter(df, "x", "y", "nope")
 
 
+def test_embedding_scatter_colourings_recolour_in_the_browser():
+    """One trace of all points, a button per colouring that restyles its codes, colour scale,
+    legend and title: each point gets its category's colour, as embedding_scatter gives it."""
+    rng = np.random.default_rng(2)
+    n = 3000
+    df = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n), "gold": rng.integers(0, 4, size=n),
+                       "outcome": rng.choice(["right", "wrong", None], size=n), "text": "<i>"})
+    fig = viz.embedding_scatter_colourings(df, "x", "y", {"gold class": ("gold", LABELS), "outcome": ("outcome", None)},
+                                           ["text"], title="Map")
+    points, *legend = fig.data
+    assert isinstance(points, go.Scattergl) and len(points.x) == n
+    assert set(np.asarray(points.customdata)[:, 0]) == {"&lt;i&gt;"}
+    assert [t.name for t in legend] == [*LABELS, "n/a", "right", "wrong"]
+    assert [t.visible for t in legend] == [True] * 4 + [False] * 3
+    assert fig.layout.title.text == "Map, coloured by gold class"
+    buttons = fig.layout.updatemenus[0].buttons
+    assert [b.label for b in buttons] == ["gold class", "outcome"] and fig.layout.updatemenus[0].font.size >= 14
+
+    def colour_of_each_point(restyle):
+        codes, scale = np.asarray(restyle["marker.color"][0]), restyle["marker.colorscale"][0]
+        k = len(scale) // 2
+        return [scale[2 * c][1] for c in codes], k
+
+    for button, column, names in ((buttons[0], "gold", LABELS), (buttons[1], "outcome", None)):
+        restyle, relayout = button.args
+        colours, k = colour_of_each_point(restyle)
+        ref = viz.embedding_scatter(df.assign(outcome=df["outcome"].fillna("n/a")), "x", "y", column, label_names=names)
+        expected = {t.name: t.marker.color for t in ref.data}
+        names_of = np.asarray(LABELS, dtype=object)[df["gold"]] if names else df["outcome"].fillna("n/a").to_numpy()
+        assert colours == [expected[v] for v in names_of]  # every point in its category's colour
+        assert restyle["marker.cmin"][0] == -0.5 and restyle["marker.cmax"][0] == k - 0.5
+        assert sum(restyle["visible"][1:]) == len(expected)
+        assert relayout["title.text"] == f"Map, coloured by {button.label}"
+    with pytest.raises(ValueError, match="at least one"):
+        viz.embedding_scatter_colourings(df, "x", "y", {})
+
+
 def test_word_cloud_image_size_and_empty():
     image = viz.word_cloud_image({"excellent": 10, "great": 6, "film": 3})
     assert isinstance(image, Image.Image) and image.size == (800, 400)

@@ -13,7 +13,7 @@ figures serve the app, notebooks and reports. Every builder is importable from `
 
 from ltp.viz.corpus import (category_retention_chart, domain_retention_chart, pos_chart, retention_curves_chart,
                             word_cloud_image, word_depth_chart, word_frequency_chart)
-from ltp.viz.embedding import embedding_scatter
+from ltp.viz.embedding import embedding_scatter, embedding_scatter_colourings
 from ltp.viz.performance import confusion_matrix_chart, thresholds_chart, tradeoff_chart
 from ltp.viz.sentence import (UNSEEN_GAP_CHARS, layer_text_html, layers_table_html, probabilities_chart, score_heatmap,
                               token_flow_chart, tokens_alive_chart)
@@ -23,8 +23,8 @@ from ltp.viz.style import (CATEGORY_PALETTE, CLASS_PALETTE, LARGE_PALETTE, METHO
 
 __all__ = [
     "category_retention_chart", "domain_retention_chart", "pos_chart", "retention_curves_chart", "word_cloud_image",
-    "word_depth_chart", "word_frequency_chart", "embedding_scatter", "confusion_matrix_chart", "thresholds_chart",
-    "tradeoff_chart", "UNSEEN_GAP_CHARS", "layer_text_html", "layers_table_html", "probabilities_chart",
+    "word_depth_chart", "word_frequency_chart", "embedding_scatter", "embedding_scatter_colourings",
+    "confusion_matrix_chart", "thresholds_chart", "tradeoff_chart", "UNSEEN_GAP_CHARS", "layer_text_html", "layers_table_html", "probabilities_chart",
     "score_heatmap", "token_flow_chart", "tokens_alive_chart", "CATEGORY_PALETTE", "LARGE_PALETTE", "PALETTE",
     "PRUNED_STYLE", "STATUS_COLORS", "UNSEEN_STYLE", "category_colors", "class_colors", "CLASS_PALETTE",
     "METHOD_COLORS", "POS_COLORS", "method_color", "pos_colors",

@@ -92,3 +92,76 @@ def _class_labels(values: pd.Series, label_names: Sequence[str] | None, column: 
         raise ValueError(f"With label_names, column {column!r} must hold class indices 0..{len(label_names) - 1}; "
                          f"leave label_names out to colour by its raw values.")
     return np.asarray([str(n) for n in label_names], dtype=object)[codes]
+
+
+def _category_codes(df: pd.DataFrame, column: str, label_names: Sequence[str] | None) -> tuple[np.ndarray, list[str],
+                                                                                                list[str]]:
+    """(code per row, category names, a colour per category) of a categorical colour column, with
+    the categories and colours ``embedding_scatter`` gives it (class names in class order)."""
+    values = pd.Series(_class_labels(df[column], label_names, column)).astype(object)
+    values = values.where(values.notna(), "n/a").astype(str)
+    names = [str(n) for n in label_names] if label_names is not None else None
+    present = set(values)
+    keys = [n for n in names if n in present] if names is not None else sorted(present)
+    colors = class_colors(names) if names is not None else {}
+    palette = PALETTE if len(keys) <= len(PALETTE) else LARGE_PALETTE
+    shades = [colors.get(k, palette[i % len(palette)]) for i, k in enumerate(keys)]
+    codes = pd.Categorical(values, categories=keys).codes.astype(np.int16)
+    return codes, keys, shades
+
+
+def _discrete_scale(colors: Sequence[str]) -> list[list]:
+    """A colour scale that paints code i (of k, with cmin -0.5 and cmax k - 0.5) in colors[i] alone."""
+    k = len(colors)
+    return [stop for i, c in enumerate(colors) for stop in ([i / k, c], [(i + 1) / k, c])]
+
+
+def embedding_scatter_colourings(df: pd.DataFrame, x: str, y: str,
+                                 colourings: dict[str, tuple[str, Sequence[str] | None]],
+                                 hover_cols: Sequence[str] = (), *, marker_size: float = 4,
+                                 title: str = "Embedding map") -> go.Figure:
+    """One WebGL scatter with buttons that recolour it in the browser, without a server round trip.
+
+    All points are one ``Scattergl`` trace whose colour is a category code per point; each button
+    ("gold class", "part of speech", ...) restyles that code array, its colour scale, the legend
+    (one marker-only entry per category: the legend names colours, a click on it hides nothing)
+    and the title. Categories and colours are those ``embedding_scatter`` gives the column.
+
+    Args:
+        colourings: {button label: (categorical column, class names for a class-index column or
+            None)}, in button order; the first is shown first.
+        hover_cols: columns shown on hover (text is HTML-escaped), the same for every colouring.
+        title: the title's stem; it reads "<title>, coloured by <button label>".
+    """
+    if not colourings:
+        raise ValueError("colourings needs at least one {label: (column, label_names)} entry.")
+    require_columns(df, (x, y, *(c for c, _ in colourings.values()), *hover_cols), "embedding_scatter_colourings")
+    custom, template = _hover(df, hover_cols)
+    coded = {label: _category_codes(df, column, names) for label, (column, names) in colourings.items()}
+    legend = [(label, name, shade) for label, (_, keys, shades) in coded.items() for name, shade in zip(keys, shades)]
+    first = next(iter(coded))
+
+    def marker(label: str) -> dict:
+        codes, _, shades = coded[label]
+        return dict(color=codes, colorscale=_discrete_scale(shades), cmin=-0.5, cmax=len(shades) - 0.5)
+
+    traces = [go.Scattergl(x=df[x].to_numpy(dtype=float), y=df[y].to_numpy(dtype=float), mode="markers",
+                           marker=dict(size=marker_size, opacity=0.75, showscale=False, **marker(first)),
+                           customdata=custom, hovertemplate=template, showlegend=False, name="points")]
+    traces += [go.Scatter(x=[None], y=[None], mode="markers", name=name, marker=dict(size=10, color=shade),
+                          visible=label == first, hoverinfo="skip") for label, name, shade in legend]
+    buttons = []
+    for label in coded:
+        m = marker(label)
+        shades = [shade for _, _, shade in legend]
+        restyle = {"marker.color": [m["color"], *shades], "marker.colorscale": [m["colorscale"]] * len(traces),
+                   "marker.cmin": [m["cmin"]] * len(traces), "marker.cmax": [m["cmax"]] * len(traces),
+                   "visible": [True, *(lab == label for lab, _, _ in legend)]}
+        relayout = {"title.text": f"{title}, coloured by {label}", "legend.title.text": label}
+        buttons.append(dict(label=label, method="update", args=[restyle, relayout]))
+    fig = go.Figure(traces)
+    legend_layout = dict(title=first, itemsizing="constant", itemclick=False, itemdoubleclick=False)
+    return finish(fig, f"{title}, coloured by {first}", legend=legend_layout,
+                  updatemenus=[dict(type="buttons", direction="right", buttons=buttons, active=0, showactive=True,
+                                    x=0, xanchor="left", y=1.0, yanchor="bottom", pad=dict(t=4, b=4),
+                                    font=dict(size=14))]).update_layout(margin_t=120)  # room for the buttons
