@@ -124,3 +124,39 @@ def test_closing_the_tab_stops_the_recompute(server):
     assert "Traceback" not in log.read_text()
     print(f"server idle {stopped_after:.1f} s and {spent:.1f} CPU s after the tab closed "
           f"(busy at {running:.2f} cores before)")
+
+
+def test_colour_buttons_recolour_the_map_in_the_browser(server):
+    """The map's "colour by" buttons restyle it in the page itself: the title and the legend follow
+    the click, the points take the part-of-speech colours, and the server does no work for it."""
+    from playwright.sync_api import sync_playwright
+
+    url, proc, log = server
+    first_map = "() => document.querySelectorAll('.js-plotly-plot')[0]"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+        try:
+            page = browser.new_context(viewport={"width": 1920, "height": 1080}).new_page()
+            page.goto(f"{url}/embedding")
+            page.wait_for_function(f"() => {{ const gd = ({first_map})(); return gd && gd._fullData; }}",
+                                   timeout=RENDER_MS)
+            page.wait_for_timeout(2000)  # the page settles: the second map, the download buttons
+            legend = f"() => ({first_map})()._fullData.filter(t => t.visible === true && t.type === 'scatter')" \
+                     ".map(t => t.name)"
+            assert page.evaluate(legend) == ["World", "Sports", "Business", "Sci/Tech"]
+            busy = _rate(proc, 1.0)
+            cpu0 = _cpu_s(proc)
+            page.locator(".js-plotly-plot").first.locator(".updatemenu-button", has_text="part of speech").click()
+            page.wait_for_function(f"() => ({first_map})().layout.title.text.endsWith('coloured by part of speech')",
+                                   timeout=10_000)
+            page.wait_for_timeout(1000)
+            spent = _cpu_s(proc) - cpu0
+            names = page.evaluate(legend)
+            colours = page.evaluate(f"() => {{ const t = ({first_map})()._fullData[0];"
+                                    " return [t.marker.cmax, t.marker.colorscale.length]; }")
+        finally:
+            browser.close()
+    assert "NOUN" in names and "World" not in names and len(names) >= 10
+    assert colours[0] == len(names) - 0.5 and colours[1] == 2 * len(names)  # one colour per part of speech
+    assert spent < 0.3 + busy, f"the server spent {spent:.2f} CPU s on a recolour (idle rate {busy:.2f})"
+    assert "Traceback" not in log.read_text()
