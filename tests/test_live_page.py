@@ -313,3 +313,28 @@ def test_a_topk_checkpoint_has_no_threshold_whatif_and_switching_to_it_is_clean(
     at.sidebar.selectbox(key="ckpt_choice").select_index(0).run()  # and back: the learned thresholds again
     no_errors(at)
     assert at.slider(key="whatif_strength").value == 1.0
+
+
+def test_the_live_page_runs_one_session_at_a_time(app_env, monkeypatch):
+    """The live page's model calls and figures run under one server-wide lock (a forward pass
+    slowed 10-30x while other sessions' scripts ran Python beside it: benchmarks/LOAD.md)."""
+    import threading
+
+    import dashboard
+
+    held = []
+    lock = threading.Lock()
+
+    class Watched:
+        def __enter__(self):
+            lock.acquire()
+            held.append(True)
+
+        def __exit__(self, *exc):
+            lock.release()
+            return False
+
+    monkeypatch.setattr(dashboard, "_live_page_lock", lambda: Watched())
+    at = start()
+    no_errors(at)
+    assert held and not lock.locked() and layer_table(at)  # taken for the page, released after
