@@ -47,8 +47,9 @@ def one_live_page_at_a_time():
     A forward pass releases and retakes the GIL at every tensor operation; while other sessions'
     scripts run Python (building figures) each retake waits up to the 5 ms switch interval, so under
     a class's burst a 20 ms forward took 0.3-0.6 s and the 20th page 17 s (``benchmarks/LOAD.md``).
-    Python cannot run two scripts at once anyway, so queueing them costs nothing and lets each
-    forward run at full speed: sessions are served in turn."""
+    Python runs one script's Python at a time anyway, so queueing them loses little (only the overlap
+    of one session's tensor work with another's Python) and lets each forward run at full speed:
+    sessions are served in turn (20 at once: the last done after 2.7 s instead of 17)."""
     with _live_page_lock():
         yield
 
