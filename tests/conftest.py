@@ -6,7 +6,14 @@ so tokenisation is realistic while the network is a 2-layer, 32-wide random mode
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -219,3 +226,45 @@ def fake_checkpoint(path, metrics=None, **over):
     if metrics is not None:
         (path / "metrics.json").write_text(json.dumps(metrics))
     return path
+
+
+STREAMLIT_STARTUP_S = 120
+
+
+@contextlib.contextmanager
+def streamlit_server(log: Path, **env):
+    """A real `streamlit run app/Home.py` on a free local port, environment ``os.environ`` updated
+    with ``env`` (a None value removes the variable); yields (url, Popen) once /_stcore/health
+    answers, fails the test with the server's log otherwise; always stopped, with what it started
+    (``benchmarks/app_speed.stop``, the benchmarks' shutdown)."""
+    if str(REPO / "benchmarks") not in sys.path:
+        sys.path.insert(0, str(REPO / "benchmarks"))
+    from app_speed import stop
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    full = {**os.environ, **env}
+    for key in [k for k, v in full.items() if v is None]:
+        del full[key]
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "Home.py"), "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=REPO, env=full, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STREAMLIT_STARTUP_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            if time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not answer /_stcore/health within {STREAMLIT_STARTUP_S} s:\n"
+                            f"{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url, proc
+    finally:
+        stop(proc)

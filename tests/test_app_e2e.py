@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -30,14 +29,7 @@ BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backgr
 PAGES = {"performance": "Performance", "retained": "Retained tokens", "pos": "Parts of speech",
          "embedding": "Embedding map", "domain": "Domain terms", "about": "How Learned Token Pruning works"}
 SENTENCE = "The striker scored twice and the fans cheered the final whistle of a great season"
-STARTUP_S = 120
 RENDER_MS = 120_000
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -47,37 +39,9 @@ def _serve(app_models, log: Path, **env_extra):
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) "
                     "to run the browser tests")
     pytest.importorskip("playwright.sync_api")
-    port = _free_port()
-    env = {**os.environ, "LTP_MODELS_DIR": str(app_models["models_dir"]), "LTP_DATA_DIR": str(app_models["data_dir"]),
-           **env_extra}
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "Home.py"), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer /_stcore/health within {STARTUP_S} s:\n"
-                            f"{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    with streamlit_server(log, LTP_MODELS_DIR=str(app_models["models_dir"]),
+                          LTP_DATA_DIR=str(app_models["data_dir"]), **env_extra) as (url, _):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,12 @@ Needs /usr/bin/chromium and the shipped model; skipped without them.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import streamlit_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -26,15 +23,9 @@ MODEL = REPO / "models" / "ag_news-minilm-ltp"
 CHROMIUM = Path("/usr/bin/chromium")
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update"]
-STARTUP_S, RENDER_MS = 120, 180_000
+RENDER_MS = 180_000
 IDLE_CORES = 0.15  # below this share of a core the server is idle again
 AFTER_CLOSE_CPU_S = 3.0  # CPU seconds the server may still spend once the tab closed (one step, the teardown)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cpu_s(proc) -> float:
@@ -60,36 +51,10 @@ def server(tmp_path):
     models = tmp_path / "models"
     models.mkdir()
     (models / MODEL.name).symlink_to(MODEL)  # only this model: it is the one the sidebar picks
-    port = _free_port()
-    env = {**os.environ, "LTP_MODELS_DIR": str(models), "LTP_DATA_DIR": str(tmp_path / "no-data"),
-           "OMP_NUM_THREADS": "2"}
-    env.pop("LTP_PUBLIC_DEMO", None)
     log = tmp_path / "streamlit.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "Home.py"),
-                                 "--server.headless", "true", "--server.port", str(port), "--server.address",
-                                 "127.0.0.1", "--browser.gatherUsageStats", "false"],
-                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.3)
+    with streamlit_server(log, LTP_MODELS_DIR=str(models), LTP_DATA_DIR=str(tmp_path / "no-data"),
+                          OMP_NUM_THREADS="2", LTP_PUBLIC_DEMO=None) as (url, proc):
         yield url, psutil.Process(proc.pid), log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_closing_the_tab_stops_the_recompute(server):

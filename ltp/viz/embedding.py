@@ -69,16 +69,11 @@ def embedding_scatter(df: pd.DataFrame, x: str, y: str, color: str, hover_cols: 
         fig = go.Figure(go.Scattergl(x=xs, y=ys, mode="markers", marker={**marker, **scale}, name=str(color),
                                      customdata=custom, hovertemplate=template))
         return finish(fig, title)
-    values = _class_labels(df[color], label_names, color)
-    groups = pd.Series(np.arange(len(df))).groupby(values, sort=True, dropna=False).indices  # value -> rows
-    names = [str(n) for n in label_names] if label_names is not None else None
-    keys = [n for n in names if n in groups] if names is not None else list(groups)
-    colors = class_colors(names) if names is not None else {}
-    palette = PALETTE if len(keys) <= len(PALETTE) else LARGE_PALETTE  # e.g. 17 POS tags: no repeated colour
-    traces = [go.Scattergl(x=xs[groups[k]], y=ys[groups[k]], mode="markers", name=str(k),
-                           marker={**marker, "color": colors.get(str(k), palette[i % len(palette)])},
-                           customdata=None if custom is None else custom[groups[k]], hovertemplate=template)
-              for i, k in enumerate(keys)]
+    codes, keys, shades = _category_codes(df, color, label_names)
+    rows = [np.flatnonzero(codes == i) for i in range(len(keys))]
+    traces = [go.Scattergl(x=xs[r], y=ys[r], mode="markers", name=k, marker={**marker, "color": shade},
+                           customdata=None if custom is None else custom[r], hovertemplate=template)
+              for k, shade, r in zip(keys, shades, rows)]
     return finish(go.Figure(traces), title, legend=dict(title=str(color), itemsizing="constant"))
 
 
@@ -96,13 +91,22 @@ def _class_labels(values: pd.Series, label_names: Sequence[str] | None, column: 
 
 def _category_codes(df: pd.DataFrame, column: str, label_names: Sequence[str] | None) -> tuple[np.ndarray, list[str],
                                                                                                 list[str]]:
-    """(code per row, category names, a colour per category) of a categorical colour column, with
-    the categories and colours ``embedding_scatter`` gives it (class names in class order)."""
-    values = pd.Series(_class_labels(df[column], label_names, column)).astype(object)
-    values = values.where(values.notna(), "n/a").astype(str)
+    """(code per row, category names, a colour per category) of a categorical colour column: the
+    classes present in class order (class names for class indices), else the values sorted (numbers
+    as numbers, then "n/a" for a missing value; text alphabetically, "n/a" among it); class colours
+    for classes, else a palette with no repeated colour (``LARGE_PALETTE`` past ``PALETTE``'s size,
+    e.g. 17 POS tags)."""
+    raw = pd.Series(_class_labels(df[column], label_names, column), dtype=object)
+    values = raw.map(str).where(raw.notna(), "n/a")
     names = [str(n) for n in label_names] if label_names is not None else None
-    present = set(values)
-    keys = [n for n in names if n in present] if names is not None else sorted(present)
+    if names is not None:
+        keys = [n for n in names if n in set(values)]
+    else:
+        present, missing = raw.dropna().unique(), (["n/a"] if raw.isna().any() else [])
+        if all(isinstance(v, (int, float, np.number)) for v in present):  # 2 before 10
+            keys = [str(v) for v in sorted(present)] + missing
+        else:
+            keys = sorted({str(v) for v in present} | set(missing))
     colors = class_colors(names) if names is not None else {}
     palette = PALETTE if len(keys) <= len(PALETTE) else LARGE_PALETTE
     shades = [colors.get(k, palette[i % len(palette)]) for i, k in enumerate(keys)]
@@ -150,10 +154,9 @@ def embedding_scatter_colourings(df: pd.DataFrame, x: str, y: str,
                            customdata=custom, hovertemplate=template, showlegend=False, name="points")]
     traces += [go.Scatter(x=[None], y=[None], mode="markers", name=name, marker=dict(size=10, color=shade),
                           visible=label == first, hoverinfo="skip") for label, name, shade in legend]
-    buttons = []
+    buttons, shades = [], [shade for _, _, shade in legend]
     for label in coded:
         m = marker(label)
-        shades = [shade for _, _, shade in legend]
         restyle = {"marker.color": [m["color"], *shades], "marker.colorscale": [m["colorscale"]] * len(traces),
                    "marker.cmin": [m["cmin"]] * len(traces), "marker.cmax": [m["cmax"]] * len(traces),
                    "visible": [True, *(lab == label for lab, _, _ in legend)]}
