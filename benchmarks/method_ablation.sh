@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-runs/ablation}
 JOBS=${2:-2}
-INIT=${INIT:-models/ag_news-minilm-ltp}   # the fine-tuned model every arm starts from
+# the fine-tuned model every arm starts from: the first release's AG News model, which is no longer in
+# models/ since the second release; get it from git with
+#   mkdir -p runs/ag_news-v1 && git archive 727f64d models/ag_news-minilm-ltp | tar -x --strip-components=2 -C runs/ag_news-v1
+INIT=${INIT:-runs/ag_news-v1}
 LTP=${LTP:-.venv/bin/ltp}
 COMMON="--dataset ag_news --init $INIT --stages soft,hard --max-train-examples 4000 --seed 42 --quiet"
 mkdir -p "$RUNS"

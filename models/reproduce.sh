@@ -41,6 +41,9 @@ ltp export "$RUNS/imdb-l0.04" --out "$RUNS/imdb-v1" --baseline "$RUNS/imdb/basel
   --data-note "$IMDB_NOTE"                                       # the first release's models/imdb-minilm-ltp
 
 # ======== second release: the shipped models
+# (the first release's two models are also in git: instead of retraining them above,
+#  mkdir -p "$RUNS/ag_news-v1" && git archive 727f64d models/ag_news-minilm-ltp | tar -x --strip-components=2 -C "$RUNS/ag_news-v1"
+#  and the same for models/imdb-minilm-ltp -> "$RUNS/imdb-v1")
 # AG News: all 47,392 train rows + 25% short spans of them, 128 tokens, 2.5x honest FLOPs target.
 # (The shipped run predates the end-of-hard calibration; it was calibrated afterwards with
 #  `ltp calibrate --checkpoint "$RUNS/ag_news-v2/hard" --target-flops-reduction 2.5`, which is the
