@@ -299,13 +299,17 @@ def test_performance_page_agrees_with_ltp_report_on_the_shipped_models(name, mon
         assert table_line in shown  # the bench table is the report's own
     sources = " ".join(c.value for c in at.caption)
     assert "`ltp bench` · CPU" in sources and "threads" in sources and "batch 32" in sources
-    assert "date not recorded" in sources
+    stored_date = json.loads((ckpt / "bench.json").read_text())["cpu"].get("measured_at")
+    assert (stored_date or "date not recorded") in sources
     stars = [c.proto.spec for c in charts_of(at) if '"star"' in c.proto.spec]
     if (ckpt / "sweep.json").is_file():  # the shipped point sits at the report's FLOPs in the sweep's count
         assert len(stars) == 1
         spec = json.loads(stars[0])
         star = next(t for t in spec["data"] if t.get("marker", {}).get("symbol") == "star")
-        assert f"{star['x'][0]:.2f}x" == all_tokens and f"{star['y'][0]:.4f}" == acc
+        # the first release's sweep counted all tokens, the reship's is honest: the star follows the sweep
+        points = json.loads((ckpt / "sweep.json").read_text())["points"]
+        honest_sweep = any(p.get("flops_reduction_all_tokens") is not None for p in points)
+        assert f"{star['x'][0]:.2f}x" == (honest if honest_sweep else all_tokens) and f"{star['y'][0]:.4f}" == acc
 
 
 def test_about_page_states_the_stored_numbers(monkeypatch):
@@ -322,7 +326,11 @@ def test_about_page_states_the_stored_numbers(monkeypatch):
     speedup = row["CPU speed-up (bs 32 / bs 1)"].split(" / ")[0]
     honest = row["FLOPs reduction, honest (all tokens)"].split(" (")[0]
     assert f"**{speedup}**" in text and f"**{honest}**" in text
-    assert "shrank **more than** FLOPs" in text  # 1.99x faster for 1.73x fewer FLOPs: not "less"
+    # the verdict follows the stored numbers (first release: 1.99x faster for 1.73x fewer FLOPs, "more
+    # than"; the reship: 3.21x for 3.50x, "less than"), within 5% "about as much as"
+    ratio = float(speedup.rstrip("x")) / float(honest.rstrip("x"))
+    verdict = "less than" if ratio < 0.95 else "more than" if ratio > 1.05 else "about as much as"
+    assert f"shrank **{verdict}** FLOPs" in text
     assert "Measured time shrinks less than that" not in text
 
 
@@ -397,10 +405,11 @@ def test_retained_page_hides_clitics_and_agency_tags_by_default(monkeypatch):
     at.selectbox(key="ret_class").set_value(1).run()  # Sports: "ap" and "s" topped it
     no_errors(at)
     top = at.dataframe[0].value["Word"].tolist()
-    assert not {"s", "ap", "reuters", "afp"} & set(top) and top[0] == "team"
     at.toggle(key="ret_hide_tags").set_value(False).run()
     no_errors(at)
-    assert at.dataframe[0].value["Word"].tolist()[:2] == ["ap", "s"]  # what the issue saw, one click away
+    raw = at.dataframe[0].value["Word"].tolist()  # what the issue saw ("ap" and "s" on top), one click away
+    assert {"s", "ap", "reuters", "afp"} & set(raw[:5]) and not {"s", "ap", "reuters", "afp"} & set(top)
+    assert top[:5] == [w for w in raw if w not in {"s", "ap", "reuters", "afp"}][:5]  # the rest keeps its order
 
 
 def test_pos_page_layer_slider(app_env):
