@@ -439,6 +439,13 @@ def test_embedding_page_colours_and_recompute(app_env):
     pos = buttons[3]["args"]
     assert pos[1]["title.text"].endswith("coloured by part of speech")
     assert "NOUN" in [t.get("name") for t in spec["data"]] and not at.radio  # POS legend entries; no rerun needed
+    # the example map says how many of the analysed examples it shows (a strongly pruned model keeps
+    # no word piece of most texts to the last layer, and those have no point)
+    from ltp.analysis.bundle import load_bundle
+
+    bundle = load_bundle(app_env["checkpoint"] / "analysis")
+    shown, total = len(bundle.example_embeddings), bundle.summary["meta"]["examples"]
+    assert any(f"{shown:,} of the {total:,} analysed examples" in c.value for c in at.caption)
     at.slider(key="emb_slider_token_embeddings").set_value(6).run()
     at.button(key="emb_recompute_token_embeddings").click().run()
     no_errors(at)

@@ -105,7 +105,7 @@ def coloured_map(pts, key: str, table: str, names, choices: list[str], hover: tu
 def map_section(table: str, choices: list[str], hover: list[str], title: str, caption: str, chart_key: str) -> None:
     """One interactive map: perplexity and recompute, then the map with its colour buttons."""
     pts = points(bundle_key, table, split_texts is not None, bundle, split_texts)
-    st.caption(caption.format(n=len(pts)))
+    st.caption(caption.format(n=len(pts), total=bundle.summary["meta"]["examples"]))
     pts = projected(bundle, table, bundle_key, pts)
     cols = tuple(hover + (["context"] if "context" in pts else []))
     coloured_map(pts, bundle_key, table, bundle.label_names, choices, cols, title, chart_key)
@@ -130,4 +130,6 @@ map_section("token_embeddings", list(COLOR_BY),
 st.subheader("Examples")
 map_section("example_embeddings", [c for c in COLOR_BY if c != "part of speech"],
             ["example_id", "n_retained", "gold_class", "predicted_class"], "Examples",
-            "{n:,} examples, each the mean state of its tokens that reach the last layer.", "example-map")
+            "{n:,} of the {total:,} analysed examples, each the mean state of its word pieces that reach the "
+            "last layer; an example whose every word piece was pruned before then (only [CLS] left) has no "
+            "point.", "example-map")
