@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import torch
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     from ltp.checkpoint import load_checkpoint
     from ltp.inference import predict
     from ltp.text import encode
+    from ltp.train.batches import held_out_rows
+    from ltp.train.controller import threshold_scaler
 
     try:
         scales = [float(s) for s in args.scales.split(",") if s.strip()]
@@ -41,17 +42,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.checkpoint}: no training config with held-out validation rows", file=sys.stderr)
         return 2
     df = data.load_split(cfg["dataset"], "train", Path(cfg["data_dir"]) if cfg.get("data_dir") else None)
-    val = data.stratified_sample(df, min(cfg["val_examples"], len(df) // 5), cfg["seed"] + 1)
+    val = held_out_rows(df, cfg["val_examples"], cfg["seed"])
     enc = encode(ck.tokenizer, val["text"].tolist(), ck.max_length, ck.truncation)
     m = ck.model.eval()
-    theta = m.thresholds().detach().clone()
-    base = theta - m.threshold_offsets.detach()
+    scale = threshold_scaler(m)
     labels = val["label"].to_numpy()
     off = predict(m, enc, ck.tokenizer.pad_token_id, batch_size=32, mode="none")
     print(f"{len(val)} validation rows; pruning off: accuracy {np.mean(off.predicted == labels):.4f}", flush=True)
     for c in scales:
-        with torch.no_grad():
-            m.threshold_offsets.copy_(c * theta - base)
+        scale(c)
         p = predict(m, enc, ck.tokenizer.pad_token_id, batch_size=32, mode="hard")
         print(f"thresholds x {c:.3f}: accuracy {np.mean(p.predicted == labels):.4f}, honest FLOPs reduction "
               f"{p.flops_unpruned.sum() / p.flops.sum():.2f}x", flush=True)

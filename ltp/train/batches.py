@@ -32,6 +32,15 @@ class TrainData:
         return self.ids, self.labels
 
 
+def held_out_rows(df, val_examples: int, seed: int):
+    """The validation rows a run holds out of its train split: a seeded, stratified sample of
+    `val_examples`, at most a fifth of the split (none for 0)."""
+    from ltp import data
+
+    n_val = min(val_examples, len(df) // 5)
+    return data.stratified_sample(df, n_val, seed + 1) if n_val > 0 else df.iloc[:0]
+
+
 def load_train_data(cfg: TrainConfig, tokenizer) -> TrainData:
     """Tokenise the (sub-sampled) train split and hold out a validation part."""
     from ltp import data
@@ -40,8 +49,7 @@ def load_train_data(cfg: TrainConfig, tokenizer) -> TrainData:
     names = data.load_label_names(cfg.dataset, cfg.data_path)
     if len(df) == 0:
         raise data.DataError(f"The train split of {cfg.dataset} is empty; prepare it again.")
-    n_val = min(cfg.val_examples, len(df) // 5)
-    val = data.stratified_sample(df, n_val, cfg.seed + 1) if n_val > 0 else df.iloc[:0]
+    val = held_out_rows(df, cfg.val_examples, cfg.seed)
     rest = df.drop(index=val.index)
     if cfg.max_train_examples is not None and cfg.max_train_examples < len(rest):
         rest = data.stratified_sample(rest, cfg.max_train_examples, cfg.seed)

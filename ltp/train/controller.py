@@ -63,6 +63,19 @@ def binarised_reduction(model: LTPForSequenceClassification, ids: list[list[int]
     return float(p.flops_unpruned.sum() / p.flops.sum())
 
 
+def threshold_scaler(model: LTPForSequenceClassification, profile: torch.Tensor | None = None):
+    """A function c -> set every layer's threshold to c times `profile` (default: the model's
+    thresholds now), through the learned offsets; c = 1 restores the profile."""
+    theta = model.thresholds().detach().clone() if profile is None else profile
+    base = model.thresholds().detach() - model.threshold_offsets.detach()
+
+    def scale(c: float) -> None:
+        with torch.no_grad():
+            model.threshold_offsets.copy_(c * theta - base)
+
+    return scale
+
+
 def calibrate_thresholds(model: LTPForSequenceClassification, ids: list[list[int]], pad_id: int, target: float,
                          examples: int = 512, seed: int = 0, steps: int = 14, constant: bool = False) -> dict:
     """Scale the thresholds (theta^l -> c * theta^l, every layer alike) so that the binarised
@@ -77,15 +90,14 @@ def calibrate_thresholds(model: LTPForSequenceClassification, ids: list[list[int
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(ids), size=min(examples, len(ids)), replace=False)
     sample = [ids[i] for i in pick]
-    theta = model.thresholds().detach().clone()
-    base = theta - model.threshold_offsets.detach()
+    profile = None
     if constant:
-        theta = torch.full_like(theta, 1.0 / model.ltp_config.n_ref)
-        theta[0] = 0.0  # layer 1 never prunes
+        profile = torch.full_like(model.thresholds().detach(), 1.0 / model.ltp_config.n_ref)
+        profile[0] = 0.0  # layer 1 never prunes
+    scale = threshold_scaler(model, profile)
 
     def reduction_at(c: float) -> float:
-        with torch.no_grad():
-            model.threshold_offsets.copy_(c * theta - base)
+        scale(c)
         return binarised_reduction(model, sample, pad_id)
 
     before = reduction_at(1.0)
