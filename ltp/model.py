@@ -13,11 +13,14 @@ them from 0 (index l is layer l+1). The method follows ../shared/LTP-NOTES.md:
   absorb more attention the shorter the text, so only the sink score has the same scale on a
   16-token sentence as on a 256-token review (mean content score 1/N_ref at any length);
 * threshold   theta^l = f * l / L + t^l for index l = 0..L-1 (t^l learned, theta >= 0; the
-  first layer, index 0, never prunes);
+  first layer, index 0, prunes only with prune_first_layer); every pruning layer keeps its
+  min_keep best content tokens whatever the threshold (no forced collapse to [CLS] alone);
 * soft mode   layer output multiplied by m^l = sigmoid((s^l - theta^l) / T); each query of the
   score is weighted by its survival so far (product of earlier masks), and softly pruned
   tokens also fade as keys (log survival added to the key logits), so hard pruning is the
-  limit of soft pruning; the regulariser is the expected FLOPs of the soft model;
+  limit of soft pruning; the regulariser is the expected FLOPs of the soft model, and the
+  batch's binarised FLOPs (what hard mode would run) are reported beside it; a token whose
+  survival falls below soft_drop_below is removed, as in hard mode (its contribution is nil);
 * hard mode   tokens with s^l < theta^l are removed (gathered out) before layer l's
   feed-forward block and never come back; the first (classification) token is always kept.
 * topk mode   the comparison baseline: the same score and removal, but layer l keeps a fixed
@@ -36,6 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ltp.backbones import EncoderAdapter, adapter_for, load_classifier
+from ltp.flops import layer_macs, unpruned_macs
 
 MODES = ("none", "soft", "hard", "topk")
 SCORES = ("sink", "paper")
@@ -59,6 +63,16 @@ class LTPConfig:
     # many tokens; None: one threshold for every length. Short inputs (fewer tokens, each one worth
     # more, little FLOPs to save) are pruned more gently than the texts the thresholds were learned on
     length_half: float | None = 16.0
+    # layer 1 prunes too (after its attention; the first and second releases never let it): without
+    # it the honest ceiling of a 6-layer model is ~3.7x, since layer 1 and layer 2's attention run
+    # on every token whatever the thresholds
+    prune_first_layer: bool = False
+    # every pruning layer keeps at least its min_keep best content tokens (not [CLS]/[SEP]) among
+    # those alive, whatever the thresholds: no layer can be forced down to [CLS] alone (0: off)
+    min_keep: int = 0
+    # soft mode: a token whose survival (product of its masks) falls below this is removed before
+    # the feed-forward block, as in hard mode: its contribution is nil and its work is saved (0: off)
+    soft_drop_below: float = 1e-4
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -79,6 +93,10 @@ class LTPConfig:
             raise ValueError(f"length_half must be a positive number of tokens (or None), got {self.length_half}.")
         if self.final_threshold < 0:
             raise ValueError(f"final_threshold must be >= 0, got {self.final_threshold}.")
+        if self.min_keep < 0:
+            raise ValueError(f"min_keep must be >= 0 content tokens, got {self.min_keep}.")
+        if not 0 <= self.soft_drop_below < 0.01:
+            raise ValueError(f"soft_drop_below must be in [0, 0.01) (a survival, about 1e-4), got {self.soft_drop_below}.")
         if self.mode == "topk" and not self.topk_keep:
             raise ValueError("topk mode needs topk_keep: the fraction of tokens kept after each layer.")
         if self.topk_keep is not None and not all(0 < k <= 1 for k in self.topk_keep):
@@ -112,6 +130,9 @@ class LTPOutput:
     # the batch's totals, padding excluded); "kept": sum over layers of the mean soft mask
     mask_loss: torch.Tensor | None = None
     expected_flops_ratio: torch.Tensor | None = None  # soft mode: () the "flops" regulariser's value, always
+    # soft mode: () FLOPs ratio of the same batch binarised (a token survives layer l while s >= theta),
+    # what the hard stage will run; no gradient
+    binarised_flops_ratio: torch.Tensor | None = None
     alive: torch.Tensor | None = None  # (L, B, T) bool: alive after layer l's pruning
     scores: torch.Tensor | None = None  # (L, B, T) importance at layer l (0 where not alive)
     soft_masks: torch.Tensor | None = None  # (L, B, T) soft masks (soft mode only)
@@ -173,25 +194,6 @@ def importance_scores(
     return received * count / (mass * n_ref) * live
 
 
-def soft_mask(scores: torch.Tensor, threshold: torch.Tensor, temperature: float) -> torch.Tensor:
-    """m = sigmoid((s - theta) / T), same shape as scores."""
-    return torch.sigmoid((scores - threshold) / temperature)
-
-
-def layer_macs(n_attn: torch.Tensor, n_ffn: torch.Tensor, d: int, d_ff: int) -> torch.Tensor:
-    """Multiply-accumulates of one layer: 4 d^2 n_a + 2 d n_a^2 (attention) + 2 d d_ff n_f.
-
-    Counts may be fractional (expected counts of the soft model); the result is differentiable."""
-    n_attn, n_ffn = n_attn.double(), n_ffn.double()
-    return 4 * d * d * n_attn + 2 * d * n_attn**2 + 2 * d * d_ff * n_ffn
-
-
-def unpruned_macs(n: torch.Tensor, num_layers: int, d: int, d_ff: int) -> torch.Tensor:
-    """Honest unpruned baseline: every real token in every layer, but the last layer's FFN
-    for [CLS] alone (a [CLS] classifier reads nothing else)."""
-    return (num_layers - 1) * layer_macs(n, n, d, d_ff) + layer_macs(n, torch.ones_like(n), d, d_ff)
-
-
 def special_positions(alive: torch.Tensor) -> torch.Tensor:
     """(B, t) bool: [CLS] (position 0) and the last real token ([SEP] / </s>) of each row."""
     special = torch.zeros_like(alive)
@@ -245,10 +247,14 @@ class _RunState:
     macs_all: torch.Tensor  # (B,) MACs with every survivor through the last FFN
     length_factor: torch.Tensor  # (B, 1) rho(n) scaling each example's thresholds
     survival: torch.Tensor | None  # (B, t) soft mode: product of the soft masks so far
+    hard_alive: torch.Tensor | None  # (B, t) soft mode: alive if the masks so far were binarised
+    force: torch.Tensor | None  # (B, t) bool: positions that survive every layer whatever their score
+    topk_keep: list[float] | None  # topk mode: the kept fraction after each layer
     log_survival: torch.Tensor | None  # (B, t) soft mode: its log, summed exactly (logsigmoid)
     final_input: tuple
     exp_macs: list = field(default_factory=list)  # soft mode: (B,) expected MACs per layer
     kept_terms: list = field(default_factory=list)  # soft mode: (B,) mean mask per pruning layer
+    bin_macs: list = field(default_factory=list)  # soft mode: (B,) MACs per layer, binarised
 
 
 
@@ -281,7 +287,7 @@ class LTPForSequenceClassification(nn.Module):
         self.threshold_offsets.requires_grad_(mode == "soft")
 
     def thresholds(self) -> torch.Tensor:
-        """(L,) theta^l = f * l / L + t^l; entry 0 is unused (the first layer never prunes)."""
+        """(L,) theta^l = f * l / L + t^l; entry 0 is used only with prune_first_layer."""
         layer = torch.arange(self.num_layers, device=self.threshold_offsets.device, dtype=torch.float32)
         base = self.ltp_config.final_threshold * layer / self.num_layers
         return base + self.threshold_offsets
@@ -311,6 +317,9 @@ class LTPForSequenceClassification(nn.Module):
         attention_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         mode: str | None = None,
+        thresholds: torch.Tensor | None = None,
+        topk_keep: list[float] | None = None,
+        force_keep: torch.Tensor | None = None,
     ) -> LTPOutput:
         """Run the encoder with pruning: embed, then per layer attend, score, prune, FFN; classify.
 
@@ -319,36 +328,50 @@ class LTPForSequenceClassification(nn.Module):
             attention_mask: (B, T) 1 for real tokens, 0 for padding.
             labels: (B,) class indices; when given the output carries a loss.
             mode: overrides the configured mode for this call.
+            thresholds: (L,) theta^l for this call instead of the learned ones (a what-if).
+            topk_keep: per-layer kept fractions for this call (topk mode) instead of the config's.
+            force_keep: (B, T) bool, positions that survive every layer whatever their score.
         """
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"Unknown pruning mode {mode!r}: use one of {', '.join(MODES)}.")
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
-        st = self._start(input_ids, attention_mask, mode)
-        theta = self.thresholds()  # (L,)
+        theta = self.thresholds() if thresholds is None else torch.as_tensor(
+            thresholds, dtype=torch.float32, device=input_ids.device)
+        if theta.shape != (self.num_layers,):
+            raise ValueError(f"thresholds needs one value per layer ({self.num_layers}), got shape {tuple(theta.shape)}.")
+        st = self._start(input_ids, attention_mask, mode, topk_keep, force_keep)
         for l, layer in enumerate(self.adapter.layers):
             self._layer(st, l, layer, mode, theta)
         return self._finish(st, theta, labels)
 
-    def _start(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mode: str) -> "_RunState":
+    def _start(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, mode: str,
+               topk_keep: list[float] | None = None, force_keep: torch.Tensor | None = None) -> "_RunState":
         """The state entering the first layer: embeddings, every real token alive, empty records."""
         bsz, length = input_ids.shape
         dev = input_ids.device
         hidden = self.adapter.embed(input_ids)  # (B, T, d)
         alive = attention_mask.bool().clone()  # (B, t) over the current columns
         L, real_len = self.num_layers, alive.sum(1)
+        soft = mode == "soft"
+        keep_frac = list(topk_keep) if topk_keep is not None else self.ltp_config.topk_keep
+        if mode == "topk" and (keep_frac is None or len(keep_frac) != L):
+            raise ValueError(f"topk_keep needs one fraction per layer ({L}), got {keep_frac}.")
         return _RunState(
             hidden=hidden, bias=self.adapter.position_bias(hidden), alive=alive,
             special=special_positions(alive), positions=torch.arange(length, device=dev).expand(bsz, length),
             real_len=real_len, length_factor=self.length_factor(real_len)[:, None],
             rec_alive=torch.zeros(L, bsz, length, dtype=torch.bool, device=dev),
             rec_scores=torch.zeros(L, bsz, length, dtype=hidden.dtype, device=dev),
-            rec_soft=torch.zeros(L, bsz, length, dtype=hidden.dtype, device=dev) if mode == "soft" else None,
+            rec_soft=torch.zeros(L, bsz, length, dtype=hidden.dtype, device=dev) if soft else None,
             macs=torch.zeros(bsz, dtype=torch.float64, device=dev),
             macs_all=torch.zeros(bsz, dtype=torch.float64, device=dev),
-            survival=alive.to(hidden.dtype) if mode == "soft" else None,
-            log_survival=torch.zeros_like(hidden[..., 0]) if mode == "soft" else None,
+            survival=alive.to(hidden.dtype) if soft else None,
+            log_survival=torch.zeros_like(hidden[..., 0]) if soft else None,
+            hard_alive=alive.clone() if soft else None,
+            force=None if force_keep is None else force_keep.bool().to(dev) & alive,
+            topk_keep=keep_frac,
             final_input=(),  # set on entering the last layer
         )
 
@@ -360,17 +383,19 @@ class LTPForSequenceClassification(nn.Module):
         n_attn = st.alive.sum(1)  # (B,) tokens entering this layer
         attn_out, scores = self._attend(st, layer, mode)
         st.rec_scores[l].scatter_(1, st.positions, scores)
-        prunes = l > 0 and mode != "none"  # the first layer never prunes
+        prunes = mode != "none" and (l > 0 or self.ltp_config.prune_first_layer)
+        mask = None
         # hard / top-k remove tokens before the FFN: a removed token's FFN is never run (the saving)
         if prunes and mode in ("hard", "topk"):
             attn_out = self._remove(st, attn_out, scores, theta[l], l, mode)
-        # the classifier reads [CLS] alone, so the last layer's FFN runs for [CLS] only (every mode)
-        st.hidden = self.adapter.feed_forward(layer, attn_out[:, :1] if last else attn_out)  # (B, t, d)
-        # soft mode scales after the FFN: nothing is removed, the token's whole layer output fades
-        if prunes and mode == "soft":
-            self._soft_prune(st, scores, theta[l], l, last)
+        elif prunes:  # soft: masks decided now, applied after the FFN; negligible tokens removed
+            mask, attn_out = self._soft_prune(st, attn_out, scores, theta[l], l, last)
         elif mode == "soft":
             self._soft_unpruned_layer(st, n_attn, last)
+        # the classifier reads [CLS] alone, so the last layer's FFN runs for [CLS] only (every mode)
+        st.hidden = self.adapter.feed_forward(layer, attn_out[:, :1] if last else attn_out)  # (B, t, d)
+        if mask is not None and not last:  # soft: the token's whole layer output fades with its mask
+            st.hidden = st.hidden * mask.unsqueeze(-1)
         self._count_macs(st, l, n_attn, last)
 
     def _attend(self, st: "_RunState", layer: nn.Module, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -388,55 +413,90 @@ class LTPForSequenceClassification(nn.Module):
                                    key_weight=st.survival if fade else None)
         return attn_out, scores
 
-    def _remove(self, st: "_RunState", attn_out, scores, theta_l, l: int, mode: str) -> torch.Tensor:
-        """Hard / top-k: gather the kept tokens to the front and drop the rest; they skip this
-        layer's FFN (removal before it saves its cost) and every later layer."""
-        keep = (st.alive & (scores >= theta_l * st.length_factor) if mode == "hard"
-                else self._topk_keep(scores, st.alive, st.real_len, l))
-        keep[:, 0] = True  # the classification token always stays
+    def _kept_anyway(self, st: "_RunState", scores: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        """(B, t) bool: tokens that survive this layer whatever the threshold: the min_keep
+        best-scoring content tokens among `candidates`, and the forced positions."""
+        k = self.ltp_config.min_keep
+        kept = torch.zeros_like(candidates) if st.force is None else st.force & candidates
+        if k <= 0:
+            return kept
+        content = candidates & ~st.special
+        ranked = torch.where(content, scores.detach(), torch.full_like(scores, -1.0))  # scores >= 0
+        rank = torch.argsort(torch.argsort(ranked, dim=1, descending=True, stable=True), dim=1)
+        return kept | (content & (rank < k))
+
+    def _compact_state(self, st: "_RunState", keep: torch.Tensor, *tokens: torch.Tensor) -> list[torch.Tensor]:
+        """Remove the columns not in `keep` (B, t) from the run state (kept ones first, in input
+        order); returns `tokens` (B, t, ...) gathered the same way."""
         order, new_len = _compact(keep)
         order = order[:, :new_len]  # (B, t'): the kept columns, in input order, then padding
         st.alive = keep.gather(1, order)
         st.special = st.special.gather(1, order)
         st.positions = st.positions.gather(1, order)
         st.bias = self.adapter.gather_bias(st.bias, order)
-        return _gather_tokens(attn_out, order)
+        for name in ("survival", "log_survival", "hard_alive", "force"):
+            value = getattr(st, name)
+            if value is not None:
+                setattr(st, name, value.gather(1, order))
+        return [_gather_tokens(x, order) for x in tokens]
 
-    def _topk_keep(self, scores: torch.Tensor, alive: torch.Tensor, real_len: torch.Tensor, layer: int) -> torch.Tensor:
-        """(B, t) bool: the ceil(keep[layer] * real_len) highest-scoring alive tokens."""
-        keep_frac = self.ltp_config.topk_keep
-        if keep_frac is None or len(keep_frac) != self.num_layers:
-            raise ValueError(f"topk_keep needs one fraction per layer ({self.num_layers}), got {keep_frac}.")
-        k = torch.ceil(keep_frac[layer] * real_len.to(torch.float32)).long().clamp(min=1)  # (B,)
+    def _remove(self, st: "_RunState", attn_out, scores, theta_l, l: int, mode: str) -> torch.Tensor:
+        """Hard / top-k: gather the kept tokens to the front and drop the rest; they skip this
+        layer's FFN (removal before it saves its cost) and every later layer."""
+        keep = (st.alive & (scores >= theta_l * st.length_factor) if mode == "hard"
+                else self._topk_keep(scores, st.alive, st.real_len, st.topk_keep[l]))
+        keep = keep | self._kept_anyway(st, scores, st.alive)
+        keep[:, 0] = True  # the classification token always stays
+        (attn_out,) = self._compact_state(st, keep, attn_out)
+        return attn_out
+
+    @staticmethod
+    def _topk_keep(scores: torch.Tensor, alive: torch.Tensor, real_len: torch.Tensor, fraction: float) -> torch.Tensor:
+        """(B, t) bool: the ceil(fraction * real_len) highest-scoring alive tokens."""
+        k = torch.ceil(fraction * real_len.to(torch.float32)).long().clamp(min=1)  # (B,)
         ranked = torch.where(alive, scores, torch.full_like(scores, -1.0))  # scores >= 0: the dead rank last
         ranked[:, 0] = float("inf")  # [CLS] counts among the kept
         # the argsort of the descending argsort is each token's rank (0 = best): keep rank < k per row
         rank = torch.argsort(torch.argsort(ranked, dim=1, descending=True, stable=True), dim=1)
         return alive & (rank < k[:, None])
 
-    def _soft_prune(self, st: "_RunState", scores, theta_l, l: int, last: bool) -> None:
-        """Soft: scale the layer's output by its mask (after the FFN: nothing is removed, the
-        token's contribution fades), update survival and the regulariser's terms."""
-        z = (scores - theta_l * st.length_factor) / self.ltp_config.temperature
-        m = torch.where(st.alive, torch.sigmoid(z), torch.zeros_like(z))  # soft_mask(), with its log below
-        m[:, 0] = 1.0
-        log_m = F.logsigmoid(z).masked_fill(~st.alive, -1e4)  # exact log of tiny masks, for key fading
-        log_m[:, 0] = 0.0
+    def _soft_prune(self, st: "_RunState", attn_out, scores, theta_l, l: int, last: bool):
+        """Soft: the layer's mask m = sigmoid((s - theta) / T) (1 for the tokens kept anyway),
+        survival and the regulariser's terms (expected and binarised FLOPs); tokens whose
+        survival fell below soft_drop_below are removed before the FFN.
+
+        Returns: the mask (B, t') to scale the FFN output with, and attn_out (B, t', d)."""
+        cfg = self.ltp_config
+        z = (scores - theta_l * st.length_factor) / cfg.temperature
+        anyway = self._kept_anyway(st, scores, st.hard_alive)
+        anyway[:, 0] = True
+        m = torch.where(anyway, torch.ones_like(z), torch.where(st.alive, torch.sigmoid(z), torch.zeros_like(z)))
+        log_m = F.logsigmoid(z).masked_fill(~st.alive, -1e4).masked_fill(anyway, 0.0)  # exact log of tiny masks
         st.log_survival = st.log_survival + log_m
-        if not last:  # the last layer's states beyond [CLS] are never computed
-            st.hidden = st.hidden * m.unsqueeze(-1)
-        entering = st.survival.sum(1)  # expected tokens entering this layer
+        entering, hard_entering = st.survival.sum(1), st.hard_alive.sum(1)  # expected / binarised tokens entering
         st.survival = st.survival * m
+        st.hard_alive = st.hard_alive & ((z >= 0) | anyway)
         st.rec_soft[l].scatter_(1, st.positions, m)
-        st.kept_terms.append((m * st.alive).sum(1) / st.alive.sum(1))  # mean over real tokens
-        n_ffn = torch.ones_like(entering) if last else st.survival.sum(1)
-        st.exp_macs.append(layer_macs(entering, n_ffn, self.hidden_size, self.intermediate_size))
+        st.kept_terms.append((m * st.alive).sum(1) / st.real_len)  # mean over real tokens
+        one = torch.ones_like(entering)
+        d, d_ff = self.hidden_size, self.intermediate_size
+        st.exp_macs.append(layer_macs(entering, one if last else st.survival.sum(1), d, d_ff))
+        st.bin_macs.append(layer_macs(hard_entering, one if last else st.hard_alive.sum(1), d, d_ff))
+        if cfg.soft_drop_below > 0 and not last:
+            keep = st.alive & (st.survival >= cfg.soft_drop_below)
+            keep[:, 0] = True
+            if not torch.equal(keep, st.alive):
+                attn_out, m = self._compact_state(st, keep, attn_out, m)
+        return m, attn_out
 
     def _soft_unpruned_layer(self, st: "_RunState", n_attn: torch.Tensor, last: bool) -> None:
-        """Soft, first layer: it never prunes, so its expected MACs are its real ones (every
-        token; in the FFN [CLS] alone if it is also the last layer)."""
+        """Soft, a layer that does not prune (the first, unless prune_first_layer): its expected
+        and binarised MACs are its real ones (every token; in the FFN [CLS] alone if it is also
+        the last layer)."""
         n = n_attn.to(st.hidden.dtype)
-        st.exp_macs.append(layer_macs(n, torch.ones_like(n) if last else n, self.hidden_size, self.intermediate_size))
+        macs = layer_macs(n, torch.ones_like(n) if last else n, self.hidden_size, self.intermediate_size)
+        st.exp_macs.append(macs)
+        st.bin_macs.append(macs)
 
     def _count_macs(self, st: "_RunState", l: int, n_attn: torch.Tensor, last: bool) -> None:
         """Record who is alive after layer l and add the layer's MACs (honest and all-tokens)."""
@@ -459,8 +519,9 @@ class LTPForSequenceClassification(nn.Module):
             last_hidden_state=st.hidden, final_input_state=st.final_input[0],
             final_input_positions=st.final_input[1], final_input_alive=st.final_input[2],
         )
-        if st.kept_terms:  # soft mode: expected FLOPs ratio of the batch's totals
+        if st.exp_macs and st.kept_terms:  # soft mode with a pruning layer: FLOPs ratios of the batch's totals
             out.expected_flops_ratio = (torch.stack(st.exp_macs, 0).sum() / unpruned.sum()).to(logits.dtype)
+            out.binarised_flops_ratio = (torch.stack(st.bin_macs, 0).sum() / unpruned.sum()).detach().to(logits.dtype)
             if self.ltp_config.regularizer == "flops":
                 out.mask_loss = out.expected_flops_ratio
             else:
@@ -516,8 +577,5 @@ __all__ = [
     "EncoderAdapter",
     "build_model",
     "importance_scores",
-    "soft_mask",
-    "layer_macs",
-    "unpruned_macs",
     "special_positions",
 ]

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from conftest import ARCHS, MORE_ARCHS, ragged_batch as batch, tiny_hf
-from ltp.model import LTPConfig, LTPForSequenceClassification, importance_scores, layer_macs, soft_mask
+from ltp.flops import layer_macs
+from ltp.model import LTPConfig, LTPForSequenceClassification, importance_scores
 
 
 def pruning_model(kind, n_ref=12, score="sink", length_half=None):

@@ -27,9 +27,9 @@ def add_parser(sub) -> None:
     g = t.add_argument_group("top-k baseline (--stages topk, from a baseline checkpoint)")
     g.add_argument("--topk-keep", default=None,
                    help="comma-separated fraction of the input kept after each layer, one per layer "
-                        "(layer 1's is not used: layer 1 never prunes)")
+                        "(layer 1's is used only when layer 1 prunes)")
     g.add_argument("--topk-epochs", type=int, default=None, help="epochs of the topk stage")
-    g.add_argument("--topk-lr", type=float, default=1e-5, help="weights LR, topk stage")
+    g.add_argument("--topk-lr", type=float, default=2e-5, help="weights LR, topk stage (the soft stage's)")
     _pruning_args(t.add_argument_group("pruning"))
 
 
@@ -86,6 +86,27 @@ def _pruning_args(g) -> None:
                    help="f, the slope of the base thresholds: layer l of L (1..L) starts at f * (l-1) / L, the "
                         "learned offset is added to it (default 0.01 * 128 / N_ref)")
     g.add_argument("--n-ref", type=int, default=None, help="constant score divisor N_ref (default: --max-length)")
+    g.add_argument("--no-prune-first-layer", dest="prune_first_layer", action="store_false",
+                   help="layer 1 never prunes (the first two releases; caps a 6-layer model near 3.7x honest FLOPs)")
+    g.add_argument("--min-keep", type=int, default=1,
+                   help="content tokens every pruning layer keeps whatever the thresholds (its best-scoring); 0: none")
+    g.add_argument("--soft-drop-below", type=float, default=1e-4,
+                   help="soft stage: remove a token once its survival falls below this (it contributes nothing); 0: keep all")
+    g.add_argument("--controller-signal", choices=("binarised", "expected"), default="binarised",
+                   help="what the FLOPs controller steers: the batch's binarised FLOPs (what the hard stage runs) or "
+                        "the soft model's expected FLOPs (the second release)")
+    g.add_argument("--no-calibrate", dest="calibrate", action="store_false",
+                   help="with a target: no threshold calibration at the stage starts and the hard stage's end "
+                        "(the controller alone)")
+    g.add_argument("--teacher", default="auto",
+                   help="soft/hard/topk stages distil this checkpoint run with pruning off: auto (the fine-tuned "
+                        "checkpoint the pruning starts from), a path, or none (cross-entropy on the labels)")
+    g.add_argument("--distill-alpha", type=float, default=1.0,
+                   help="weight of the KL to the teacher; 1 - alpha goes to the labels' cross-entropy")
+    g.add_argument("--distill-temperature", type=float, default=2.0, help="softmax temperature of the distillation")
+    g.add_argument("--rank-distill", type=float, default=0.0,
+                   help="soft stage: weight of the teacher's token ranking distilled into every pruning layer's "
+                        "scores (ToP), decaying to 0 over the stage; 0: off")
 
 
 def train_config(args):
@@ -104,7 +125,10 @@ def train_config(args):
         temperature=args.temperature, temperature_end=args.temperature_end, final_threshold=args.final_threshold,
         clamp_thresholds=args.clamp_thresholds, score=args.score, key_fade=args.key_fade,
         regularizer=args.regularizer, target_flops_reduction=args.target_flops_reduction, short_spans=args.short_spans,
-        length_half=args.length_half or None,
+        length_half=args.length_half or None, prune_first_layer=args.prune_first_layer, min_keep=args.min_keep,
+        soft_drop_below=args.soft_drop_below, controller_signal=args.controller_signal, calibrate=args.calibrate,
+        teacher=args.teacher, distill_alpha=args.distill_alpha, distill_temperature=args.distill_temperature,
+        rank_distill=args.rank_distill,
         freeze_embeddings=not args.train_embeddings, save_dtype=args.save_dtype, seed=args.seed,
         data_dir=args.data_dir, init=args.init, command=args.command_line,
     )

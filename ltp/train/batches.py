@@ -26,8 +26,9 @@ class TrainData:
     short_labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
 
     def for_stage(self, stage: str) -> tuple[list[list[int]], np.ndarray]:
-        """The rows a stage trains on: the texts, plus their short spans in the pruning stages."""
-        if stage in ("soft", "hard") and self.short_ids:
+        """The rows a stage trains on: the texts, plus their short spans in the pruning stages
+        (top-k too: a fair baseline trains on the same rows)."""
+        if stage in ("soft", "hard", "topk") and self.short_ids:
             return self.ids + self.short_ids, np.concatenate([self.labels, self.short_labels])
         return self.ids, self.labels
 

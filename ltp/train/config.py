@@ -28,7 +28,7 @@ class TrainConfig:
     baseline_lr: float = 5e-5  # weights learning rate per stage
     soft_lr: float = 2e-5
     hard_lr: float = 1e-5
-    topk_lr: float = 1e-5
+    topk_lr: float = 2e-5  # the soft stage's: a fair top-k gets the same schedule
     topk_keep: tuple[float, ...] | None = None  # topk stage: fraction of the input kept after each layer
     threshold_lr: float | None = None  # thresholds LR (soft stage); None: THRESHOLD_STEP / n_ref
     clamp_thresholds: bool = True  # keep theta >= 0 after every step
@@ -53,6 +53,17 @@ class TrainConfig:
     calibration_examples: int = 512  # train texts the binarised thresholds are calibrated on (target runs)
     short_spans: float = 0.25  # soft/hard stages: add a short span (8-64 tokens) of this fraction of the texts
     length_half: float | None = 16.0  # thresholds scaled by rho(n) = (n/(n+h)) / (n_ref/(n_ref+h)); None: off
+    # the third method (issue 20): a teacher, pruning from layer 1, no forced collapse, a controller
+    # on the binarised FLOPs, a cheaper soft stage; each one can be turned back for the ablation
+    teacher: str = "auto"  # soft/hard/topk distil this checkpoint, run unpruned: "auto" (the fine-tuned start), a path, "none"
+    distill_alpha: float = 1.0  # loss = alpha * KL(teacher || student) + (1 - alpha) * cross-entropy on the labels
+    distill_temperature: float = 2.0  # T of the distillation softmax (the loss is scaled by T^2)
+    rank_distill: float = 0.0  # soft stage: weight of the teacher's token ranking in every pruning layer (ToP), decaying to 0
+    prune_first_layer: bool = True  # layer 1 prunes too (the first two releases: never)
+    min_keep: int = 1  # content tokens every pruning layer keeps whatever the thresholds (0: none)
+    soft_drop_below: float = 1e-4  # soft stage: remove tokens whose survival fell below this (0: keep all)
+    controller_signal: str = "binarised"  # the controller's error: FLOPs of the batch binarised, or "expected" (soft)
+    calibrate: bool = True  # target runs: calibrate the binarised thresholds at the stage starts and the hard stage's end
     freeze_embeddings: bool = True  # word embeddings stay as in the backbone (smaller checkpoint)
     save_dtype: str = "float32"  # float16 halves checkpoint size
     seed: int = 42
@@ -67,6 +78,14 @@ class TrainConfig:
             raise ValueError(f"--target-flops-reduction must be above 1 (e.g. 2.5), got {self.target_flops_reduction}.")
         if not 0 <= self.short_spans <= 1:
             raise ValueError(f"--short-spans is a fraction of the training texts in [0, 1], got {self.short_spans}.")
+        if self.controller_signal not in ("binarised", "expected"):
+            raise ValueError(f"--controller-signal is binarised or expected, got {self.controller_signal!r}.")
+        if not 0 <= self.distill_alpha <= 1:
+            raise ValueError(f"--distill-alpha is a weight in [0, 1], got {self.distill_alpha}.")
+        if self.distill_temperature <= 0 or self.rank_distill < 0 or self.min_keep < 0:
+            raise ValueError("--distill-temperature must be positive, --rank-distill and --min-keep >= 0.")
+        if not 0 <= self.soft_drop_below < 0.01:
+            raise ValueError(f"--soft-drop-below is a survival in [0, 0.01), about 1e-4; got {self.soft_drop_below}.")
         for name in ("threshold_lr", "temperature", "temperature_end"):
             v = getattr(self, name)
             if v is not None and v <= 0:

@@ -93,7 +93,8 @@ def calibrate_thresholds(model: LTPForSequenceClassification, ids: list[list[int
     profile = None
     if constant:
         profile = torch.full_like(model.thresholds().detach(), 1.0 / model.ltp_config.n_ref)
-        profile[0] = 0.0  # layer 1 never prunes
+        if not model.ltp_config.prune_first_layer:
+            profile[0] = 0.0  # layer 1 never prunes
     scale = threshold_scaler(model, profile)
 
     def reduction_at(c: float) -> float:

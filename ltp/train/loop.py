@@ -9,14 +9,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from ltp.checkpoint import ALL_STAGES
 from ltp.inference import pad_batch, predict
 from ltp.text import Encoded
-from ltp.model import LTPForSequenceClassification
+from ltp.model import LTPForSequenceClassification, special_positions
 from ltp.train.batches import LengthGroupedBatches, TrainData
 from ltp.train.config import TrainConfig
 from ltp.train.controller import FlopsController
+from ltp.train.distill import TeacherTargets, distillation_loss, rank_distillation_loss
 
 SAVE_EVERY_S = 600.0  # mid-epoch resume state every 10 minutes
 
@@ -36,10 +38,12 @@ class StageRun:
     controller: FlopsController | None = None  # soft stage with a FLOPs target
     temperatures: tuple[float, float] | None = None  # soft stage: (start, end) of the annealing
     clamp: bool = True
+    teacher: TeacherTargets | None = None  # the teacher's logits and token scores per training row
+    cfg: TrainConfig | None = None  # distillation weights, the controller's signal, the regulariser weight
 
 
 def prepare_stage(stage: str, model: LTPForSequenceClassification, data: TrainData, pad_id: int,
-                  cfg: TrainConfig) -> StageRun:
+                  cfg: TrainConfig, teacher: TeacherTargets | None = None) -> StageRun:
     """Optimizer (thresholds in their own group, no weight decay), schedule, batches, accelerate."""
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup
@@ -58,7 +62,8 @@ def prepare_stage(stage: str, model: LTPForSequenceClassification, data: TrainDa
 
     def collate(batch_idx: list[int]):
         batch_ids, mask = pad_batch([ids[i] for i in batch_idx], pad_id)
-        return batch_ids, mask, torch.as_tensor(labels[batch_idx], dtype=torch.long)
+        rows = torch.as_tensor(batch_idx, dtype=torch.long)  # which training rows: the teacher's targets
+        return batch_ids, mask, torch.as_tensor(labels[batch_idx], dtype=torch.long), rows
 
     loader = torch.utils.data.DataLoader(range(len(ids)), batch_sampler=sampler, collate_fn=collate)
     model, optimizer, scheduler, loader = accelerator.prepare(model, optimizer, scheduler, loader)
@@ -66,7 +71,7 @@ def prepare_stage(stage: str, model: LTPForSequenceClassification, data: TrainDa
     controller = (FlopsController(cfg.target_flops_reduction, cfg.target_lr, cfg.target_rho)
                   if soft and cfg.target_flops_reduction else None)
     return StageRun(accelerator, model, optimizer, scheduler, loader, sampler, steps_per_epoch, total, controller,
-                    cfg.resolved_temperature if soft else None, cfg.clamp_thresholds)
+                    cfg.resolved_temperature if soft else None, cfg.clamp_thresholds, teacher, cfg)
 
 
 def train_epoch(run: StageRun, desc: str, show_progress: bool, checkpoint: Callable[[int, str], None]) -> dict:
@@ -76,7 +81,8 @@ def train_epoch(run: StageRun, desc: str, show_progress: bool, checkpoint: Calla
     loses little) and on Ctrl-C / SIGTERM (at the exact step, then the interrupt goes on)."""
     from tqdm.auto import tqdm
 
-    sums = {"loss": 0.0, "task_loss": 0.0, "mask_loss": 0.0, "kept": 0.0, "steps": 0}
+    sums = {"loss": 0.0, "task_loss": 0.0, "distill_loss": 0.0, "rank_loss": 0.0, "mask_loss": 0.0, "kept": 0.0,
+            "steps": 0}
     position = {"batches": run.sampler.skip}  # global batches consumed, updated right after each update
     bar = tqdm(run.loader, desc=desc, disable=not show_progress, initial=position["batches"],
                total=run.steps_per_epoch, dynamic_ncols=True)
@@ -94,12 +100,12 @@ def _train_steps(run: StageRun, bar, sums: dict, position: dict, checkpoint) -> 
     acc = run.accelerator
     model = acc.unwrap_model(run.model)
     last_save = time.perf_counter()
-    for ids, mask, labels in bar:  # the prepared loader already places batches on the device
-        out, loss = _step(run, model, ids, mask, labels)
+    for ids, mask, labels, rows in bar:  # the prepared loader already places batches on the device
+        out, losses = _step(run, model, ids, mask, labels, rows)
         position["batches"] += acc.num_processes  # each process took one batch of the global order
         kept = kept_fraction(out, mask)
-        sums["loss"] += float(loss.item())
-        sums["task_loss"] += out.task_loss.item()
+        for name, value in losses.items():
+            sums[name] += float(value)
         sums["mask_loss"] += out.mask_loss.item() if out.mask_loss is not None else 0.0
         sums["kept"] += kept
         sums["steps"] += 1
@@ -112,17 +118,23 @@ def _train_steps(run: StageRun, bar, sums: dict, position: dict, checkpoint) -> 
             last_save = time.perf_counter()
 
 
-def _step(run: StageRun, model: LTPForSequenceClassification, ids, mask, labels):
-    """One optimiser step (temperature annealed, controller penalty, clamp); returns (output, loss)."""
+def _step(run: StageRun, model: LTPForSequenceClassification, ids, mask, labels, rows):
+    """One optimiser step (temperature annealed, losses, controller penalty, clamp); returns
+    (output, the step's losses as floats)."""
     acc = run.accelerator
     step = run.scheduler.scheduler.last_epoch if hasattr(run.scheduler, "scheduler") else run.scheduler.last_epoch
+    progress = min(1.0, step / max(run.total_steps - 1, 1))
     if run.temperatures:  # geometric annealing of T over the soft stage
         t0, t1 = run.temperatures
-        model.ltp_config.temperature = t0 * (t1 / t0) ** min(1.0, step / max(run.total_steps - 1, 1))
-    out = run.model(ids, mask, labels=labels)
-    loss = out.loss
+        model.ltp_config.temperature = t0 * (t1 / t0) ** progress
+    out = run.model(ids, mask)
+    losses = task_losses(run, model, out, mask, labels, rows, progress)
+    loss = losses["task"]
     if run.controller is not None:  # the target replaces the fixed lambda
-        loss = out.task_loss + run.controller.penalty(out.expected_flops_ratio, out.mask_loss, float(mask.sum()))
+        signal = out.binarised_flops_ratio if run.cfg.controller_signal == "binarised" else out.expected_flops_ratio
+        loss = loss + run.controller.penalty(signal, out.mask_loss, float(mask.sum()))
+    elif out.mask_loss is not None:
+        loss = loss + model.ltp_config.mask_lambda * out.mask_loss
     acc.backward(loss)
     acc.clip_grad_norm_(run.model.parameters(), 1.0)
     run.optimizer.step()
@@ -130,7 +142,33 @@ def _step(run: StageRun, model: LTPForSequenceClassification, ids, mask, labels)
     run.optimizer.zero_grad()
     if run.clamp and model.mode == "soft":
         model.clamp_thresholds()
-    return out, loss
+    return out, {"loss": loss.item(), "task_loss": losses["cross_entropy"].item(),
+                 "distill_loss": float(losses.get("distill", 0.0)), "rank_loss": float(losses.get("rank", 0.0))}
+
+
+def task_losses(run: StageRun, model: LTPForSequenceClassification, out, mask, labels, rows, progress: float) -> dict:
+    """The loss the weights learn from, before the pruning penalty: {"task", "cross_entropy",
+    and with a teacher "distill" (and "rank")}. With a teacher: alpha * KL to its logits +
+    (1 - alpha) * cross-entropy (+ the decaying ranking term in the soft stage)."""
+    ce = F.cross_entropy(out.logits, labels)
+    result = {"task": ce, "cross_entropy": ce.detach()}
+    if run.teacher is None:
+        return result
+    cfg = run.cfg
+    t_logits, t_scores = run.teacher.batch(rows, mask.shape[1])
+    kd = distillation_loss(out.logits, t_logits.to(out.logits.device), cfg.distill_temperature)
+    task = cfg.distill_alpha * kd + (1 - cfg.distill_alpha) * ce
+    result.update(distill=kd.detach())
+    weight = cfg.rank_distill * (1 - progress)
+    if weight > 0 and model.mode == "soft":
+        real = mask.bool()
+        layers = [l for l in range(model.num_layers) if l > 0 or model.ltp_config.prune_first_layer]
+        content = real & ~special_positions(real)
+        rank = rank_distillation_loss(out.scores[layers], t_scores.to(out.scores.device), content)
+        task = task + weight * rank
+        result.update(rank=rank.detach())
+    result["task"] = task
+    return result
 
 
 def kept_fraction(out, attention_mask: torch.Tensor) -> float:

@@ -23,7 +23,8 @@ SETTINGS_KEYS = ("dataset", "backbone", "init", "max_train_examples", "val_examp
                  "batch_size", "seed", "threshold_lr", "weight_decay", "warmup_ratio", "mask_lambda", "temperature",
                  "final_threshold", "n_ref", "freeze_embeddings", "topk_keep", "clamp_thresholds", "temperature_end",
                  "score", "key_fade", "regularizer", "target_flops_reduction", "target_lr", "target_rho",
-                 "short_spans", "length_half")
+                 "short_spans", "length_half", "teacher", "distill_alpha", "distill_temperature", "rank_distill",
+                 "prune_first_layer", "min_keep", "soft_drop_below", "controller_signal", "calibrate")
 
 
 def save_resume(path: Path, model, optimizer, scheduler, info: dict, frozen: list[str]) -> None:
@@ -87,7 +88,8 @@ def check_resume_settings(resume_dir: Path, settings: dict) -> None:
         raise RuntimeError(f"The resume state {resume_dir} is damaged; delete it to start the stage afresh.") from None
     if saved is None:
         return  # written by an older ltp-lens that did not record them
-    diff = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in settings.items() if saved.get(k) != v]
+    # a setting the state does not name was added after it was written: it trained with its default
+    diff = [f"{k} {saved.get(k)!r} -> {v!r}" for k, v in settings.items() if k in saved and saved[k] != v]
     if diff:
         raise RuntimeError(f"{resume_dir} holds an interrupted stage trained with other settings ({'; '.join(diff)}). "
                            "Rerun with the same options to continue it, or delete that directory to start afresh.")

@@ -29,6 +29,7 @@ from ltp.train import loop, resume
 from ltp.train.batches import TrainData, load_train_data
 from ltp.train.config import STAGE_MODE, TrainConfig
 from ltp.train.controller import binarised_reduction, calibrate_thresholds, final_calibration
+from ltp.train.distill import TeacherTargets, teacher_targets
 
 
 class _RunLog:
@@ -69,6 +70,7 @@ def train(cfg: TrainConfig, show_progress: bool = True, log_fn: Callable[[dict],
     data = None
     previous = Path(cfg.init) if cfg.init else None
     stage_info = {}
+    teacher: Path | None | bool = False  # resolved at the first pruning stage that trains
     for stage in cfg.stages:
         target = run_dir / stage
         if _stage_done(target):
@@ -81,13 +83,34 @@ def train(cfg: TrainConfig, show_progress: bool = True, log_fn: Callable[[dict],
             previous = before if _stage_done(before) else None
         if data is None:
             data = load_train_data(cfg, tokenizer)
-        _train_stage(stage, previous, data, tokenizer, cfg, stage_info, log, state, show_progress)
+        if teacher is False and stage != "baseline":
+            teacher = resolve_teacher(cfg, previous)
+        _train_stage(stage, previous, data, tokenizer, cfg, stage_info, log, state, show_progress,
+                     teacher if stage != "baseline" else None)
         previous = target
     return previous
 
 
+def resolve_teacher(cfg: TrainConfig, start: Path | None) -> Path | None:
+    """The checkpoint the pruning stages distil (run with pruning off), or None ("none").
+
+    "auto": the fine-tuned checkpoint the pruning starts from; a pruned start (--stages hard
+    from a soft checkpoint) names the teacher it learned from, else it is its own teacher."""
+    if cfg.teacher == "none":
+        return None
+    if cfg.teacher != "auto":
+        return find_checkpoint(Path(cfg.teacher))
+    if start is None:
+        return None  # the stage itself then says that it needs a checkpoint to start from
+    start = find_checkpoint(start)
+    stages = read_config(start).get("training", {}).get("stages", {})
+    recorded = next((info["teacher"] for info in stages.values() if isinstance(info, dict) and info.get("teacher")),
+                    None)
+    return Path(recorded) if recorded and Path(recorded).exists() else start
+
+
 def _train_stage(stage: str, previous: Path | None, data: TrainData, tokenizer, cfg: TrainConfig, stage_info: dict,
-                 log: _RunLog, state, show_progress: bool) -> None:
+                 log: _RunLog, state, show_progress: bool, teacher: Path | None = None) -> None:
     """Train one unfinished stage from `previous`, record it in stage_info and save its checkpoint."""
     from accelerate.utils import set_seed
 
@@ -95,20 +118,30 @@ def _train_stage(stage: str, previous: Path | None, data: TrainData, tokenizer, 
     model, frozen = _stage_model(stage, previous, cfg, data.label_names)
     log({"stage": stage, "event": "start", "examples": len(data.for_stage(stage)[0]),
          "epochs": cfg.stage_epochs(stage)})
+    targets = None
+    if teacher is not None:
+        t0 = time.perf_counter()
+        targets = teacher_targets(teacher, data.for_stage(stage)[0], tokenizer.pad_token_id, run_dir,
+                                  state.is_main_process, state.wait_for_everyone)
+        log({"stage": stage, "event": f"teacher {teacher}: {len(targets.logits)} rows",
+             "seconds": round(time.perf_counter() - t0, 1)})
     calibration = None
-    if stage in ("soft", "hard") and cfg.target_flops_reduction and not (run_dir / f".resume-{stage}").exists():
+    calibrates = cfg.target_flops_reduction and cfg.calibrate
+    if stage in ("soft", "hard") and calibrates and not (run_dir / f".resume-{stage}").exists():
         # soft: start the learned thresholds where the binarised model meets the target, so the
         # weights train at that pruning from the first step; hard: correct what binarising moved
         calibration = calibrate_thresholds(model, data.ids, tokenizer.pad_token_id, cfg.target_flops_reduction,
                                            cfg.calibration_examples, cfg.seed, constant=stage == "soft")
         log({"stage": stage, "event": "calibrated", **calibration})
     set_seed(cfg.seed + ALL_STAGES.index(stage))
-    info = run_stage(stage, model, data, tokenizer, cfg, frozen, log, show_progress)
+    info = run_stage(stage, model, data, tokenizer, cfg, frozen, log, show_progress, targets)
     stage_info[stage] = {k: info[k] for k in ("epochs", "examples", "wall_seconds")} | {"lr": cfg.stage_lr(stage)}
+    if teacher is not None:
+        stage_info[stage]["teacher"] = str(teacher)
     if cfg.target_flops_reduction and stage in ("soft", "hard"):
         reached = info["final"].get("val_hard_flops_reduction", info["final"].get("val_flops_reduction"))
         extra = {"calibration": calibration} if calibration else {}
-        if stage == "hard":  # the trained weights moved the scores: calibrate the thresholds once more
+        if stage == "hard" and cfg.calibrate:  # the trained weights moved the scores: calibrate once more
             final = final_calibration(model, data.ids, tokenizer.pad_token_id, cfg.target_flops_reduction,
                                       seed=cfg.seed + 1)
             log({"stage": stage, "event": "recalibrated", **final})
@@ -137,6 +170,7 @@ def run_stage(
     frozen: list[str],
     log: Callable[[dict], None],
     show_progress: bool = True,
+    teacher: TeacherTargets | None = None,
 ) -> dict:
     """Train one stage; returns {"epochs", "examples", "wall_seconds", "final": last epoch metrics}.
 
@@ -144,7 +178,7 @@ def run_stage(
     ends, every 10 minutes and on Ctrl-C / SIGTERM; a rerun continues from it."""
     model.set_mode(STAGE_MODE[stage])
     resume_dir = Path(cfg.out) / f".resume-{stage}"
-    run = loop.prepare_stage(stage, model, data, tokenizer.pad_token_id, cfg)
+    run = loop.prepare_stage(stage, model, data, tokenizer.pad_token_id, cfg, teacher)
     examples = len(data.for_stage(stage)[0])
     settings = resume.resume_settings(stage, cfg, examples, run.steps_per_epoch)
     start = (0, 0, 0.0)  # epoch, step, wall seconds
@@ -209,8 +243,8 @@ def _run_epochs(stage: str, run: loop.StageRun, data: TrainData, pad_id: int, cf
         final = loop.epoch_metrics(stage, epoch, sums, time.perf_counter() - t0, run.accelerator.unwrap_model(run.model),
                                    data, pad_id, cfg.batch_size)
         if run.controller is not None:
-            final.update(target_flops_reduction=cfg.target_flops_reduction,
-                         expected_flops_reduction=round(1 / run.controller.ratio, 3),
+            final.update(target_flops_reduction=cfg.target_flops_reduction, controller_signal=cfg.controller_signal,
+                         **{f"{cfg.controller_signal}_flops_reduction": round(1 / run.controller.ratio, 3)},
                          multiplier=round(run.controller.lam, 4))
         log(final)
         if epoch + 1 < epochs:  # epoch boundary
@@ -255,7 +289,9 @@ def _stage_model(stage: str, previous: Path | None, cfg: TrainConfig, label_name
     ltp_cfg = LTPConfig(mode=STAGE_MODE[stage], n_ref=cfg.resolved_n_ref, final_threshold=cfg.final_threshold,
                         temperature=cfg.resolved_temperature[0], mask_lambda=cfg.mask_lambda,
                         topk_keep=list(cfg.topk_keep) if stage == "topk" else None, score=cfg.score,
-                        key_fade=cfg.key_fade, regularizer=cfg.regularizer, length_half=cfg.length_half)
+                        key_fade=cfg.key_fade, regularizer=cfg.regularizer, length_half=cfg.length_half,
+                        prune_first_layer=cfg.prune_first_layer, min_keep=cfg.min_keep,
+                        soft_drop_below=cfg.soft_drop_below)
     if stage == "baseline" and previous is None:
         model = build_model(cfg.backbone, label_names, ltp_cfg, seed=cfg.seed)
     else:
