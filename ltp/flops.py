@@ -47,6 +47,11 @@ def profile_macs(n: torch.Tensor, alive: Sequence[torch.Tensor], d: int, d_ff: i
     return total
 
 
+def profile_flops(n: int, alive: Sequence[int], d: int, d_ff: int) -> float:
+    """Honest FLOPs (2 x MACs) of one input of n real tokens with alive[l] tokens after layer l."""
+    return 2 * float(profile_macs(torch.tensor(float(n)), [torch.tensor(float(c)) for c in alive], d, d_ff))
+
+
 def honest_ceiling(lengths: Sequence[int], num_layers: int, d: int, d_ff: int, prune_first_layer: bool = False,
                    min_keep: int = 0) -> float:
     """The largest honest FLOPs reduction a configuration can reach on inputs of these lengths
@@ -143,5 +148,5 @@ def matched_official_schedule(lengths: Sequence[int], reduction: float, num_laye
     return keep, topk_flops_reduction(lengths, keep, d, d_ff)
 
 
-__all__ = ["layer_macs", "unpruned_macs", "profile_macs", "honest_ceiling", "topk_counts", "topk_flops_reduction",
+__all__ = ["layer_macs", "unpruned_macs", "profile_macs", "profile_flops", "honest_ceiling", "topk_counts", "topk_flops_reduction",
            "linear_schedule", "official_linear_schedule", "matched_linear_schedule", "matched_official_schedule"]

@@ -1,24 +1,28 @@
 """Accuracy vs FLOPs: LTP at several FLOPs targets (or regularisation strengths) against two
-top-k baselines at the same FLOPs, all from the same fine-tuned checkpoint with the same
-training rows and epochs (soft + hard epochs of LTP = topk epochs):
+top-k baselines at the same FLOPs. Every method starts from the same fine-tuned checkpoint and
+gets the same training rows (short spans included), steps, learning-rate schedule (a first
+phase at the soft stage's LR, a second at the hard stage's, each with its warm-up and decay)
+and teacher:
 
 * top-k matched: at every layer the LTP point's mean kept fraction (measured on training
   texts), the stronger baseline;
-* top-k linear: the paper's schedule, a kept fraction falling linearly with depth, its slope
-  chosen so that its honest FLOPs on the training texts equal the LTP point's.
+* top-k linear: the official LTP code's schedule (`_set_token_keep_rate`: the first three
+  layers whole, then linear to a final keep rate, floor 0.01), its final rate chosen so that
+  its honest FLOPs on the training texts equal the LTP point's; where that schedule cannot
+  reach them, at its floor (the point records the reduction it reaches).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import numpy as np
 
 from ltp.checkpoint import load_checkpoint
 from ltp.files import write_json_atomic
 from ltp.evaluate import evaluate
+from ltp.flops import matched_official_schedule
 from ltp.train import TrainConfig, train
 
 TOPK_KINDS = ("matched", "linear")
@@ -47,44 +51,6 @@ class SweepConfig:
         bad = [k for k in self.topk if k not in TOPK_KINDS]
         if bad:
             raise ValueError(f"Unknown top-k baseline(s) {bad}: use {', '.join(TOPK_KINDS)}.")
-
-
-def linear_schedule(num_layers: int, slope: float, floor: float = 0.02) -> tuple[float, ...]:
-    """The paper's top-k schedule: layer 1 (index l = 0) keeps all, then the kept fraction falls
-    linearly with depth, 1 - slope * l, down to `floor` (the last layer's fraction changes nothing: its FFN
-    runs for [CLS] alone)."""
-    return tuple(1.0 if l == 0 else max(floor, 1.0 - slope * l) for l in range(num_layers))
-
-
-def topk_flops_reduction(lengths: Sequence[int], keep: Sequence[float], d: int, d_ff: int) -> float:
-    """Honest FLOPs reduction of top-k with these fractions on inputs of these lengths (exact:
-    top-k keeps ceil(keep[l] * n) tokens, never more than entered the layer)."""
-    from ltp.model import layer_macs, unpruned_macs
-
-    import torch
-
-    n = torch.as_tensor(np.asarray(lengths), dtype=torch.float64)
-    L = len(keep)
-    entering, macs = n, torch.zeros_like(n)
-    for l in range(L):
-        after = entering if l == 0 else torch.minimum(entering, torch.ceil(keep[l] * n).clamp(min=1))
-        macs += layer_macs(entering, torch.ones_like(n) if l == L - 1 else after, d, d_ff)
-        entering = after
-    return float(unpruned_macs(n, L, d, d_ff).sum() / macs.sum())
-
-
-def matched_linear_schedule(lengths: Sequence[int], reduction: float, num_layers: int, d: int, d_ff: int,
-                            steps: int = 40) -> tuple[float, ...]:
-    """The linear schedule whose honest FLOPs reduction on `lengths` is `reduction` (bisection
-    on its slope; the reduction grows with it)."""
-    lo, hi = 0.0, 1.0
-    for _ in range(steps):
-        mid = (lo + hi) / 2
-        if topk_flops_reduction(lengths, linear_schedule(num_layers, mid), d, d_ff) < reduction:
-            lo = mid
-        else:
-            hi = mid
-    return linear_schedule(num_layers, (lo + hi) / 2)
 
 
 def _point(method: str, label: str, res: dict, path: Path, base_eps: float | None, **extra) -> dict:
@@ -116,7 +82,7 @@ def run_sweep(cfg: SweepConfig, log: Callable[[str], None] = lambda msg: None, s
     base = load_checkpoint(cfg.baseline)
     common = dict(dataset=cfg.dataset, backbone=base.config["backbone"]["spec"], init=str(base.path),
                   max_length=base.max_length, truncation=base.truncation, max_train_examples=cfg.max_train_examples,
-                  batch_size=cfg.batch_size, seed=cfg.seed, data_dir=cfg.data_dir)
+                  batch_size=cfg.batch_size, seed=cfg.seed, data_dir=cfg.data_dir, teacher=str(base.path))
     ev = dict(limit=cfg.eval_limit, data_dir=data_dir, seed=0)
     base_res = evaluate(base, mode="none", **ev)
     base_eps = base_res["examples_per_second"]
@@ -160,6 +126,7 @@ def _topk_points(cfg, ltp_ck, name, label, out, common, ev, base_eps, log, show_
     model = ltp_ck.model
     points = []
     for kind in cfg.topk:
+        extra = {}
         if kind == "matched":
             keep = tuple(min(1.0, max(f, 1e-3)) for f in train_res["fraction_alive_per_layer"])
         else:
@@ -167,16 +134,29 @@ def _topk_points(cfg, ltp_ck, name, label, out, common, ev, base_eps, log, show_
 
             texts = evaluation_examples(ltp_ck, "train", cfg.eval_limit or 2000, ev["data_dir"], seed=1)["text"].tolist()
             lengths = [len(x) for x in encode(ltp_ck.tokenizer, texts, ltp_ck.max_length, ltp_ck.truncation).input_ids]
-            keep = matched_linear_schedule(lengths, train_res["flops_reduction"], model.num_layers,
-                                           model.hidden_size, model.intermediate_size)
-        run = out / f"topk-{kind}-{name}"
-        final = train(TrainConfig(out=str(run), stages=("topk",), topk_keep=tuple(round(k, 4) for k in keep),
-                                  topk_epochs=cfg.soft_epochs + cfg.hard_epochs, **common), show_progress=show_progress)
+            keep, reached = matched_official_schedule(lengths, train_res["flops_reduction"], model.num_layers,
+                                                      model.hidden_size, model.intermediate_size)
+            extra = {"schedule_rule": "official (kssteven418/LTP _set_token_keep_rate)",
+                     "schedule_reaches_on_train": round(reached, 3)}
+        final = _train_topk(out / f"topk-{kind}-{name}", tuple(round(k, 4) for k in keep), cfg, common,
+                            prune_first_layer=ltp_ck.model.ltp_config.prune_first_layer, show_progress=show_progress)
         res = evaluate(load_checkpoint(final), mode="topk", **ev)
         points.append(_point(f"top-k {kind}", f"{kind}, at {label}", res, Path(_relative(final, out)), base_eps,
-                             schedule=[round(k, 4) for k in keep]))
+                             schedule=[round(k, 4) for k in keep], **extra))
         log(f"top-k {kind} at {label}: accuracy {res['accuracy']:.4f}, FLOPs reduction {res['flops_reduction']:.2f}x")
     return points
 
 
-__all__ = ["SweepConfig", "run_sweep", "linear_schedule", "topk_flops_reduction", "matched_linear_schedule"]
+def _train_topk(run: Path, keep: tuple[float, ...], cfg: SweepConfig, common: dict, prune_first_layer: bool,
+                show_progress: bool) -> Path:
+    """Top-k with LTP's schedule: soft_epochs at the soft stage's LR, then hard_epochs at the
+    hard stage's (each phase with its own warm-up and decay, as LTP's two stages); same rows,
+    spans and teacher. Returns the final checkpoint."""
+    kw = dict(common, stages=("topk",), topk_keep=keep, prune_first_layer=prune_first_layer)
+    first = train(TrainConfig(**{**kw, "out": str(run / "phase1"), "topk_epochs": cfg.soft_epochs,
+                                 "topk_lr": TrainConfig.soft_lr}), show_progress=show_progress)
+    return train(TrainConfig(**{**kw, "out": str(run), "init": str(first), "topk_epochs": cfg.hard_epochs,
+                                "topk_lr": TrainConfig.hard_lr}), show_progress=show_progress)
+
+
+__all__ = ["SweepConfig", "run_sweep"]

@@ -2,10 +2,10 @@
 applied, and its forms: a layer x token matrix (for the heat map), a per-layer table, JSON
 (`ltp prune --json`) and plain text (`ltp prune`).
 
-A trace can also run the same weights with other thresholds (a what-if) or as top-k with given
-per-layer fractions (``trace(..., thresholds=...)`` / ``topk_keep=...``): the model's own hard or
-top-k removal runs, on a shallow copy that shares every weight, so the cached model is never
-changed. ``same_flops_topk`` picks the top-k fractions whose FLOPs on one input match LTP's, and
+A trace can also run the same weights with other thresholds (a what-if), as top-k with given
+per-layer fractions, or with some tokens forced to survive (``trace(..., thresholds=...)`` /
+``topk_keep=...`` / ``force_keep=...``): the model's own hard or top-k removal runs with these
+overrides of its forward, so the cached model is never changed. ``same_flops_topk`` picks the top-k fractions whose FLOPs on one input match LTP's, and
 ``time_modes`` measures the model time of one input as several interleaved runs.
 
 Layers are numbered from 1 everywhere a person reads them (``LayerTrace.layer``).
@@ -13,8 +13,6 @@ Layers are numbered from 1 everywhere a person reads them (``LayerTrace.layer``)
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -23,9 +21,9 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
-from ltp.model import LTPForSequenceClassification, LTPOutput, layer_macs
+from ltp.flops import linear_schedule, profile_flops, topk_counts
+from ltp.model import LTPForSequenceClassification, LTPOutput
 from ltp.text import encode, validate_text
 
 
@@ -81,34 +79,24 @@ def _input_ids(model: LTPForSequenceClassification, tokenizer, text: str, max_le
     return enc, torch.tensor([enc.input_ids[0]], device=device)
 
 
-def _variant(model: LTPForSequenceClassification, thresholds: Sequence[float] | None,
-             topk_keep: Sequence[float] | None) -> LTPForSequenceClassification:
-    """The model with other thresholds theta^l (L values, before the length factor) or top-k
-    fractions, for one call: a shallow copy that shares every weight and module, with its own
-    threshold offsets (so ``thresholds()`` yields ``thresholds``) and pruning config. The model
-    passed in is never changed, so other readers of a cached model are unaffected."""
-    if thresholds is None and topk_keep is None:
-        return model
-    run = copy.copy(model)  # a new __dict__; the parameter and module dicts are the model's own
-    if topk_keep is not None:
-        if len(topk_keep) != model.num_layers:
-            raise ValueError(f"topk_keep needs one fraction per layer ({model.num_layers}), got {len(topk_keep)}.")
-        run.ltp_config = dataclasses.replace(model.ltp_config, topk_keep=[float(k) for k in topk_keep])
-    if thresholds is not None:
-        if len(thresholds) != model.num_layers or not all(math.isfinite(float(t)) for t in thresholds):
-            raise ValueError(f"thresholds needs one finite number per layer ({model.num_layers}), got {list(thresholds)}.")
-        learned = model.thresholds().detach()
-        base = learned - model.threshold_offsets.detach()  # f * l / L, the fixed part of theta^l
-        wanted = torch.tensor([float(t) for t in thresholds], dtype=learned.dtype, device=learned.device)
-        offsets = nn.Parameter(wanted - base, requires_grad=False)
-        run._parameters = {**model._parameters, "threshold_offsets": offsets}  # the copy's own dict
-    return run
+def _checked_overrides(model: LTPForSequenceClassification, thresholds: Sequence[float] | None,
+                       topk_keep: Sequence[float] | None) -> tuple[torch.Tensor | None, list[float] | None]:
+    """The what-if thresholds (L values) and top-k fractions as the model's forward takes them,
+    checked: one finite number per layer."""
+    L = model.num_layers
+    if topk_keep is not None and len(topk_keep) != L:
+        raise ValueError(f"topk_keep needs one fraction per layer ({L}), got {len(topk_keep)}.")
+    if thresholds is not None and (len(thresholds) != L or not all(math.isfinite(float(t)) for t in thresholds)):
+        raise ValueError(f"thresholds needs one finite number per layer ({L}), got {list(thresholds)}.")
+    theta = None if thresholds is None else torch.tensor([float(t) for t in thresholds])
+    return theta, None if topk_keep is None else [float(k) for k in topk_keep]
 
 
 @torch.inference_mode()
 def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length: int,
           label_names: Sequence[str], truncation: str = "head", mode: str | None = None, *,
-          thresholds: Sequence[float] | None = None, topk_keep: Sequence[float] | None = None) -> Trace:
+          thresholds: Sequence[float] | None = None, topk_keep: Sequence[float] | None = None,
+          force_keep: Sequence[int] | None = None) -> Trace:
     """Run one text (unpadded) and record which tokens survive each layer.
 
     Args:
@@ -116,6 +104,8 @@ def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length:
         thresholds: a what-if: theta^l for each of the L layers (entry 0 unused: the first layer
             never prunes), applied by hard pruning instead of the learned ones (mode "hard").
         topk_keep: top-k with these per-layer kept fractions (mode "topk").
+        force_keep: token positions that survive every layer whatever their score (would the
+            answer change had this word been kept?).
     """
     used_mode = mode or ("topk" if topk_keep is not None else "hard" if thresholds is not None else model.mode)
     if thresholds is not None and used_mode != "hard":
@@ -124,9 +114,13 @@ def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length:
         raise ValueError(f"topk_keep applies to top-k pruning; got mode {used_mode!r}.")
     enc, ids = _input_ids(model, tokenizer, text, max_length, truncation)
     model.eval()
-    run = _variant(model, thresholds, topk_keep)
+    force = None
+    if force_keep:
+        force = torch.zeros_like(ids, dtype=torch.bool)
+        force[0, [p for p in force_keep if 0 <= p < ids.shape[1]]] = True
+    theta, keep = _checked_overrides(model, thresholds, topk_keep)
     t0 = time.perf_counter()
-    out = run(ids, torch.ones_like(ids), mode=used_mode)
+    out = model(ids, torch.ones_like(ids), mode=used_mode, thresholds=theta, topk_keep=keep, force_keep=force)
     if ids.device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - t0
@@ -138,7 +132,7 @@ def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length:
     layers = []
     for l in range(model.num_layers):
         pos = out.alive[l, 0].nonzero().flatten().tolist()
-        prunes = used_mode == "hard" and l > 0  # topk keeps a fixed fraction: no threshold
+        prunes = used_mode == "hard" and (l > 0 or model.ltp_config.prune_first_layer)  # topk: no threshold
         layers.append(LayerTrace(
             layer=l + 1, count=len(pos), positions=pos, tokens=[tokens[p] for p in pos],
             scores=[round(float(s), 6) for s in out.scores[l, 0]],
@@ -151,7 +145,7 @@ def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length:
         probabilities={n: round(p, 6) for n, p in zip(label_names, probs)},
         layers=layers, flops=float(out.flops[0]), flops_unpruned=float(out.flops_unpruned[0]),
         seconds=seconds, mode=used_mode,
-        topk_keep=list(run.ltp_config.topk_keep) if used_mode == "topk" else None,
+        topk_keep=(keep or list(model.ltp_config.topk_keep)) if used_mode == "topk" else None,
     )
 
 
@@ -187,34 +181,6 @@ def time_modes(model: LTPForSequenceClassification, tokenizer, text: str, max_le
 # --------------------------------------------------------------------------- top-k at the same FLOPs
 
 
-def linear_keep(num_layers: int, slope: float, floor: float = 0.02) -> list[float]:
-    """The paper's top-k schedule (the same as ``ltp.sweep.linear_schedule``, which is not
-    imported here: its module pulls in the trainer and scikit-learn): layer 1 keeps all, then
-    1 - slope * l, down to ``floor``."""
-    return [1.0 if l == 0 else max(floor, 1.0 - slope * l) for l in range(num_layers)]
-
-
-def topk_counts(n: int, keep: Sequence[float]) -> list[int]:
-    """Tokens alive after each layer when top-k with fractions ``keep`` runs on n real tokens:
-    ceil(keep[l] * n), at least 1, never more than entered the layer (layer 1 never prunes)."""
-    counts, entering = [], n
-    for l, k in enumerate(keep):
-        entering = entering if l == 0 else min(entering, max(1, math.ceil(k * n)))
-        counts.append(entering)
-    return counts
-
-
-def counts_flops(n: int, counts: Sequence[int], d: int, d_ff: int) -> float:
-    """Honest FLOPs of the encoder layers when ``counts[l]`` tokens are alive after layer l of an
-    n-token input (the last layer's FFN runs for [CLS] alone), as the model counts them."""
-    total, entering = 0.0, n
-    for l, after in enumerate(counts):
-        ffn = 1 if l == len(counts) - 1 else after
-        total += float(layer_macs(torch.tensor(float(entering)), torch.tensor(float(ffn)), d, d_ff))
-        entering = after
-    return 2 * total
-
-
 def same_flops_topk(n: int, flops: float, num_layers: int, d: int, d_ff: int, floor: float = 0.02,
                     steps: int = 40) -> list[float]:
     """Per-layer kept fractions of the paper's linear top-k schedule whose FLOPs on this input (n
@@ -222,16 +188,16 @@ def same_flops_topk(n: int, flops: float, num_layers: int, d: int, d_ff: int, fl
     the two schedules around the target. Fractions are (c - 1/2) / n for the wanted count c, so
     that ceil(fraction * n) is c however the model rounds."""
     def counts(slope: float) -> list[int]:
-        return topk_counts(n, linear_keep(num_layers, slope, floor))
+        return topk_counts(n, linear_schedule(num_layers, slope, floor))
 
     lo, hi = 0.0, 1.0  # FLOPs fall as the slope grows
     for _ in range(steps):
         mid = (lo + hi) / 2
-        if counts_flops(n, counts(mid), d, d_ff) > flops:
+        if profile_flops(n, counts(mid), d, d_ff) > flops:
             lo = mid
         else:
             hi = mid
-    best = min((counts(lo), counts(hi)), key=lambda c: abs(counts_flops(n, c, d, d_ff) - flops))
+    best = min((counts(lo), counts(hi)), key=lambda c: abs(profile_flops(n, c, d, d_ff) - flops))
     return [1.0 if l == 0 else (c - 0.5) / n for l, c in enumerate(best)]
 
 

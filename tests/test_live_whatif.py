@@ -16,8 +16,9 @@ import torch
 
 from ltp.backbones import load_tokenizer
 from ltp.model import LTPConfig, build_model
-from ltp.trace import (compare_rows, counts_flops, layer_rows, linear_keep, never_pruning_layers, prune_summary,
-                       same_flops_topk, threshold_text, time_modes, topk_counts, trace)
+from ltp.flops import linear_schedule as linear_keep, profile_flops as counts_flops, topk_counts
+from ltp.trace import (compare_rows, layer_rows, never_pruning_layers, prune_summary, same_flops_topk, threshold_text,
+                       time_modes, trace)
 
 APP = Path(__file__).resolve().parents[1] / "app"
 if str(APP) not in sys.path:
@@ -96,13 +97,6 @@ def test_whatif_bad_thresholds_say_what_to_pass(model, tok):
 
 
 # --------------------------------------------------------------------------- top-k at the same FLOPs
-
-
-def test_linear_keep_is_the_sweeps_schedule():
-    from ltp.sweep import linear_schedule
-
-    for slope in (0.0, 0.13, 0.5, 1.0):
-        assert linear_keep(6, slope) == list(linear_schedule(6, slope))
 
 
 def test_same_flops_topk_runs_the_models_topk_at_ltps_flops(model, tok):

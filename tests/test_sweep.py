@@ -54,8 +54,7 @@ def test_sweep_cli_writes_points(baseline, tmp_path, toy_data_dir, capsys):
 
 
 def test_linear_schedule_and_topk_flops_by_hand():
-    from ltp.model import layer_macs
-    from ltp.sweep import linear_schedule, matched_linear_schedule, topk_flops_reduction
+    from ltp.flops import layer_macs, linear_schedule, matched_linear_schedule, topk_flops_reduction
 
     assert linear_schedule(6, 0.2) == pytest.approx((1.0, 0.8, 0.6, 0.4, 0.2, 0.02))
     d, d_ff = 4, 16
