@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ltp.checkpoint import CheckpointError, find_checkpoint, read_config
+from ltp.checkpoint import find_checkpoint, read_config
+from ltp.errors import CheckpointError
 from ltp.results import SWEEP, BenchEntry, Evaluation, Results, load_results
 
 MODELS_DIR_ENV = "LTP_MODELS_DIR"

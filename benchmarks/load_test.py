@@ -527,7 +527,8 @@ def run(models_dir: Path, data_dir: Path | None, ns: list[int], rounds: int, opt
     checkpoints = sup.discover_checkpoints(models_dir)
     if not checkpoints:
         raise SystemExit(f"No checkpoint in {models_dir}: pass --models-dir with at least one (e.g. models).")
-    from ltp.checkpoint import CheckpointError, find_checkpoint
+    from ltp.checkpoint import find_checkpoint
+    from ltp.errors import CheckpointError
 
     default = find_checkpoint(checkpoints[0])  # the sidebar's default selection
     meta = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "started": dt.datetime.now().isoformat(),

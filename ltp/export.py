@@ -7,6 +7,7 @@ records the lineage: every training command and stage wall time, the baseline's 
 sweep and analysis bundle. Rerun it after `ltp evaluate / bench / sweep --store-in / analyze`.
 A model dir also carries `examples.json`, a few texts of its own domain that the dashboard's live
 page opens on: the source's own file if it has one, else short test texts, one per class.
+`push_checkpoint` uploads a complete checkpoint folder to a Hub model repo (`ltp export --push-to-hub`).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import json
 import shutil
 from pathlib import Path
 
-from ltp.checkpoint import WEIGHTS, CheckpointError, find_checkpoint, read_config
+from ltp.checkpoint import WEIGHTS, find_checkpoint, read_config
+from ltp.errors import CheckpointError
 from ltp.files import atomic_dir, write_json_atomic, write_text_atomic
+from ltp.hub import parse_repo_id
 from ltp.report import _f, _x, bench_markdown, quantization_markdown, sweep_markdown, views_markdown
 from ltp.results import (BASELINE, LINEAGE, Results, ResultKey, find_baseline, int8_rows, keyed_results, load_results,
                          parse_results, read_json, read_lineage, read_metrics, same_examples)
@@ -280,3 +283,43 @@ def write_card(path: str | Path) -> Path:
     card = path / "README.md"
     write_text_atomic(card, model_card(path))
     return card
+
+
+# --------------------------------------------------------------------------- sharing on the Hub
+
+
+def push_checkpoint(path: str | Path, repo_id: str, private: bool = False, token: str | None = None,
+                    revision: str | None = None) -> str:
+    """Upload a complete local checkpoint folder to Hub model repo `repo_id` (created if
+    missing) and return the repo's URL; refuses a folder that is not a complete checkpoint."""
+    from huggingface_hub import HfApi
+
+    folder = _complete_checkpoint(path)
+    if parse_repo_id(repo_id) is None or "@" in repo_id:
+        raise CheckpointError(f"{repo_id!r} is not a Hub repo id: use owner/name (pass a branch as revision).")
+    api = HfApi(token=token)
+    try:
+        url = str(api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model"))
+        if revision:
+            api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
+        api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision, repo_type="model",
+                          commit_message=f"Upload ltp-lens checkpoint ({folder.name})",
+                          ignore_patterns=[".*", "**/.*"])  # no half-written temporary folders
+    except Exception as err:  # noqa: BLE001 - HTTP, auth and network errors come in many types
+        raise CheckpointError(f"Could not push {folder} to {repo_id}: {err}. Log in first (`hf auth login` "
+                              "or HF_TOKEN with write access) and check your network.") from err
+    return f"{url}/tree/{revision}" if revision else url
+
+
+def _complete_checkpoint(path: str | Path) -> Path:
+    """The local checkpoint folder behind `path` (a checkpoint or run dir) once its config and
+    weights are known to load; CheckpointError otherwise."""
+    if not Path(path).is_dir():
+        raise CheckpointError(f"Cannot push {path}: it is not a local folder. Pass the checkpoint directory "
+                              "(the one holding config.json and model.safetensors).")
+    folder = find_checkpoint(path)
+    read_config(folder)
+    if not (folder / WEIGHTS).is_file():
+        raise CheckpointError(f"Cannot push {folder}: it has no {WEIGHTS}, so it is incomplete. "
+                              "Retrain or restore it first.")
+    return folder

@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ltp.checkpoint import CheckpointError, find_checkpoint, read_config
+from ltp.checkpoint import find_checkpoint, read_config
+from ltp.errors import CheckpointError
 
 METRICS, BENCH, SWEEP, LINEAGE = "metrics.json", "bench.json", "sweep.json", "lineage.json"
 BASELINE = "baseline"  # the "mode" of a stored baseline result ("baseline/<split>")

@@ -12,7 +12,7 @@ import pytest
 from conftest import fake_checkpoint as _checkpoint
 
 from ltp import results as res
-from ltp.checkpoint import CheckpointError
+from ltp.errors import CheckpointError
 
 APP = Path(__file__).resolve().parents[1] / "app"
 if str(APP) not in sys.path:  # the pages import it as `support`, with app/ on sys.path

@@ -9,7 +9,7 @@ import dashboard as db
 import support as sup
 import timing
 from ltp import viz
-from ltp.checkpoint import CheckpointError
+from ltp.errors import CheckpointError
 from ltp.results import pruning_mode
 from ltp.text import InputError
 from ltp.trace import (alive_masks, compare_rows, heatmap_inputs, layer_rows, never_pruning_layers, prune_summary,
