@@ -596,5 +596,5 @@ def fit_text(text: str, limit: int | None) -> tuple[str, bool]:
 def scaled_thresholds(learned: list[float], strength: float) -> list[float]:
     """The what-if thresholds of a pruning strength: every learned threshold times ``strength``
     (1: the learned ones; 0: no pruning; a threshold below 0 stays below 0, so its layer still
-    never prunes). Entry 0 (layer 1, which never prunes) is kept as learned."""
+    never prunes). Entry 0 (layer 1, which never prunes) stays as learned."""
     return [learned[0]] + [round(float(t) * strength, 6) for t in learned[1:]]

@@ -143,7 +143,7 @@ def toy_data_dir(tmp_path_factory) -> Path:
 def calibrate_thresholds(path, data_dir, dataset: str = "toy", max_length: int = 24):
     """A tiny random model attends almost uniformly, so any threshold keeps all tokens or
     none; set each layer's threshold to the median score of its input tokens instead, so
-    that roughly half survive each layer (what a trained model does)."""
+    that roughly half stay alive after each layer (what a trained model does)."""
     import torch
 
     from ltp import data

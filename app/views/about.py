@@ -57,7 +57,7 @@ penalty on the masks pushes the model to prune. Then the masks are made *hard* (
 thresholds are frozen, and the weights are fine-tuned for a while to recover accuracy.
 
 **Real removal.** In this project a pruned token is actually taken out of the computation: the
-surviving tokens are gathered into a shorter sequence, so the speed-up shows on a clock, not only on
+tokens still alive are gathered into a shorter sequence, so the speed-up shows on a clock, not only on
 paper.
 
 **What the FLOPs number means.** FLOPs count the multiply-adds of the encoder layers: attention
