@@ -16,7 +16,7 @@ import pandas as pd
 import streamlit as st
 
 import support as sup
-from ltp.checkpoint import CheckpointError
+from ltp.errors import CheckpointError
 from ltp.viz import style
 
 REPO = Path(__file__).resolve().parents[1]

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ltp.checkpoint import CheckpointError, find_checkpoint, read_config
-from ltp.results import (SWEEP, ResultKey, flops_columns, headline_result, pruned_result, read_metrics, read_sweep,
-                         short_views, stored_result)
+from ltp.checkpoint import find_checkpoint, read_config
+from ltp.errors import CheckpointError
+from ltp.results import SWEEP, BenchEntry, Evaluation, Results, load_results
 
 MODELS_DIR_ENV = "LTP_MODELS_DIR"
 DATA_DIR_ENV = "LTP_DATA_DIR"
@@ -151,11 +151,8 @@ def model_card(path: Path) -> dict:
     config = read_config(path)
     backbone = config.get("backbone", {})
     data = config.get("dataset") or {}
-    mode = config.get("ltp", {}).get("mode", "hard")
-    try:
-        result = headline_result(read_metrics(path), mode)
-    except ValueError:
-        result = {}
+    results = load_results(path, damaged_as_missing=True)  # a damaged file does not break the sidebar
+    mode, result = results.own_mode, results.headline()
     return {
         "path": str(path),
         "stage": config.get("stage"),
@@ -170,18 +167,11 @@ def model_card(path: Path) -> dict:
         "truncation": config.get("truncation", "head"),
         "mode": mode,
         "thresholds": layer_thresholds(config),
-        "accuracy": result.get("accuracy"),
-        "f1_macro": result.get("f1_macro"),
-        "flops_reduction": _honest_flops(result) if result.get("mode") == "hard" else None,
-        "evaluated_on": (f"{ResultKey(result.get('split'), result.get('mode'))}, {result.get('sample')}"
-                         if result else None),
+        "accuracy": result and result.accuracy,
+        "f1_macro": result and result.f1_macro,
+        "flops_reduction": result.flops if result and result.mode == results.pruning else None,
+        "evaluated_on": f"{result.key}, {result.sample}" if result else None,
     }
-
-
-def _honest_flops(result: dict) -> float | None:
-    """The honest FLOPs reduction of a result, else (an older result) the all-tokens one."""
-    honest, all_tokens = flops_columns(result)
-    return honest if honest is not None else all_tokens
 
 
 def model_card_markdown(card: dict) -> str:
@@ -304,77 +294,63 @@ def score_column_config(columns) -> dict[str, dict]:
     return out
 
 
-def metrics_table(metrics: dict, baseline: dict | None = None, split: str = "test") -> pd.DataFrame:
-    """One row per stored evaluation: the baseline, this model with pruning off, LTP (hard).
+def metrics_table(results: Results, baseline: Evaluation | None = None, split: str = "test") -> pd.DataFrame:
+    """One row per stored evaluation: the baseline, this model with pruning off, with pruning on.
 
     No examples/s: ``ltp evaluate`` times its pass on a busy machine, which is no benchmark; speed
     comes from ``ltp bench`` alone (``headline_speed``)."""
-    runs = [("baseline (fine-tuned, no LTP)", baseline),
-            ("this model, pruning off", stored_result(metrics, split, "none")),
-            ("LTP (hard pruning)", stored_result(metrics, split, "hard"))]
-    rows = []
-    for name, r in runs:
-        if not isinstance(r, dict):
-            continue
-        alive = r.get("tokens_alive_per_layer") or [None]
-        honest, all_tokens = flops_columns(r)
-        rows.append({"Model": name, "Texts": r.get("examples"), "Accuracy": r.get("accuracy"),
-                     "Precision": r.get("precision_macro"), "Recall": r.get("recall_macro"), "F1": r.get("f1_macro"),
-                     "Input tokens": r.get("mean_input_tokens"), "Tokens, last layer": alive[-1],
-                     "FLOPs reduction": honest, "FLOPs, all tokens": all_tokens})
+    pruned = results.pruned(split)
+    runs = [("baseline (fine-tuned, no LTP)", baseline), ("this model, pruning off", results.unpruned(split)),
+            (f"LTP ({pruned.mode} pruning)" if pruned else "", pruned)]
+    rows = [{"Model": name, "Texts": r.examples, "Accuracy": r.accuracy, "Precision": r.precision_macro,
+             "Recall": r.recall_macro, "F1": r.f1_macro, "Input tokens": r.mean_input_tokens,
+             "Tokens, last layer": r.tokens_alive_per_layer[-1] if r.tokens_alive_per_layer else None,
+             "FLOPs reduction": r.flops_reduction, "FLOPs, all tokens": r.flops_reduction_all_tokens}
+            for name, r in runs if r is not None]
     return pd.DataFrame(rows, columns=["Model", "Texts", "Accuracy", "Precision", "Recall", "F1", "Input tokens",
                                        "Tokens, last layer", "FLOPs reduction", "FLOPs, all tokens"])
 
 
-def short_views_table(result: dict | None) -> pd.DataFrame:
+def short_views_table(result: Evaluation | None) -> pd.DataFrame:
     """The short-input views of one stored evaluation, one row per view."""
-    rows = [{"Short view": name.replace("_", " "), "Texts": v["examples"], "Input tokens": v["mean_input_tokens"],
-             "Acc. pruning off": v["accuracy_off"], "Acc. pruning on": v["accuracy_on"],
-             "Drop (points)": v["drop_points"], "FLOPs reduction": v["flops_reduction"]}
-            for name, v in short_views(result).items()]
+    rows = [{"Short view": v.title, "Texts": v.examples, "Input tokens": v.mean_input_tokens,
+             "Acc. pruning off": v.accuracy_off, "Acc. pruning on": v.accuracy_on,
+             "Drop (points)": v.drop_points, "FLOPs reduction": v.flops_reduction}
+            for v in (result.views if result else ())]
     return pd.DataFrame(rows, columns=["Short view", "Texts", "Input tokens", "Acc. pruning off", "Acc. pruning on",
                                        "Drop (points)", "FLOPs reduction"])
 
 
 def quantization_table(rows: list[dict]) -> pd.DataFrame:
-    """fp32 / int8 x pruning off / on (``ltp.results.quantization_rows``) for the Performance page;
+    """fp32 / int8 x pruning off / on (``ltp.results.int8_rows``) for the Performance page;
     throughput and speed-up from ``ltp bench``."""
     names = {"weights": "Weights", "pruning": "Pruning", "accuracy": "Accuracy", "flops_reduction": "FLOPs reduction",
              "batch": "Batch", "throughput": "Examples/s", "speedup_vs_fp32_off": "Speed-up"}
     return pd.DataFrame(rows, columns=list(names)).rename(columns=names)
 
 
-def per_class_table(result: dict) -> pd.DataFrame:
+def per_class_table(result: Evaluation) -> pd.DataFrame:
     """Precision, recall, F1 and support per class of one evaluation."""
     rows = [{"Class": name, "Precision": v.get("precision"), "Recall": v.get("recall"), "F1": v.get("f1"),
-             "Support": v.get("support")} for name, v in (result.get("per_class") or {}).items()]
+             "Support": v.get("support")} for name, v in result.per_class.items()]
     return pd.DataFrame(rows, columns=["Class", "Precision", "Recall", "F1", "Support"])
 
 
-def _bench_batch(entry: dict) -> str | None:
-    """The (first) batch size an ``ltp bench`` entry timed throughput at."""
-    sizes = [k.removeprefix("speedup_throughput_bs") for k in entry if k.startswith("speedup_throughput_bs")]
-    return sizes[0] if sizes else None
-
-
-def bench_table(bench: dict) -> pd.DataFrame:
-    """Measured speed of pruning off vs on, one row per device key of bench.json (its CSV)."""
+def bench_table(entries) -> pd.DataFrame:
+    """Measured speed of pruning off vs on, one row per complete ``BenchEntry`` (its CSV)."""
     rows = []
-    for key, s in bench.items():
-        if not isinstance(s, dict) or "none" not in s or "hard" not in s:
+    for s in entries:
+        if not s.complete:
             continue
-        b = _bench_batch(s)
+        b = s.batch
         rows.append({
-            "Device": s.get("device", key), "Threads": s["none"].get("threads"),
-            "Batch": int(b) if b else None,
-            "Examples/s, pruning off": s["none"].get(f"throughput_bs{b}"),
-            "Examples/s, LTP": s["hard"].get(f"throughput_bs{b}"),
-            "Throughput speed-up": s.get(f"speedup_throughput_bs{b}"),
-            "Latency off (ms)": s["none"].get("latency_ms_median"), "Latency LTP (ms)": s["hard"].get("latency_ms_median"),
-            "Latency speed-up": s.get("speedup_latency_median"),
-            "FLOPs reduction": s.get("flops_reduction"),
-            "FLOPs count": "honest" if "flops_accounting" in s else "all tokens",
-            "Share of FLOPs saving as time": s.get(f"flops_to_time_bs{b}"),
+            "Device": s.device or s.key, "Threads": s.off.threads, "Batch": b,
+            "Examples/s, pruning off": s.off.throughput.get(b), "Examples/s, LTP": s.on.throughput.get(b),
+            "Throughput speed-up": s.speedup_throughput.get(b),
+            "Latency off (ms)": s.off.latency_ms_median, "Latency LTP (ms)": s.on.latency_ms_median,
+            "Latency speed-up": s.speedup_latency, "FLOPs reduction": s.flops_reduction,
+            "FLOPs count": "honest" if s.flops_honest else "all tokens",
+            "Share of FLOPs saving as time": s.flops_to_time.get(b),
         })
     return pd.DataFrame(rows, columns=["Device", "Threads", "Batch", "Examples/s, pruning off", "Examples/s, LTP",
                                        "Throughput speed-up", "Latency off (ms)", "Latency LTP (ms)",
@@ -382,52 +358,41 @@ def bench_table(bench: dict) -> pd.DataFrame:
                                        "Share of FLOPs saving as time"])
 
 
-BENCH_DATE_KEYS = ("measured_at", "date")  # where an ``ltp bench`` record would carry its date
+def headline_speed(results: Results) -> dict | None:
+    """The speed-up a page leads with (``Results.speed``: the stored ``ltp bench``'s "cpu" entry as
+    ``ltp report`` reads it, else the first complete one), with where it came from. None when
+    nothing is measured."""
+    s = results.speed
+    if s is None:
+        return None
+    return {"key": s.key, "speedup": s.speedup_throughput[s.batch], "batch": s.batch,
+            "latency_speedup": s.speedup_latency, "source": bench_source(s)}
 
 
-def headline_speed(bench: dict) -> dict | None:
-    """The speed-up a page leads with: the stored ``ltp bench``'s throughput speed-up, from its
-    "cpu" entry as ``ltp report`` reads it (else the first complete entry), with where it came
-    from. None when nothing is measured."""
-    entries = [("cpu", bench.get("cpu"))] + [(k, v) for k, v in bench.items() if k != "cpu"]
-    for key, s in entries:
-        if isinstance(s, dict) and "none" in s and "hard" in s and (b := _bench_batch(s)):
-            return {"key": key, "speedup": s[f"speedup_throughput_bs{b}"], "batch": int(b),
-                    "latency_speedup": s.get("speedup_latency_median"), "source": bench_source(s)}
-    return None
-
-
-def bench_source(entry: dict) -> str:
+def bench_source(entry: BenchEntry) -> str:
     """Where a stored speed came from, in one line: command, device, threads, batch, texts, date."""
-    config = entry.get("config") or {}
-    b = _bench_batch(entry)
-    threads = (entry.get("none") or {}).get("threads")
-    date = next((str(entry[k]) for k in BENCH_DATE_KEYS if entry.get(k)), None)
-    texts = (entry.get("none") or {}).get("examples")
-    parts = ["`ltp bench`", str(entry.get("device") or "device not recorded"),
-             f"{threads} threads" if threads else "threads not recorded", f"batch {b}" if b else None,
-             f"{texts:,} {config.get('split') or 'test'} texts" if texts else None,
-             date or "date not recorded"]
+    threads = entry.off.threads if entry.off else None
+    texts = entry.off.examples if entry.off else None
+    parts = ["`ltp bench`", str(entry.device or "device not recorded"),
+             f"{threads} threads" if threads else "threads not recorded",
+             f"batch {entry.batch}" if entry.batch else None,
+             f"{texts:,} {entry.config.get('split') or 'test'} texts" if texts else None,
+             entry.measured_at or "date not recorded"]
     return " · ".join(p for p in parts if p)
 
 
-def time_vs_flops(metrics: dict, bench: dict, own_mode: str) -> dict | None:
+def time_vs_flops(results: Results) -> dict | None:
     """How the measured speed-up compares with the FLOPs reduction, both as ``ltp report`` shows them:
     {speedup, flops_reduction, flops_count, ratio, verdict ("less than", "about as much as", "more
     than"), source, sample}; None when either is not stored."""
-    speed = headline_speed(bench)
-    result = pruned_result(metrics, own_mode)
-    if not speed or not result:
+    speed, result = headline_speed(results), results.pruned()
+    if not speed or not result or not result.flops or not speed["speedup"]:
         return None
-    honest, all_tokens = flops_columns(result)
-    flops = honest if honest is not None else all_tokens
-    if not flops or not speed["speedup"]:
-        return None
-    ratio = speed["speedup"] / flops
+    ratio = speed["speedup"] / result.flops
     verdict = "less than" if ratio < 0.95 else "more than" if ratio > 1.05 else "about as much as"
-    return {"speedup": speed["speedup"], "batch": speed["batch"], "flops_reduction": flops,
-            "flops_count": "honest" if honest is not None else "all-tokens", "ratio": ratio, "verdict": verdict,
-            "source": speed["source"], "sample": result.get("sample")}
+    return {"speedup": speed["speedup"], "batch": speed["batch"], "flops_reduction": result.flops,
+            "flops_count": result.flops_count, "ratio": ratio, "verdict": verdict,
+            "source": speed["source"], "sample": result.sample}
 
 
 def time_vs_flops_sentence(found: dict, name: str) -> str:
@@ -438,14 +403,13 @@ def time_vs_flops_sentence(found: dict, name: str) -> str:
             f"**{found['verdict']}** FLOPs. Speed from {found['source']}.")
 
 
-def sweep_points(ckpt: Path) -> pd.DataFrame | None:
+def sweep_points(results: Results) -> pd.DataFrame | None:
     """The accuracy-vs-FLOPs points of a checkpoint's sweep.json (None when it has none), one row
     per point. Raises ValueError when the points lack the expected fields."""
-    path = Path(ckpt) / SWEEP
-    record = read_sweep(ckpt)
-    if not record:
+    path = Path(results.path or ".") / SWEEP
+    if results.sweep is None:
         return None
-    points = record.get("points")
+    points = results.sweep.points
     if not isinstance(points, list) or not points or not all(isinstance(p, dict) for p in points):
         raise ValueError(f"{path} must hold a non-empty list of points ({', '.join(SWEEP_COLUMNS)}).")
     df = pd.DataFrame(points)
@@ -474,23 +438,23 @@ def sweep_table(points: pd.DataFrame) -> pd.DataFrame:
     return points.reindex(columns=[c for c in names if c in points.columns]).rename(columns=names)
 
 
-def shipped_point(metrics: dict, own_mode: str, points: pd.DataFrame, name: str) -> dict | None:
+def shipped_point(results: Results, points: pd.DataFrame, name: str) -> dict | None:
     """The checkpoint itself as a point of its trade-off chart: its pruned accuracy and its FLOPs
     reduction in the sweep's own count (``sweep_flops_count``), so the star and the lines compare;
     None when no pruned result is stored."""
-    result = pruned_result(metrics, own_mode)
-    if not result or result.get("accuracy") is None:
+    result = results.pruned()
+    if not result or result.accuracy is None:
         return None
-    honest, all_tokens = flops_columns(result)
+    honest, all_tokens = result.flops_reduction, result.flops_reduction_all_tokens
     count = sweep_flops_count(points)
     flops = (honest if count == "honest" else all_tokens) or honest or all_tokens
     if not flops:
         return None
     swept = points["examples"].dropna() if "examples" in points else pd.Series(dtype=float)
-    note = (f"accuracy on the {result.get('sample') or 'test split'}"
+    note = (f"accuracy on the {result.sample or 'test split'}"
             + (f"; the sweep's points on {int(swept.iloc[0]):,} texts" if len(swept) else "")
             + f"; FLOPs in the sweep's {count} count")
-    return {"accuracy": float(result["accuracy"]), "flops_reduction": float(flops), "label": name, "note": note,
+    return {"accuracy": float(result.accuracy), "flops_reduction": float(flops), "label": name, "note": note,
             "flops_count": count}
 
 
@@ -632,5 +596,5 @@ def fit_text(text: str, limit: int | None) -> tuple[str, bool]:
 def scaled_thresholds(learned: list[float], strength: float) -> list[float]:
     """The what-if thresholds of a pruning strength: every learned threshold times ``strength``
     (1: the learned ones; 0: no pruning; a threshold below 0 stays below 0, so its layer still
-    never prunes). Entry 0 (layer 1, which never prunes) is kept as learned."""
+    never prunes). Entry 0 (layer 1, which never prunes) stays as learned."""
     return [learned[0]] + [round(float(t) * strength, 6) for t in learned[1:]]

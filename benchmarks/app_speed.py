@@ -20,19 +20,14 @@ Timings are wall-clock and depend on what else runs on the machine (see meta.loa
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import gc
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +40,9 @@ from ltp.trace import trace
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "app"))  # the dashboard's own helpers, as the pages import them
 import support as sup  # noqa: E402
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update"]
-VIEWPORT = {"width": 1920, "height": 1080}  # a classroom projector
-STARTUP_S = 300  # the CPU may be shared with training: generous limits
-RENDER_MS = 300_000
+sys.path.insert(0, str(REPO / "benchmarks"))
+import harness  # noqa: E402  (the server and browser helper tests share)
+from harness import GL_CANVAS, RENDER_MS, Server, new_page, settle, wait_healthy  # noqa: E402
 
 SENTENCE = ("The city council met on Tuesday evening to discuss a new plan for public transport, and after a long "
             "debate its members agreed to fund two more bus lines, repair the old bridge near the river and open "
@@ -66,7 +58,6 @@ PAGES = [("Prune a sentence", "Prune a sentence"), ("Performance", "Performance"
          ("About LTP", "How Learned Token Pruning works")]
 EMBEDDING_MAPS = 2  # tokens and examples
 LAYER_TABLE = "table.ltp-layers"
-GL_CANVAS = ".js-plotly-plot canvas.gl-canvas-context"
 
 
 def sentence(variant: int = 0) -> str:
@@ -86,12 +77,6 @@ def rss_mb(pid: int, children: bool = True) -> float:
     proc = psutil.Process(pid)
     procs = [proc, *(proc.children(recursive=True) if children else [])]
     return sum(p.memory_info().rss for p in procs) / 2**20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def attempt(name: str, fn, *args) -> dict:
@@ -162,78 +147,10 @@ def spacy_memory() -> dict:
 # --------------------------------------------------------------------------- server and browser
 
 
-@dataclass
-class Server:
-    proc: subprocess.Popen
-    url: str
-    started: float  # perf_counter() just before the process was started
-    log: Path
-
-
-@contextlib.contextmanager
 def serve(models_dir: Path, data_dir: Path | None, log_dir: Path):
-    """`streamlit run app/Home.py` on a free loopback port; always stopped (with its children)."""
-    port = free_port()
-    env = {**os.environ, sup.MODELS_DIR_ENV: str(models_dir)}
-    if data_dir is not None:
-        env[sup.DATA_DIR_ENV] = str(data_dir)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "Home.py"), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    log = log_dir / f"streamlit-{port}.log"
-    with open(log, "w") as out:
-        started = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield Server(proc, f"http://127.0.0.1:{port}", started, log)
-    finally:
-        stop(proc)
-
-
-def stop(proc: subprocess.Popen) -> None:
-    """Terminate the server and whatever it started; kill what does not exit within 20 s."""
-    try:
-        server = psutil.Process(proc.pid)
-        procs = [server, *server.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        procs = []
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.terminate()
-    _, alive = psutil.wait_procs(procs, timeout=20)
-    for p in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            p.kill()
-    proc.wait()
-
-
-def wait_healthy(server: Server) -> float:
-    """Seconds from the process start until /_stcore/health answers "ok"."""
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if server.proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.proc.returncode}:\n{server.log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            if urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2).read() == b"ok":
-                return time.perf_counter() - server.started
-        time.sleep(0.1)
-    raise RuntimeError(f"streamlit did not answer within {STARTUP_S} s:\n{server.log.read_text()[-3000:]}")
-
-
-@contextlib.contextmanager
-def new_page(browser):
-    """A fresh browser context (no cache, no cookies) and its page."""
-    context = browser.new_context(viewport=VIEWPORT)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
-
-
-def settle(page) -> None:
-    """Wait until the script run has ended (Streamlit's running indicator is gone)."""
-    page.wait_for_timeout(300)
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=RENDER_MS)
-    page.wait_for_timeout(300)
+    """The dashboard on ``models_dir`` (harness.serve), not yet waited for: ``cold_start`` times that."""
+    env = {sup.MODELS_DIR_ENV: str(models_dir), **({sup.DATA_DIR_ENV: str(data_dir)} if data_dir is not None else {})}
+    return harness.serve(log_dir, env, wait=False)
 
 
 # --------------------------------------------------------------------------- browser measurements
@@ -375,7 +292,7 @@ def browser_phase(models_dir: Path, data_dir: Path | None, runs: int, checkpoint
 
     cold, live = [], {}
     with sync_playwright() as p, tempfile.TemporaryDirectory(prefix="app-speed-") as logs:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        browser = harness.launch_browser(p)
         try:
             for run in range(runs):
                 with serve(models_dir, data_dir, Path(logs)) as server, new_page(browser) as page:

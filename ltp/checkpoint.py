@@ -9,8 +9,9 @@ A checkpoint is a directory:
     README.md          model card
 No pickle anywhere. Saves are atomic: files go to a hidden temporary directory that is renamed
 into place once complete, so an interrupted save never leaves a valid-looking checkpoint.
-Where a backbone comes from and how it is built live in ltp/backbones.py (re-exported here
-for older imports); sharing on the Hub lives in ltp/hub.py.
+Where a backbone comes from and how it is built live in ltp/backbones.py; a Hub repo id is
+resolved through ltp/hub.py (which imports nothing of this module); pushing a shipped model to
+the Hub lives in ltp/export.py.
 """
 
 from __future__ import annotations
@@ -25,14 +26,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ltp import __version__
-from ltp.backbones import (  # some re-exported only (see __all__): older code imports them from here
-    DEFAULT_BACKBONE,
-    CheckpointError,
-    backbone_sha256,
-    file_sha256,
-    load_tokenizer,
-    resolve_backbone,
-)
+from ltp.backbones import backbone_sha256, load_tokenizer
+from ltp.errors import CheckpointError
 from ltp.files import atomic_dir, write_json_atomic
 from ltp.hub import is_repo_id, snapshot_checkpoint
 from ltp.model import LTPConfig, LTPForSequenceClassification, build_model
@@ -299,18 +294,10 @@ __all__ = [
     "STAGES",
     "WEIGHTS",
     "Checkpoint",
-    "CheckpointError",
     "default_model_card",
     "find_checkpoint",
     "load_checkpoint",
     "read_config",
     "save_checkpoint",
     "trained_state",
-    # re-exported from ltp.backbones and ltp.model, where they now live
-    "DEFAULT_BACKBONE",
-    "backbone_sha256",
-    "build_model",
-    "file_sha256",
-    "load_tokenizer",
-    "resolve_backbone",
 ]

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix, precision_recall_fscore_support
 
-from ltp.checkpoint import Checkpoint, CheckpointError
+from ltp.checkpoint import Checkpoint
+from ltp.errors import CheckpointError
 from ltp.files import merge_json
 from ltp.inference import Predictions, predict
 from ltp.text import encode

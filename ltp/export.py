@@ -7,6 +7,7 @@ records the lineage: every training command and stage wall time, the baseline's 
 sweep and analysis bundle. Rerun it after `ltp evaluate / bench / sweep --store-in / analyze`.
 A model dir also carries `examples.json`, a few texts of its own domain that the dashboard's live
 page opens on: the source's own file if it has one, else short test texts, one per class.
+`push_checkpoint` uploads a complete checkpoint folder to a Hub model repo (`ltp export --push-to-hub`).
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import json
 import shutil
 from pathlib import Path
 
-from ltp.checkpoint import WEIGHTS, CheckpointError, find_checkpoint, read_config
+from ltp.checkpoint import WEIGHTS, find_checkpoint, read_config
+from ltp.errors import CheckpointError
 from ltp.files import atomic_dir, write_json_atomic, write_text_atomic
+from ltp.hub import parse_repo_id
 from ltp.report import _f, _x, bench_markdown, quantization_markdown, sweep_markdown, views_markdown
-from ltp.results import (BASELINE, LINEAGE, ResultKey, find_baseline, flops_columns, keyed_results, read_bench,
-                         quantization_rows, read_json, read_lineage, read_metrics, read_sweep, same_examples,
-                         stored_result)
+from ltp.results import (BASELINE, LINEAGE, Results, ResultKey, find_baseline, int8_rows, keyed_results, load_results,
+                         parse_results, read_json, read_lineage, read_metrics, same_examples)
 
 EXAMPLES = "examples.json"  # {"examples": [{"text": ..., "label": ... (optional)}, ...]}; the first opens the page
 COPIED = (WEIGHTS, "config.json", "metrics.json", "bench.json", "sweep.json", "train_log.jsonl", EXAMPLES)
@@ -77,10 +79,11 @@ def export_model(source: str | Path, out: str | Path, baseline: str | Path | Non
     if out.exists() and not force:
         raise CheckpointError(f"{out} exists; pass --force to replace it (shipped weights are committed once).")
     metrics = read_metrics(src)
+    own_results = parse_results(metrics, own_mode=config["ltp"]["mode"])
     for split, value in base_metrics.items():
-        own = stored_result(metrics, split, config["ltp"]["mode"])
-        if own and own.get("sample") != value.get("sample"):
-            raise CheckpointError(f"{src} was evaluated on '{own.get('sample')}' but its baseline on "
+        own = own_results.evaluation(split, own_results.own_mode)
+        if own and own.sample != value.get("sample"):
+            raise CheckpointError(f"{src} was evaluated on '{own.sample}' but its baseline on "
                                   f"'{value.get('sample')}'; evaluate both on the same examples.")
         metrics[str(ResultKey(split, BASELINE))] = dict(value, checkpoint=str(base))
     stages = {}  # a run that trained every stage records the baseline in both checkpoints: keep it once
@@ -173,7 +176,7 @@ def model_card(path: str | Path, name: str | None = None) -> str:
     """Markdown model card from the files stored in a shipped model directory."""
     path = Path(path)
     config = read_config(path)
-    metrics, lineage, bench, sweep = read_metrics(path), read_lineage(path), read_bench(path), read_sweep(path)
+    results = load_results(path)
     analysis = read_json(path / "analysis" / "summary.json")
     ltp, bb, data = config["ltp"], config["backbone"], config.get("dataset") or {}
     out = [f"# {name or path.name}", "",
@@ -182,18 +185,18 @@ def model_card(path: str | Path, name: str | None = None) -> str:
            "Produced by ltp-lens. Load it with `ltp prune --checkpoint DIR \"text\"`, in the dashboard, or with "
            "`ltp.checkpoint.load_checkpoint(DIR)`; the frozen parameters come from the backbone, whose sha256 is checked.",
            "", "## Results", ""]
-    for split in sorted({key.split for key, _ in keyed_results(metrics)}):
-        out += _results_section(metrics, split, ltp["mode"])
-    for key, b in bench.items():
-        out += [f"## Speed ({key}: {b.get('device')})", "", bench_markdown(b), ""]
-    if rows := quantization_rows(metrics, bench, ltp["mode"]):
+    for split in results.splits:
+        out += _results_section(results, split)
+    for b in results.bench:
+        out += [f"## Speed ({b.key}: {b.device})", "", bench_markdown(b), ""]
+    if rows := int8_rows(results):
         out += ["## LTP with int8 (CPU)", "",
                 "The encoder's linear layers quantized to int8 (`--int8`: int8 weights per output channel, "
                 "int8 activations per token, int8 GEMM), the same thresholds; accuracy from `ltp evaluate --int8`, "
                 "speed from `ltp bench --int8`.", "", quantization_markdown(rows), ""]
-    if sweep.get("points"):
-        out += ["## Accuracy vs FLOPs (`sweep.json`)", "", sweep_markdown(sweep), ""]
-    out += _training_section(config, lineage)
+    if results.sweep and results.sweep.points:
+        out += ["## Accuracy vs FLOPs (`sweep.json`)", "", sweep_markdown(results.sweep), ""]
+    out += _training_section(config, results.lineage)
     if analysis.get("meta"):
         m = analysis["meta"]
         out += ["## Analysis bundle (`analysis/`)", "",
@@ -201,28 +204,29 @@ def model_card(path: str | Path, name: str | None = None) -> str:
     return "\n".join(out)
 
 
-def _results_section(metrics: dict, split: str, mode: str) -> list[str]:
+def _results_section(results: Results, split: str) -> list[str]:
     """The card's lines for one split: baseline, LTP and pruning-off rows, the drop, short views."""
-    own, base = stored_result(metrics, split, mode), stored_result(metrics, split, BASELINE)
+    mode = results.own_mode
+    own, base = results.evaluation(split, mode), results.stored_baseline(split)
     if not own:
         return []
-    out = [f"Split `{split}`: {own.get('sample')}.", "",
+    out = [f"Split `{split}`: {own.sample}.", "",
            "| | accuracy | macro P | macro R | macro F1 | FLOPs reduction, honest (all tokens) "
            "| tokens alive after each layer |",
            "|---|---|---|---|---|---|---|"]
     for label, r in (("unpruned baseline", base), (f"LTP ({mode})", own),
-                     ("same weights, pruning off", stored_result(metrics, split, "none"))):
+                     ("same weights, pruning off", results.unpruned(split))):
         if r:
-            alive = " → ".join(f"{a:.1f}" for a in r.get("tokens_alive_per_layer", []))
-            acc, p, rec, f1 = (_f(r[k], ".4f") for k in ("accuracy", "precision_macro", "recall_macro", "f1_macro"))
-            honest, all_tokens = flops_columns(r)
-            out.append(f"| {label} | {acc} | {p} | {rec} | {f1} | {_x(honest)} ({_x(all_tokens)}) | {alive} |")
+            alive = " → ".join(f"{a:.1f}" for a in r.tokens_alive_per_layer)
+            acc, p, rec, f1 = (_f(x, ".4f") for x in (r.accuracy, r.precision_macro, r.recall_macro, r.f1_macro))
+            out.append(f"| {label} | {acc} | {p} | {rec} | {f1} | {_x(r.flops_reduction)} "
+                       f"({_x(r.flops_reduction_all_tokens)}) | {alive} |")
     if base:
-        drop = 100 * (base["accuracy"] - own["accuracy"])
+        drop = 100 * (base.accuracy - own.accuracy)
         out += ["", (f"Accuracy drop against the unpruned baseline: {drop:.2f} points" if drop >= 0 else
                      f"Accuracy drop against the unpruned baseline: none (LTP is {-drop:.2f} points above it)")
                 + ("" if same_examples(base, own) else
-                   f" (**not comparable**: the baseline was measured on {base.get('sample')})") + "."]
+                   f" (**not comparable**: the baseline was measured on {base.sample})") + "."]
     if views_markdown(own):
         out += ["", "Short inputs (each test text's first sentence and first 12 words, the same weights with "
                 "pruning off and on):", "", views_markdown(own)]
@@ -279,3 +283,43 @@ def write_card(path: str | Path) -> Path:
     card = path / "README.md"
     write_text_atomic(card, model_card(path))
     return card
+
+
+# --------------------------------------------------------------------------- sharing on the Hub
+
+
+def push_checkpoint(path: str | Path, repo_id: str, private: bool = False, token: str | None = None,
+                    revision: str | None = None) -> str:
+    """Upload a complete local checkpoint folder to Hub model repo `repo_id` (created if
+    missing) and return the repo's URL; refuses a folder that is not a complete checkpoint."""
+    from huggingface_hub import HfApi
+
+    folder = _complete_checkpoint(path)
+    if parse_repo_id(repo_id) is None or "@" in repo_id:
+        raise CheckpointError(f"{repo_id!r} is not a Hub repo id: use owner/name (pass a branch as revision).")
+    api = HfApi(token=token)
+    try:
+        url = str(api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model"))
+        if revision:
+            api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
+        api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision, repo_type="model",
+                          commit_message=f"Upload ltp-lens checkpoint ({folder.name})",
+                          ignore_patterns=[".*", "**/.*"])  # no half-written temporary folders
+    except Exception as err:  # noqa: BLE001 - HTTP, auth and network errors come in many types
+        raise CheckpointError(f"Could not push {folder} to {repo_id}: {err}. Log in first (`hf auth login` "
+                              "or HF_TOKEN with write access) and check your network.") from err
+    return f"{url}/tree/{revision}" if revision else url
+
+
+def _complete_checkpoint(path: str | Path) -> Path:
+    """The local checkpoint folder behind `path` (a checkpoint or run dir) once its config and
+    weights are known to load; CheckpointError otherwise."""
+    if not Path(path).is_dir():
+        raise CheckpointError(f"Cannot push {path}: it is not a local folder. Pass the checkpoint directory "
+                              "(the one holding config.json and model.safetensors).")
+    folder = find_checkpoint(path)
+    read_config(folder)
+    if not (folder / WEIGHTS).is_file():
+        raise CheckpointError(f"Cannot push {folder}: it has no {WEIGHTS}, so it is incomplete. "
+                              "Retrain or restore it first.")
+    return folder

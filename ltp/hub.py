@@ -1,5 +1,7 @@
-"""Checkpoints on the Hugging Face Hub: fetch one by repo id, push one to share it.
+"""Checkpoints on the Hugging Face Hub: a repo id's form, and fetching its snapshot folder.
 
+ltp/checkpoint.py resolves a repo id through this module, which knows nothing of the checkpoint
+format (imports go one way); pushing a shipped model is ltp/export.py's `push_checkpoint`.
 A checkpoint folder is pushed as it is (config.json, model.safetensors, README.md model card,
 metrics ...), so the repo's snapshot is a checkpoint folder and `load_checkpoint("owner/name")`
 (or "owner/name@revision") loads it through the standard HF cache. Downloads honour
@@ -13,7 +15,7 @@ import os
 import re
 from pathlib import Path
 
-from ltp.backbones import CheckpointError
+from ltp.errors import CheckpointError
 
 # "owner/name" or "owner/name@revision" (a branch, tag or commit)
 _REPO_ID = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*)(?:@(?P<revision>[\w./-]+))?$")
@@ -70,44 +72,4 @@ def snapshot_checkpoint(spec: str) -> Path:
         ) from None
 
 
-def push_checkpoint(path: str | Path, repo_id: str, private: bool = False, token: str | None = None,
-                    revision: str | None = None) -> str:
-    """Upload a complete local checkpoint folder to Hub model repo `repo_id` (created if
-    missing) and return the repo's URL; refuses a folder that is not a complete checkpoint."""
-    from huggingface_hub import HfApi
-
-    folder = _complete_checkpoint(path)
-    if parse_repo_id(repo_id) is None or "@" in repo_id:
-        raise CheckpointError(f"{repo_id!r} is not a Hub repo id: use owner/name (pass a branch as revision).")
-    api = HfApi(token=token)
-    try:
-        url = str(api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model"))
-        if revision:
-            api.create_branch(repo_id, branch=revision, exist_ok=True, repo_type="model")
-        api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision, repo_type="model",
-                          commit_message=f"Upload ltp-lens checkpoint ({folder.name})",
-                          ignore_patterns=[".*", "**/.*"])  # no half-written temporary folders
-    except Exception as err:  # noqa: BLE001 - HTTP, auth and network errors come in many types
-        raise CheckpointError(f"Could not push {folder} to {repo_id}: {err}. Log in first (`hf auth login` "
-                              "or HF_TOKEN with write access) and check your network.") from err
-    return f"{url}/tree/{revision}" if revision else url
-
-
-def _complete_checkpoint(path: str | Path) -> Path:
-    """The local checkpoint folder behind `path` (a checkpoint or run dir) once its config and
-    weights are known to load; CheckpointError otherwise."""
-    # imported here: ltp.checkpoint imports this module to resolve repo ids
-    from ltp.checkpoint import WEIGHTS, find_checkpoint, read_config
-
-    if not Path(path).is_dir():
-        raise CheckpointError(f"Cannot push {path}: it is not a local folder. Pass the checkpoint directory "
-                              "(the one holding config.json and model.safetensors).")
-    folder = find_checkpoint(path)
-    read_config(folder)
-    if not (folder / WEIGHTS).is_file():
-        raise CheckpointError(f"Cannot push {folder}: it has no {WEIGHTS}, so it is incomplete. "
-                              "Retrain or restore it first.")
-    return folder
-
-
-__all__ = ["is_repo_id", "parse_repo_id", "push_checkpoint", "snapshot_checkpoint"]
+__all__ = ["is_repo_id", "parse_repo_id", "snapshot_checkpoint"]

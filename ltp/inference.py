@@ -13,8 +13,7 @@ import numpy as np
 import torch
 
 from ltp.model import LTPForSequenceClassification, LTPOutput
-from ltp.text import MAX_CHARS, Encoded, InputError, clean_html, clean_text, encode, validate_text
-from ltp.trace import LayerTrace, Trace, trace  # the trace of one text; kept importable here
+from ltp.text import Encoded
 
 
 def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -96,10 +95,6 @@ def predict(
     return Predictions(probs, alive, lengths, flops, flops_un, seconds, flops_all, flops_un_all)
 
 
-__all__ = ["pad_batch", "length_sorted_batches", "Predictions", "predict", "MAX_CHARS", "Encoded", "InputError",
-           "clean_html", "clean_text", "encode", "validate_text", "LayerTrace", "Trace", "trace"]
-
-
 def score_texts(ckpt, texts: Sequence[str], batch_size: int = 64,
                 progress: Callable[[int], None] | None = None):
     """Each text scored with pruning off and on: prediction and confidence both ways, whether
@@ -137,3 +132,6 @@ def score_texts(ckpt, texts: Sequence[str], batch_size: int = 64,
         table[f"alive_after_layer_{layer + 1}"] = on.tokens_alive[:, layer]
     table["flops_reduction"] = (on.flops_unpruned / on.flops).round(3)
     return pd.DataFrame(table)
+
+
+__all__ = ["pad_batch", "length_sorted_batches", "Predictions", "predict", "score_texts"]

@@ -9,11 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -147,7 +143,7 @@ def toy_data_dir(tmp_path_factory) -> Path:
 def calibrate_thresholds(path, data_dir, dataset: str = "toy", max_length: int = 24):
     """A tiny random model attends almost uniformly, so any threshold keeps all tokens or
     none; set each layer's threshold to the median score of its input tokens instead, so
-    that roughly half survive each layer (what a trained model does)."""
+    that roughly half stay alive after each layer (what a trained model does)."""
     import torch
 
     from ltp import data
@@ -228,43 +224,23 @@ def fake_checkpoint(path, metrics=None, **over):
     return path
 
 
+if str(REPO / "benchmarks") not in sys.path:  # benchmarks/harness.py: the server and browser helper
+    sys.path.insert(0, str(REPO / "benchmarks"))
+import harness  # noqa: E402
+
 STREAMLIT_STARTUP_S = 120
 
 
 @contextlib.contextmanager
 def streamlit_server(log: Path, **env):
-    """A real `streamlit run app/Home.py` on a free local port, environment ``os.environ`` updated
-    with ``env`` (a None value removes the variable); yields (url, Popen) once /_stcore/health
-    answers, fails the test with the server's log otherwise; always stopped, with what it started
-    (``benchmarks/app_speed.stop``, the benchmarks' shutdown)."""
-    if str(REPO / "benchmarks") not in sys.path:
-        sys.path.insert(0, str(REPO / "benchmarks"))
-    from app_speed import stop
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    full = {**os.environ, **env}
-    for key in [k for k, v in full.items() if v is None]:
-        del full[key]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "Home.py"), "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=REPO, env=full, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STREAMLIT_STARTUP_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not answer /_stcore/health within {STREAMLIT_STARTUP_S} s:\n"
-                            f"{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url, proc
-    finally:
-        stop(proc)
+    """A real `streamlit run app/Home.py` (benchmarks/harness.py's ``serve``, the benchmarks' own),
+    environment ``os.environ`` updated with ``env`` (a None value removes the variable); yields
+    (url, Popen) once /_stcore/health answers, fails the test with the server's log otherwise;
+    always stopped, with what it started."""
+    with contextlib.ExitStack() as stack:
+        try:
+            server = stack.enter_context(harness.serve(Path(log).parent, env, startup_s=STREAMLIT_STARTUP_S,
+                                                       log_file=log))
+        except RuntimeError as err:  # exited, or no answer: the server's log says why
+            pytest.fail(str(err))
+        yield server.url, server.proc

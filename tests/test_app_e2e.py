@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 
 from conftest import streamlit_server
+import harness
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(harness.CHROMIUM)
 ARTIFACTS = REPO / "test-artifacts" / "e2e"
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update"]
+BROWSER_ARGS = harness.BROWSER_ARGS  # benchmarks/harness.py (on sys.path through conftest)
 PAGES = {"performance": "Performance", "retained": "Retained tokens", "pos": "Parts of speech",
          "embedding": "Embedding map", "domain": "Domain terms", "about": "How Learned Token Pruning works"}
 SENTENCE = "The striker scored twice and the fans cheered the final whistle of a great season"

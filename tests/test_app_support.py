@@ -11,7 +11,8 @@ import pytest
 
 from conftest import fake_checkpoint as _checkpoint
 
-from ltp.checkpoint import CheckpointError
+from ltp import results as res
+from ltp.errors import CheckpointError
 
 APP = Path(__file__).resolve().parents[1] / "app"
 if str(APP) not in sys.path:  # the pages import it as `support`, with app/ on sys.path
@@ -92,14 +93,15 @@ def test_metrics_and_per_class_tables():
     hard = {"examples": 10, "accuracy": 0.9, "precision_macro": 0.8, "recall_macro": 0.7, "f1_macro": 0.75,
             "mean_input_tokens": 20.0, "tokens_alive_per_layer": [20, 10, 5], "flops_reduction": 2.0,
             "examples_per_second": 100.0, "per_class": {"A": {"precision": 1, "recall": 0.5, "f1": 0.6, "support": 4}}}
-    table = sup.metrics_table({"test/hard": hard, "test/none": {**hard, "flops_reduction": 1.0}},
-                              baseline={**hard, "accuracy": 0.92})
+    stored = res.parse_results({"test/hard": hard, "test/none": {**hard, "flops_reduction": 1.0},
+                                "baseline/test": {**hard, "accuracy": 0.92}})
+    table = sup.metrics_table(stored, baseline=stored.stored_baseline())
     assert table["Model"].tolist() == ["baseline (fine-tuned, no LTP)", "this model, pruning off", "LTP (hard pruning)"]
     assert table["Tokens, last layer"].tolist() == [5, 5, 5] and table["Accuracy"].iloc[0] == 0.92
     assert 100.0 not in table.to_numpy()  # evaluate's examples/s is no benchmark: not on the page
     assert not [c for c in table.columns if "_" in c]
-    assert sup.metrics_table({}).empty
-    assert sup.per_class_table(hard).to_dict("records") == [{"Class": "A", "Precision": 1, "Recall": 0.5, "F1": 0.6,
+    assert sup.metrics_table(res.parse_results({})).empty
+    assert sup.per_class_table(stored.pruned()).to_dict("records") == [{"Class": "A", "Precision": 1, "Recall": 0.5, "F1": 0.6,
                                                              "Support": 4}]
     config = sup.column_config(table)
     assert config["Accuracy"]["type_config"]["format"] == "%.4f" and "macro" in config["F1"]["help"].lower()
@@ -113,47 +115,56 @@ BENCH = {"cpu": {"device": "CPU x", "config": {"split": "test"},
          "junk": 3}
 
 
+def _bench(bench: dict) -> res.Results:
+    return res.parse_results({}, bench)
+
+
 def test_bench_table():
-    t = sup.bench_table(BENCH)
+    t = sup.bench_table(_bench(BENCH).bench)
     assert len(t) == 1 and t["Batch"].iloc[0] == 32 and t["Throughput speed-up"].iloc[0] == 1.5
     assert t["Share of FLOPs saving as time"].iloc[0] == 0.75 and t["FLOPs count"].iloc[0] == "all tokens"
     assert t["Threads"].iloc[0] == 2
-    assert sup.bench_table({}).empty
+    assert sup.bench_table(()).empty
 
 
 def test_headline_speed_comes_from_the_bench_with_its_source():
-    speed = sup.headline_speed(BENCH)
+    speed = sup.headline_speed(_bench(BENCH))
     assert speed["speedup"] == 1.5 and speed["batch"] == 32 and speed["key"] == "cpu"
     assert speed["source"] == "`ltp bench` · CPU x · 2 threads · batch 32 · 500 test texts · date not recorded"
     dated = {"gpu": {**BENCH["cpu"], "device": "GPU", "measured_at": "2026-11-30"}}
-    assert sup.headline_speed(dated)["source"].endswith("· 2026-11-30")
-    assert sup.headline_speed({}) is None and sup.headline_speed({"cpu": {"none": {}}}) is None
+    assert sup.headline_speed(_bench(dated))["source"].endswith("· 2026-11-30")
+    assert sup.headline_speed(_bench({})) is None and sup.headline_speed(_bench({"cpu": {"none": {}}})) is None
 
 
 def test_time_vs_flops_is_computed_not_claimed():
     metrics = {"test/hard": {"flops_accounting": "honest", "flops_reduction": 1.5, "sample": "full split of 10"}}
-    found = sup.time_vs_flops(metrics, BENCH, "hard")
+    found = sup.time_vs_flops(res.parse_results(metrics, BENCH))
     assert found["verdict"] == "about as much as" and found["flops_count"] == "honest"
-    faster = sup.time_vs_flops({"test/hard": {**metrics["test/hard"], "flops_reduction": 1.2}}, BENCH, "hard")
-    slower = sup.time_vs_flops({"test/hard": {**metrics["test/hard"], "flops_reduction": 3.0}}, BENCH, "hard")
+    faster = sup.time_vs_flops(res.parse_results({"test/hard": {**metrics["test/hard"], "flops_reduction": 1.2}}, BENCH))
+    slower = sup.time_vs_flops(res.parse_results({"test/hard": {**metrics["test/hard"], "flops_reduction": 3.0}}, BENCH))
     assert faster["verdict"] == "more than" and slower["verdict"] == "less than"
     text = sup.time_vs_flops_sentence(slower, "m")
     assert "**1.50x**" in text and "**3.00x**" in text and "**less than**" in text and "`ltp bench` · CPU x" in text
-    assert sup.time_vs_flops({}, BENCH, "hard") is None and sup.time_vs_flops(metrics, {}, "hard") is None
+    assert sup.time_vs_flops(res.parse_results({}, BENCH)) is None
+    assert sup.time_vs_flops(res.parse_results(metrics, {})) is None
+
+
+def _swept(folder: Path) -> res.Results:
+    return res.parse_results({}, sweep=res.read_sweep(folder), path=folder)
 
 
 def test_sweep_points(tmp_path):
-    assert sup.sweep_points(tmp_path) is None
+    assert sup.sweep_points(_swept(tmp_path)) is None
     points = [{"method": "LTP", "label": "lambda=0.1", "accuracy": 0.9, "f1": 0.9, "flops_reduction": 2.0,
                "speedup": 1.5, "fraction_alive_per_layer": [1, 0.5]}]
     (tmp_path / "sweep.json").write_text(json.dumps(points))
-    df = sup.sweep_points(tmp_path)
+    df = sup.sweep_points(_swept(tmp_path))
     assert list(df.columns) == list(sup.SWEEP_COLUMNS) and df["accuracy"].iloc[0] == 0.9
     (tmp_path / "sweep.json").write_text(json.dumps({"config": {}, "points": points}))  # `ltp sweep`'s record
-    assert len(sup.sweep_points(tmp_path)) == 1
+    assert len(sup.sweep_points(_swept(tmp_path))) == 1
     (tmp_path / "sweep.json").write_text(json.dumps([{"method": "LTP"}]))
     with pytest.raises(ValueError, match="lacks field"):
-        sup.sweep_points(tmp_path)
+        sup.sweep_points(_swept(tmp_path))
     assert "--store-in" in sup.sweep_command(tmp_path, "toy")
 
 
@@ -165,13 +176,13 @@ def test_sweep_table_and_shipped_point_use_the_sweeps_flops_count():
     assert 1.97 not in table.to_numpy()  # the sweep's in-process speed-up is no benchmark
     hard = {"accuracy": 0.93, "flops_accounting": "honest", "flops_reduction": 1.52,
             "flops_reduction_all_tokens": 1.71, "sample": "full split of 7600"}
-    star = sup.shipped_point({"test/hard": hard}, "hard", old, "this model")
+    star = sup.shipped_point(res.parse_results({"test/hard": hard}), old, "this model")
     assert star["flops_reduction"] == 1.71 and star["accuracy"] == 0.93 and star["flops_count"] == "all-tokens"
     assert "full split of 7600" in star["note"] and "2,000" in star["note"]
     new = old.assign(flops_reduction_all_tokens=[1.5])
-    assert sup.shipped_point({"test/hard": hard}, "hard", new, "m")["flops_reduction"] == 1.52
+    assert sup.shipped_point(res.parse_results({"test/hard": hard}), new, "m")["flops_reduction"] == 1.52
     assert "FLOPs reduction (honest)" in sup.sweep_table(new).columns
-    assert sup.shipped_point({}, "hard", old, "m") is None
+    assert sup.shipped_point(res.parse_results({}), old, "m") is None
 
 
 def test_file_names_and_filter_columns():

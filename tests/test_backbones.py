@@ -5,7 +5,8 @@ import torch
 
 from conftest import ARCHS, MORE_ARCHS, tiny_hf
 from ltp import backbones
-from ltp.backbones import ADAPTERS, CheckpointError, MPNetAdapter, adapter_for
+from ltp.backbones import ADAPTERS, MPNetAdapter, adapter_for
+from ltp.errors import CheckpointError
 from ltp.model import LTPForSequenceClassification
 
 
@@ -64,10 +65,22 @@ def test_file_sha256_is_cached_per_content_stamp(tmp_path):
     assert backbones.file_sha256(f) == hashlib.sha256(b"other weights!").hexdigest()
 
 
-def test_moved_names_stay_importable_from_ltp_checkpoint():
-    from ltp import checkpoint, model
+def test_imports_go_one_way_without_re_exports():
+    """checkpoint -> hub and checkpoint -> model -> backbones, never back; each name from its home."""
+    import ast
+    from pathlib import Path
 
-    for name in ("DEFAULT_BACKBONE", "CheckpointError", "backbone_sha256", "file_sha256", "load_tokenizer",
-                 "resolve_backbone"):
-        assert getattr(checkpoint, name) is getattr(backbones, name), name
-    assert checkpoint.build_model is model.build_model
+    from ltp import checkpoint, errors, model
+
+    src = Path(__file__).resolve().parents[1] / "ltp"
+
+    def ltp_imports(name: str) -> set[str]:
+        tree = ast.parse((src / f"{name}.py").read_text())
+        return {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("ltp")}
+
+    assert ltp_imports("hub") == {"ltp.errors"} and ltp_imports("backbones") == {"ltp.errors"}
+    assert "ltp.checkpoint" not in ltp_imports("model")
+    assert checkpoint.CheckpointError is backbones.CheckpointError is errors.CheckpointError
+    for name in ("DEFAULT_BACKBONE", "CheckpointError", "file_sha256", "resolve_backbone", "build_model"):
+        assert name not in checkpoint.__all__, name
+    assert checkpoint.build_model is model.build_model  # used there, imported from its one home

@@ -8,7 +8,8 @@ import torch
 
 from ltp import checkpoint as ck
 from ltp.backbones import backbone_sha256
-from ltp.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ltp.checkpoint import load_checkpoint, save_checkpoint
+from ltp.errors import CheckpointError
 from ltp.model import LTPConfig, build_model
 
 LABELS = ["a", "b", "c"]

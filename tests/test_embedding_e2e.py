@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 
 from conftest import streamlit_server
+import harness
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "models" / "ag_news-minilm-ltp"
-CHROMIUM = Path("/usr/bin/chromium")
-BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update"]
+CHROMIUM = Path(harness.CHROMIUM)
+BROWSER_ARGS = harness.BROWSER_ARGS  # benchmarks/harness.py (on sys.path through conftest)
 RENDER_MS = 180_000
 IDLE_CORES = 0.15  # below this share of a core the server is idle again
 AFTER_CLOSE_CPU_S = 3.0  # CPU seconds the server may still spend once the tab closed (one step, the teardown)

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from ltp import hub
-from ltp.checkpoint import CheckpointError, find_checkpoint, load_checkpoint, save_checkpoint
+from ltp.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from ltp.errors import CheckpointError
+from ltp.export import push_checkpoint
 from ltp.model import LTPConfig, build_model
 
 LABELS = ["a", "b", "c"]
@@ -119,7 +121,7 @@ def fake_api(monkeypatch):
 
 def test_push_uploads_the_checkpoint_folder(tmp_path, tiny_backbone, fake_api):
     save_tiny(tmp_path / "run" / "hard", tiny_backbone)
-    url = hub.push_checkpoint(tmp_path / "run", "me/tiny-ltp", private=True, token="hf_x")
+    url = push_checkpoint(tmp_path / "run", "me/tiny-ltp", private=True, token="hf_x")
     assert url == "https://huggingface.co/me/tiny-ltp"
     assert fake_api[0] == ("init", "hf_x")
     assert fake_api[1] == ("create_repo", "me/tiny-ltp", True, True, "model")
@@ -131,7 +133,7 @@ def test_push_uploads_the_checkpoint_folder(tmp_path, tiny_backbone, fake_api):
 
 def test_push_to_a_branch(tmp_path, tiny_backbone, fake_api):
     save_tiny(tmp_path / "ck", tiny_backbone)
-    url = hub.push_checkpoint(tmp_path / "ck", "me/tiny-ltp", revision="v2")
+    url = push_checkpoint(tmp_path / "ck", "me/tiny-ltp", revision="v2")
     assert url == "https://huggingface.co/me/tiny-ltp/tree/v2"
     assert ("create_branch", "me/tiny-ltp", "v2", True) in fake_api
     assert fake_api[-1][3] == "v2"
@@ -140,14 +142,14 @@ def test_push_to_a_branch(tmp_path, tiny_backbone, fake_api):
 def test_push_refuses_what_is_not_a_complete_checkpoint(tmp_path, tiny_backbone, fake_api):
     (tmp_path / "plain").mkdir()
     with pytest.raises(CheckpointError, match="not an ltp-lens checkpoint"):
-        hub.push_checkpoint(tmp_path / "plain", "me/x")
+        push_checkpoint(tmp_path / "plain", "me/x")
     save_tiny(tmp_path / "ck", tiny_backbone)
     (tmp_path / "ck" / "model.safetensors").unlink()
     with pytest.raises(CheckpointError, match="no model.safetensors"):
-        hub.push_checkpoint(tmp_path / "ck", "me/x")
+        push_checkpoint(tmp_path / "ck", "me/x")
     with pytest.raises(CheckpointError, match="not a local folder"):
-        hub.push_checkpoint("someone/else", "me/x")  # a repo id is never downloaded to be pushed
+        push_checkpoint("someone/else", "me/x")  # a repo id is never downloaded to be pushed
     with pytest.raises(CheckpointError, match="not a Hub repo id"):
         save_tiny(tmp_path / "ok", tiny_backbone)
-        hub.push_checkpoint(tmp_path / "ok", "not a repo")
+        push_checkpoint(tmp_path / "ok", "not a repo")
     assert fake_api == []  # nothing reached the (fake) Hub

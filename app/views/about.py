@@ -5,7 +5,7 @@ import streamlit as st
 import dashboard as db
 import support as sup
 from ltp import viz
-from ltp.results import read_bench, read_metrics
+from ltp.results import load_results
 
 # An illustration (not a measurement): which tokens of the sentence stay alive after each of
 # six layers, in the spirit of the paper's 15 -> 11 -> 4 -> 2 example.
@@ -26,7 +26,7 @@ def time_vs_flops_text() -> str:
     if sel.path is None:
         return "Pick a model in the sidebar to compare its measured speed with its FLOPs reduction."
     try:
-        found = sup.time_vs_flops(read_metrics(sel.path), read_bench(sel.path), sel.card["mode"])
+        found = sup.time_vs_flops(load_results(sel.path))
     except ValueError:  # a damaged results file: the Performance page says what to rerun
         found = None
     if found is None:
@@ -57,7 +57,7 @@ penalty on the masks pushes the model to prune. Then the masks are made *hard* (
 thresholds are frozen, and the weights are fine-tuned for a while to recover accuracy.
 
 **Real removal.** In this project a pruned token is actually taken out of the computation: the
-surviving tokens are gathered into a shorter sequence, so the speed-up shows on a clock, not only on
+tokens still alive are gathered into a shorter sequence, so the speed-up shows on a clock, not only on
 paper.
 
 **What the FLOPs number means.** FLOPs count the multiply-adds of the encoder layers: attention

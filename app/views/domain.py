@@ -9,8 +9,8 @@ import support as sup
 from ltp import viz
 from ltp.analysis import stats
 
-TEST_COLUMNS = {"class": "Class", "n_kept": "Texts, a term kept", "n_pruned": "Texts, all pruned",
-                "acc_kept": "Accuracy, kept", "acc_pruned": "Accuracy, pruned", "test": "Test",
+TEST_COLUMNS = {"class": "Class", "n_kept": "Texts, a term retained", "n_pruned": "Texts, all pruned",
+                "acc_kept": "Accuracy, retained", "acc_pruned": "Accuracy, pruned", "test": "Test",
                 "statistic": "Statistic", "p_value": "p-value"}
 
 
@@ -74,7 +74,7 @@ with right:
         db.table(shown_ret, sup.file_slug("domain retention", name, "no source names" if hide else ""),
                  column_config={"Share alive": st.column_config.NumberColumn(format="percent")})
 
-st.subheader("Are examples more often right when their domain terms survive?")
+st.subheader("Are examples more often right when their domain terms are retained?")
 st.caption("Examples containing a domain term of their gold class: accuracy when at least one such term reaches the "
            f"last layer (is alive after layer {stats.last_reached_layer(L)}, so the last layer attends over it) "
            "vs when all were pruned before. Chi-square test of independence (Fisher's exact test when an expected "
@@ -95,5 +95,5 @@ test_table = test[list(TEST_COLUMNS)].rename(columns=TEST_COLUMNS)
 db.table(test_table, sup.file_slug("domain test", "no source names" if hide else ""), column_config={
     "p-value": st.column_config.NumberColumn(format="scientific"),
     "Statistic": st.column_config.NumberColumn(format="%.3f"),
-    "Accuracy, kept": st.column_config.NumberColumn(format="percent"),
+    "Accuracy, retained": st.column_config.NumberColumn(format="percent"),
     "Accuracy, pruned": st.column_config.NumberColumn(format="percent")})

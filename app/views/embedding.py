@@ -1,5 +1,5 @@
-"""Embedding map: t-SNE of the last-layer states of the tokens LTP kept (and of each example's
-mean kept state), coloured by class, prediction, correctness or part of speech.
+"""Embedding map: t-SNE of the last-layer states of the tokens LTP retained (and of each example's
+mean retained state), coloured by class, prediction, correctness or part of speech.
 
 Each map carries every colouring (``viz.embedding_scatter_colourings``): its "colour by" buttons
 recolour it in the browser, with no server round trip (a rerun-and-redraw took ~1.9 s for 20,000

@@ -1,4 +1,4 @@
-"""Prune a sentence: which tokens survive each layer, the prediction with and without pruning,
+"""Prune a sentence: which tokens are alive after each layer, the prediction with and without pruning,
 what pruning saved for this one input, and what other thresholds (or top-k at the same FLOPs)
 would have done to it. A presentation mode shows the same in large type, one layer at a time."""
 
@@ -9,7 +9,7 @@ import dashboard as db
 import support as sup
 import timing
 from ltp import viz
-from ltp.checkpoint import CheckpointError
+from ltp.errors import CheckpointError
 from ltp.results import pruning_mode
 from ltp.text import InputError
 from ltp.trace import (alive_masks, compare_rows, heatmap_inputs, layer_rows, never_pruning_layers, prune_summary,
@@ -266,7 +266,7 @@ def whatif_controls(learned: list[float]) -> tuple[float, ...]:
     """Pruning strength, per-layer thresholds and the reset; returns the what-if thresholds."""
     st.subheader("Threshold what-if")
     st.caption("Re-prune this text with other thresholds: the same weights, the model's own hard pruning "
-               "(tokens are really removed), so survival, FLOPs and the prediction move for real.")
+               "(tokens are really removed), so which tokens stay alive, FLOPs and the prediction move for real.")
     left, right = st.columns([3, 1.25], vertical_alignment="bottom")
     left.slider("Pruning strength (× the learned thresholds)", *STRENGTH_RANGE, step=0.05, key=STRENGTH_KEY,
                 on_change=set_strength, args=(learned,), format="%.2f×",
@@ -335,7 +335,7 @@ adopt_checkpoint(sel, examples, learned)
 top, switch = st.columns([3, 1], vertical_alignment="bottom")
 top.title("Prune a sentence")
 present = switch.toggle("Presentation mode", key=PRESENT_KEY,
-                        help="Large type, high-contrast kept / pruned words and a stepper that reveals the "
+                        help="Large type, high-contrast alive / pruned words and a stepper that reveals the "
                              "sentence one layer at a time.")
 st.caption(f"`{sel.shown}` — {sel.card['num_layers']} layers; classes: {', '.join(sel.card['labels'])}"
            + ("; int8 linear layers" if sel.quantization == "int8" else ""))

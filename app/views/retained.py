@@ -1,5 +1,5 @@
 """Retained tokens: the words LTP keeps (and prunes) by class, confusion cell and layer, as bars,
-tables and word clouds, and how deep one word usually survives."""
+tables and word clouds, and how deep one word usually stays alive."""
 
 import pandas as pd
 import streamlit as st
@@ -90,7 +90,7 @@ def column(b, f: dict, retained: bool) -> None:
 
 
 def word_search(b) -> None:
-    st.subheader("How deep does a word survive?")
+    st.subheader("How deep does a word stay alive?")
     word = st.text_input("Word", key="ret_word", placeholder="e.g. excellent")
     if not word.strip():
         st.caption("Type a word to see the deepest layer each of its occurrences reaches.")

@@ -8,7 +8,7 @@ import streamlit as st
 
 import dashboard as db
 import support as sup
-from ltp.checkpoint import CheckpointError
+from ltp.errors import CheckpointError
 from ltp.data import TEXT_COLUMNS
 
 MAX_MB = 1 if sup.public_mode() else 5  # upload size limit

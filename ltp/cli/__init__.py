@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.command_line = "ltp " + shlex.join(argv)  # recorded in checkpoints and model cards
     from ltp.analysis.bundle import BundleError
-    from ltp.checkpoint import CheckpointError
+    from ltp.errors import CheckpointError
     from ltp.data import DataError
     from ltp.text import InputError
 

@@ -28,7 +28,7 @@ def run(args) -> int:
     out = export_model(args.source, args.out, baseline=args.baseline, force=args.force, data_note=args.data_note)
     print(f"model written to {out}")
     if args.push_to_hub:
-        from ltp.hub import push_checkpoint
+        from ltp.export import push_checkpoint
 
         url = push_checkpoint(out, args.push_to_hub, private=args.private, revision=args.revision)
         print(f"pushed to {url}; load it anywhere with: ltp prune --checkpoint {args.push_to_hub} \"TEXT\"")

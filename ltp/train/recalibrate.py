@@ -9,7 +9,8 @@ import datetime as _dt
 import json
 from pathlib import Path
 
-from ltp.checkpoint import CheckpointError, find_checkpoint, load_checkpoint, save_checkpoint
+from ltp.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from ltp.errors import CheckpointError
 from ltp.train.controller import FINAL_CALIBRATION_EXAMPLES, final_calibration
 
 STALE = ("metrics.json", "bench.json", "analysis")  # measured with the old thresholds

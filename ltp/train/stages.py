@@ -17,12 +17,12 @@ from ltp.backbones import load_tokenizer
 from ltp.checkpoint import (
     ALL_STAGES,
     STAGES,
-    CheckpointError,
     find_checkpoint,
     load_checkpoint,
     read_config,
     save_checkpoint,
 )
+from ltp.errors import CheckpointError
 from ltp.files import write_json_atomic
 from ltp.model import LTPConfig, LTPForSequenceClassification, build_model
 from ltp.train import loop, resume
