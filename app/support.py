@@ -140,8 +140,9 @@ def stamp(path: Path) -> float:
 
 
 def layer_thresholds(config: dict) -> list[float | None]:
-    """Per layer 1..L the pruning threshold, None for layer 1 (it never prunes)."""
-    return [None if i == 0 else float(t) for i, t in enumerate(config.get("thresholds", []))]
+    """Per layer 1..L the pruning threshold, None for layer 1 unless the model prunes from it."""
+    first = bool(config.get("ltp", {}).get("prune_first_layer", False))
+    return [None if i == 0 and not first else float(t) for i, t in enumerate(config.get("thresholds", []))]
 
 
 def model_card(path: Path) -> dict:
@@ -593,8 +594,9 @@ def fit_text(text: str, limit: int | None) -> tuple[str, bool]:
     return (cut[:cut.rfind(" ")] if " " in cut else cut).rstrip(), True
 
 
-def scaled_thresholds(learned: list[float], strength: float) -> list[float]:
+def scaled_thresholds(learned: list[float], strength: float, first_layer_prunes: bool = False) -> list[float]:
     """The what-if thresholds of a pruning strength: every learned threshold times ``strength``
     (1: the learned ones; 0: no pruning; a threshold below 0 stays below 0, so its layer still
-    never prunes). Entry 0 (layer 1, which never prunes) stays as learned."""
-    return [learned[0]] + [round(float(t) * strength, 6) for t in learned[1:]]
+    never prunes). Entry 0 (layer 1) stays as learned unless the model prunes from layer 1."""
+    first = 0 if first_layer_prunes else 1
+    return learned[:first] + [round(float(t) * strength, 6) for t in learned[first:]]

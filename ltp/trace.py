@@ -56,6 +56,7 @@ class Trace:
     seconds: float  # one forward pass (see time_modes for a measurement worth showing)
     mode: str
     topk_keep: list[float] | None = None  # topk mode: the fraction of the input kept after each layer
+    first_layer_prunes: bool = False  # the model prunes from layer 1 on (else layer 1 keeps every token)
     input_tokens: int = field(init=False)
 
     def __post_init__(self):
@@ -146,6 +147,7 @@ def trace(model: LTPForSequenceClassification, tokenizer, text: str, max_length:
         layers=layers, flops=float(out.flops[0]), flops_unpruned=float(out.flops_unpruned[0]),
         seconds=seconds, mode=used_mode,
         topk_keep=(keep or list(model.ltp_config.topk_keep)) if used_mode == "topk" else None,
+        first_layer_prunes=model.ltp_config.prune_first_layer,
     )
 
 
@@ -233,7 +235,7 @@ def threshold_text(threshold: float | None) -> str:
 def pruning_words(tr: Trace, layer: int) -> str:
     """What layer ``layer`` (1-based) does to the tokens, in plain words."""
     lt = tr.layers[layer - 1]
-    if layer == 1:
+    if layer == 1 and not tr.first_layer_prunes:
         return "never prunes (the first layer keeps every token)"
     if tr.mode == "none":
         return "pruning off"

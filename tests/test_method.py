@@ -323,8 +323,14 @@ def test_threshold_steps_stay_on_the_score_scale(tmp_path, peaky_backbone, toy_d
     steps = ck.config["training"]["stages"]["soft"]["examples"] // 8 * 2 + 2
     lr = TrainConfig(dataset="toy", out="x", max_length=24).resolved_threshold_lr
     assert lr == pytest.approx(0.01 / 24)
-    moved = ck.model.threshold_offsets[1:-1].abs()
-    assert (moved > 0).all() and (moved <= 3.2 * steps * lr).all()
+    # Adam moves a parameter by at most ~lr a step, and warm-up and decay average the LR below
+    # lr: the whole run moves a threshold by less than steps * lr
+    moved = ck.model.threshold_offsets.abs()
+    assert (moved[1:-1] > 0.2 * steps * lr).all() and (moved <= steps * lr).all()
+    # the first release's 1e-3 (2.4x the default here) breaks that bound: the bound can tell
+    old = soft_run(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline, "old", mask_lambda=50.0, soft_epochs=2,
+                   threshold_lr=1e-3)
+    assert (old.model.threshold_offsets.abs() > steps * lr).any()
 
 
 def test_target_controller_lands_within_tolerance(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline):
@@ -343,7 +349,7 @@ def test_target_controller_lands_within_tolerance(tmp_path, peaky_backbone, toy_
     tok = load_tokenizer(str(peaky_backbone))
     texts = [t for ts in __import__("conftest").TOY_TEXTS.values() for t in ts]
     got = binarised_reduction(ck.model, encode(tok, texts, 24).input_ids, tok.pad_token_id)
-    assert abs(got / target - 1) <= 0.10, got
+    assert abs(got / target - 1) <= 0.15, got
     info = ck.config["training"]["stages"]["hard"]
     assert info["target_flops_reduction"] == target and info["calibration"]["reached"] > 1.2
     # the hard stage ends with a calibration of its trained weights, recorded with its scale
@@ -484,3 +490,264 @@ def test_evaluate_scores_short_views_with_pruning_off_and_on(app_models):
         assert v["flops_reduction"] > 1.0  # pruning on really pruned the short inputs
     assert "short view first sentence" in format_table(res, ck.label_names)
     assert "views" not in evaluate(ck, mode="none", data_dir=app_models["data_dir"])
+
+
+# --------------------------------------------------------------------------- the third method (issue 20)
+
+
+def ffn_rows(model):
+    """Counts the rows each layer's feed-forward block really runs (forward pre-hooks on the
+    module the adapter's FFN calls first): {layer index: rows}."""
+    rows, hooks = {}, []
+    for l, layer in enumerate(model.adapter.layers):
+        first = layer.ffn if hasattr(layer, "ffn") else layer.intermediate  # DistilBERT / the BERT family
+
+        def count(mod, args, l=l):
+            x = args[0]
+            rows[l] = rows.get(l, 0) + x.shape[0] * x.shape[1]
+
+        hooks.append(first.register_forward_pre_hook(count))
+    return rows, hooks
+
+
+class MaskingModel(LTPForSequenceClassification):
+    """What a fake removal looks like: tokens below the threshold are only masked, the full
+    length (and every FFN row) kept; its alive records are the same as real removal's."""
+
+    def _compact_state(self, st, keep, *tokens):
+        st.alive = keep
+        return list(tokens)
+
+
+def hard_model(kind, cls=LTPForSequenceClassification, **cfg):
+    hf = tiny_hf(kind, initializer_range=0.4, num_hidden_layers=4)
+    model = cls(hf, LTPConfig(mode="hard", n_ref=12, final_threshold=0.0, length_half=None, **cfg)).eval()
+    with torch.no_grad():
+        model.threshold_offsets.fill_(0.9 / 12)
+    return model
+
+
+@pytest.mark.parametrize("kind", ARCHS)
+def test_hard_mode_removes_tokens_from_every_later_ffn(kind):
+    """One example at a time, layer l's FFN runs exactly as many rows as tokens survive its
+    pruning ([CLS] alone in the last layer); a model that masks instead of removing runs every
+    row and fails the same check, though its alive records are identical."""
+    def rows_per_layer(model, ids, mask):
+        got = []
+        for i in range(ids.shape[0]):
+            n = int(mask[i].sum())
+            rows, hooks = ffn_rows(model)
+            with torch.no_grad():
+                out = model(ids[i : i + 1, :n], mask[i : i + 1, :n])
+            for h in hooks:
+                h.remove()
+            got.append(([rows[l] for l in range(model.num_layers)], out.alive[:, 0].sum(-1).tolist()))
+        return got
+
+    real = hard_model(kind, prune_first_layer=True)
+    ids, mask = batch(real.hf)
+    fake = hard_model(kind, MaskingModel, prune_first_layer=True)
+    fake.load_state_dict(real.state_dict())
+    for (rows, alive), (fake_rows, fake_alive) in zip(rows_per_layer(real, ids, mask), rows_per_layer(fake, ids, mask)):
+        assert rows[:-1] == alive[:-1] and rows[-1] == 1  # what ran is what survived
+        assert fake_alive == alive  # the records cannot tell the two apart ...
+        assert fake_rows[:-1] != alive[:-1]  # ... what really ran can
+    assert any(a < int(mask[0].sum()) for a in alive[:-1])  # something was removed
+
+
+@pytest.mark.parametrize("kind", ARCHS)
+def test_min_keep_holds_the_best_content_token_against_any_threshold(kind):
+    """Thresholds no score reaches: with min_keep=1 every pruning layer keeps [CLS] and the
+    best-scoring content token of those alive, so the last layer still reads one; without it,
+    [CLS] alone."""
+    for k, want in ((1, 2), (0, 1)):
+        model = hard_model(kind, min_keep=k, prune_first_layer=True)
+        with torch.no_grad():
+            model.threshold_offsets.fill_(10.0)
+            ids, mask = batch(model.hf)
+            out = model(ids, mask)
+        assert (out.tokens_alive == want).all()
+        if k:
+            for l in range(model.num_layers):
+                entering = mask.bool() if l == 0 else out.alive[l - 1]
+                for b in range(ids.shape[0]):
+                    content = entering[b].nonzero().flatten().tolist()
+                    content = [p for p in content if 0 < p < int(mask[b].sum()) - 1]
+                    best = max(content, key=lambda p: float(out.scores[l, b, p]))
+                    assert out.alive[l, b].nonzero().flatten().tolist() == [0, best]
+            assert (out.final_input_alive.sum(1) == 2).all()
+
+
+def test_layer_one_prunes_only_when_asked():
+    for first in (False, True):
+        model = hard_model("bert", prune_first_layer=first)
+        with torch.no_grad():
+            model.threshold_offsets.fill_(1.2 / 12)
+            ids, mask = batch(model.hf)
+            out = model(ids, mask)
+        assert torch.equal(out.alive[0], mask.bool()) != first
+
+
+def test_soft_drop_removes_negligible_tokens_and_changes_nothing_else():
+    """Soft mode with tokens whose survival is below 1e-4: removed before their FFN (fewer rows
+    run); the logits move by under 1% of what soft pruning itself moves them, the expected
+    FLOPs by under 1e-4. (Attention of ordinary scale: a key faded to 1e-4 then weighs ~1e-4;
+    the peaky random attention of the other tests can give such a key a 1e4 larger logit.)"""
+    results = {}
+    for drop in (0.0, 1e-4):
+        hf = tiny_hf("bert", num_hidden_layers=4)
+        model = LTPForSequenceClassification(hf, LTPConfig(mode="soft", n_ref=12, temperature=0.05 / 12,
+                                                           final_threshold=0.0, soft_drop_below=drop)).eval()
+        with torch.no_grad():
+            model.threshold_offsets.fill_(1.3 / 12)
+        ids, mask = batch(model.hf)
+        rows, hooks = ffn_rows(model)
+        with torch.no_grad():
+            out = model(ids, mask)
+            plain = model(ids, mask, mode="none")
+        for h in hooks:
+            h.remove()
+        results[drop] = (out, sum(rows.values()), plain)
+    (full, rows_full, plain), (dropped, rows_dropped, _) = results[0.0], results[1e-4]
+    assert rows_dropped < rows_full
+    moved = float((full.logits - plain.logits).abs().max())
+    assert moved > 0 and float((dropped.logits - full.logits).abs().max()) < 0.01 * moved
+    assert float(dropped.expected_flops_ratio) == pytest.approx(float(full.expected_flops_ratio), abs=1e-4)
+
+
+def test_binarised_flops_in_soft_mode_are_what_hard_mode_runs():
+    """At a tiny temperature the soft model is the hard one: the controller's binarised ratio
+    equals the hard model's FLOPs ratio on the same batch."""
+    model = soft_model("bert", temperature=1e-7, prune_first_layer=True, min_keep=1)
+    with torch.no_grad():
+        model.threshold_offsets.fill_(0.9 / 12)
+        ids, mask = batch(model.hf)
+        soft = model(ids, mask)
+        hard = model(ids, mask, mode="hard")
+    assert float(hard.flops.sum() / hard.flops_unpruned.sum()) < 0.95
+    assert float(soft.binarised_flops_ratio) == pytest.approx(float(hard.flops.sum() / hard.flops_unpruned.sum()),
+                                                               rel=1e-5)
+
+
+def test_forward_overrides_change_one_call_only():
+    model = hard_model("bert")
+    ids, mask = batch(model.hf)
+    before = model.threshold_offsets.detach().clone()
+    theta = torch.tensor([0.0, 0.5, 0.5, 0.5]) / 12
+    with torch.no_grad():
+        over = model(ids, mask, thresholds=theta)
+        model.threshold_offsets.copy_(theta)
+        moved = model(ids, mask)
+        model.threshold_offsets.copy_(before)
+        topk = model(ids, mask, mode="topk", topk_keep=[1.0, 0.5, 0.3, 0.3])
+        forced = model(ids, mask, thresholds=torch.full((4,), 10.0), force_keep=torch.ones_like(mask).bool())
+    assert torch.equal(over.alive, moved.alive) and torch.equal(over.logits, moved.logits)
+    assert torch.equal(model.threshold_offsets, before)
+    assert topk.tokens_alive[1].tolist() == [min(6, int(-(-0.5 * n // 1))) for n in mask.sum(1).tolist()]
+    assert torch.equal(forced.alive[-1], mask.bool())  # forced positions survive every layer
+    with pytest.raises(ValueError, match="one value per layer"):
+        model(ids, mask, thresholds=torch.zeros(3))
+
+
+def test_distillation_loss_by_hand():
+    from ltp.train.distill import distillation_loss
+
+    s, t = torch.tensor([[1.0, 0.0, -1.0]]), torch.tensor([[0.0, 2.0, 0.0]])
+    T = 2.0
+    p = torch.softmax(t / T, -1)
+    q = torch.softmax(s / T, -1)
+    want = float((p * (p.log() - q.log())).sum()) * T * T
+    assert float(distillation_loss(s, t, T)) == pytest.approx(want, rel=1e-6)
+    assert float(distillation_loss(t, t, T)) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_rank_distillation_loss_by_hand():
+    """ListNet on the teacher's top tokens: zero when a layer's scores share the teacher's
+    distribution over its top-k, positive otherwise; [CLS]/[SEP] and padding never count."""
+    from ltp.train.distill import rank_distillation_loss
+
+    content = torch.tensor([[False, True, True, True, False, False]])
+    teacher = torch.tensor([[9.0, 0.5, 0.3, 0.2, 9.0, 0.0]])
+    p = torch.tensor([0.0, 0.5, 0.3, 0.0, 0.0, 0.0]) / 0.8  # top 2 of the content tokens
+    same = (p * 7.0)[None, None]  # any scale
+    assert float(rank_distillation_loss(same, teacher, content, top=2)) == pytest.approx(0.0, abs=1e-6)
+    other = torch.tensor([[[5.0, 0.1, 0.1, 0.8, 3.0, 0.0]]])
+    q = torch.tensor([0.1, 0.1, 0.8]) / 1.0
+    want = float(0.625 * math.log(0.625 / q[0]) + 0.375 * math.log(0.375 / q[1]))
+    assert float(rank_distillation_loss(other, teacher, content, top=2)) == pytest.approx(want, rel=1e-4)
+
+
+def test_honest_ceiling_and_official_schedule_by_hand():
+    from ltp.flops import (honest_ceiling, layer_macs, matched_official_schedule, official_linear_schedule,
+                           topk_flops_reduction)
+
+    assert official_linear_schedule(6, 0.1) == pytest.approx((1, 1, 1, 0.7, 0.4, 0.1))
+    assert official_linear_schedule(12, 0.01)[:3] == (1.0, 1.0, 1.0) and official_linear_schedule(12, 0.0)[-1] == 0.01
+    d, d_ff, n = 4, 16, 10
+    t = lambda x: torch.tensor(float(x))  # noqa: E731
+    full = 2 * layer_macs(t(n), t(n), d, d_ff) + layer_macs(t(n), t(1), d, d_ff)
+    # layer 1 never prunes: layer 1 whole, layer 2's attention on 10 then [CLS] + 1 content token
+    low = layer_macs(t(n), t(n), d, d_ff) + layer_macs(t(n), t(2), d, d_ff) + layer_macs(t(2), t(1), d, d_ff)
+    assert honest_ceiling([n], 3, d, d_ff, False, 1) == pytest.approx(float(full / low))
+    first = layer_macs(t(n), t(1), d, d_ff) + 2 * layer_macs(t(1), t(1), d, d_ff)
+    assert honest_ceiling([n], 3, d, d_ff, True, 0) == pytest.approx(float(full / first))
+    lengths = [30, 60, 120]
+    keep, reached = matched_official_schedule(lengths, 1.15, 6, 384, 1536)
+    assert reached == pytest.approx(1.15, rel=0.01) and keep[:3] == (1.0, 1.0, 1.0)
+    keep, reached = matched_official_schedule(lengths, 4.0, 6, 384, 1536)  # beyond what it can do
+    assert keep[-1] == pytest.approx(0.01) and reached < 1.3  # its floor, and the reduction that reaches
+    assert reached == pytest.approx(topk_flops_reduction(lengths, keep, 384, 1536))
+
+
+def test_teacher_labels_replace_the_inherited_ones(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline):
+    """A soft stage with the default teacher: the teacher is the start checkpoint (recorded),
+    its outputs are cached once and reused by the hard stage, and with alpha = 1 the loss does
+    not read the labels at all."""
+    from ltp.checkpoint import load_checkpoint
+    from ltp.train import TrainConfig, train
+    from ltp.train.distill import TeacherTargets
+    from ltp.train.loop import StageRun, task_losses
+
+    cfg = TrainConfig(dataset="toy", out=str(tmp_path / "run"), backbone=str(peaky_backbone),
+                      data_dir=str(toy_data_dir), init=str(peaky_baseline), stages=("soft", "hard"), max_length=24,
+                      batch_size=8, val_examples=6, seed=3, short_spans=0.0)
+    ck = load_checkpoint(train(cfg, show_progress=False))
+    stages = ck.config["training"]["stages"]
+    assert stages["soft"]["teacher"] == stages["hard"]["teacher"] == str(peaky_baseline)
+    assert len(list((tmp_path / "run").glob(".teacher-*.pt"))) == 1  # one pass, shared by both stages
+    model = ck.model
+    ids = torch.tensor([[101, 2000, 2001, 102], [101, 2002, 102, 0]])
+    mask = (ids != 0).long()
+    with torch.no_grad():
+        out = model(ids, mask)
+    targets = TeacherTargets(torch.tensor([[2.0, -1.0, 0.0], [0.0, 1.0, 0.0]])[:, : out.logits.shape[1]],
+                             [torch.rand(4), torch.rand(3)])
+    run = StageRun(None, model, None, None, None, None, 1, teacher=targets, cfg=cfg)
+    a = task_losses(run, model, out, mask, torch.tensor([0, 1]), torch.tensor([0, 1]), 0.0)
+    b = task_losses(run, model, out, mask, torch.tensor([1, 0]), torch.tensor([0, 1]), 0.0)
+    assert float(a["task"]) == pytest.approx(float(b["task"])) and float(a["cross_entropy"]) != float(b["cross_entropy"])
+
+
+def test_controller_alone_reaches_the_target_and_without_its_penalty_misses(tmp_path, peaky_backbone, toy_data_dir,
+                                                                          peaky_baseline, monkeypatch):
+    """No calibration anywhere: the soft stage's controller alone brings the binarised model
+    within 15% of the target (a toy run of ~60 steps; real runs hold 5%, see the closing notes);
+    the same run with the penalty switched off (the controller's output times zero) misses it
+    by far more."""
+    from ltp.backbones import load_tokenizer
+    from ltp.text import encode
+    from ltp.train import FlopsController, binarised_reduction
+
+    tok = load_tokenizer(str(peaky_backbone))
+    texts = [t for ts in __import__("conftest").TOY_TEXTS.values() for t in ts]
+    ids = encode(tok, texts, 24).input_ids
+    target, kw = 1.5, dict(target_flops_reduction=1.5, calibrate=False, soft_epochs=10, threshold_lr=0.1 / 24)
+    steered = soft_run(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline, "on", **kw)
+    got = binarised_reduction(steered.model, ids, tok.pad_token_id)
+    assert "calibration" not in steered.config["training"]["stages"]["soft"]
+    assert abs(got / target - 1) <= 0.15, got
+    penalty = FlopsController.penalty
+    monkeypatch.setattr(FlopsController, "penalty", lambda self, *a, **k: 0.0 * penalty(self, *a, **k))
+    free = soft_run(tmp_path, peaky_backbone, toy_data_dir, peaky_baseline, "off", **kw)
+    missed = binarised_reduction(free.model, ids, tok.pad_token_id)
+    assert abs(missed / target - 1) > 0.2, missed

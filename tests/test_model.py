@@ -8,11 +8,11 @@ from ltp.flops import layer_macs
 from ltp.model import LTPConfig, LTPForSequenceClassification, importance_scores
 
 
-def pruning_model(kind, n_ref=12, score="sink", length_half=None):
+def pruning_model(kind, n_ref=12, score="sink", length_half=None, **cfg):
     """Peaky random attention and thresholds near the mean score, so some tokens go."""
     hf = tiny_hf(kind, initializer_range=0.4)
     model = LTPForSequenceClassification(hf, LTPConfig(mode="hard", n_ref=n_ref, final_threshold=0.0,
-                                                       score=score, length_half=length_half)).eval()
+                                                       score=score, length_half=length_half, **cfg)).eval()
     with torch.no_grad():  # off 1/n_ref: under the sink score a lone content token scores exactly that
         model.threshold_offsets.fill_(0.9 / n_ref)
     return model
@@ -41,8 +41,10 @@ def test_mode_none_equals_huggingface(kind):
 
 def masked_reference(model: LTPForSequenceClassification, ids, mask):
     """Hard pruning by masks only (pruned tokens masked as keys and queries), full length,
-    every token through every FFN; the scores written out by hand."""
+    every token through every FFN; the scores written out by hand; layer 1 prunes with
+    prune_first_layer, and each pruning layer keeps its min_keep best content tokens."""
     ad, theta, n_ref = model.adapter, model.thresholds(), model.ltp_config.n_ref
+    first, k = model.ltp_config.prune_first_layer, model.ltp_config.min_keep
     hidden = ad.embed(ids)
     bias = ad.position_bias(hidden)
     alive = mask.bool()
@@ -61,17 +63,24 @@ def masked_reference(model: LTPForSequenceClassification, ids, mask):
         else:  # content tokens rescaled to carry the whole mass: their mean is 1 / n_ref
             content = alive & ~special
             scores = received * content.sum(1, keepdim=True) / ((received * content).sum(1, keepdim=True) * n_ref)
-        if l > 0:
-            alive = alive & (scores >= theta[l] * rho[:, None])
+        if l > 0 or first:
+            content = alive & ~special
+            best = torch.zeros_like(alive)
+            for b in range(len(ids)):  # the k best content tokens, one row at a time
+                idx = content[b].nonzero().flatten()
+                best[b, idx[scores[b, idx].argsort(descending=True, stable=True)[:k]]] = True
+            alive = alive & (scores >= theta[l] * rho[:, None]) | best
             alive[:, 0] = True
         hidden = ad.feed_forward(layer, attn_out)
     return ad.classify(hidden), alive
 
 
-@pytest.mark.parametrize("score,length_half", [("sink", None), ("paper", None), ("sink", 6.0)])
+@pytest.mark.parametrize("score,length_half,first,k", [("sink", None, False, 0), ("paper", None, False, 0),
+                                                      ("sink", 6.0, False, 0), ("sink", None, True, 0),
+                                                      ("sink", 6.0, True, 1)])
 @pytest.mark.parametrize("kind", ARCHS)
-def test_hard_removal_equals_masked_reference(kind, score, length_half):
-    model = pruning_model(kind, score=score, length_half=length_half)
+def test_hard_removal_equals_masked_reference(kind, score, length_half, first, k):
+    model = pruning_model(kind, score=score, length_half=length_half, prune_first_layer=first, min_keep=k)
     ids, mask = batch(model.hf)
     with torch.no_grad():
         out = model(ids, mask)
@@ -80,6 +89,8 @@ def test_hard_removal_equals_masked_reference(kind, score, length_half):
     assert torch.equal(alive_last, ref_alive)
     # the test means something only if some, but not all, tokens were removed
     assert (alive_last.sum(1) < mask.sum(1)).any() and (alive_last.sum(1) > 1).any()
+    if first:  # layer 1 itself removed tokens
+        assert (out.alive[0].sum(1) < mask.sum(1)).any()
     torch.testing.assert_close(out.logits, ref_logits, atol=1e-4, rtol=0)
     assert (out.flops < out.flops_unpruned).all()
 
@@ -137,13 +148,6 @@ def test_importance_score_by_hand():
     torch.testing.assert_close(s, torch.tensor([[2.1 / 8, 1.9 / 8, 0.0]]))
 
 
-def test_soft_mask_formula():
-    s = torch.tensor([0.010, 0.012, 0.008])
-    m = soft_mask(s, torch.tensor(0.01), 1e-3)
-    torch.testing.assert_close(m, torch.sigmoid((s - 0.01) / 1e-3))
-    assert m[0] == pytest.approx(0.5)
-
-
 def test_flops_formula_by_hand():
     d, d_ff = 4, 16
     # attention: 4*16*3 + 2*4*9 = 192 + 72 = 264; ffn: 2*4*16*2 = 256
@@ -194,16 +198,34 @@ def test_regulariser_gradient_reaches_thresholds(kind):
 
 @pytest.mark.parametrize("kind", ARCHS)
 def test_soft_mode_multiplies_outputs_by_mask(kind):
-    hf = tiny_hf(kind)
-    model = LTPForSequenceClassification(hf, LTPConfig(mode="soft", n_ref=12)).eval()
-    ids, mask = batch(hf)
+    """What really enters layer l+1 (seen by a hook on its attention) is layer l's FFN output
+    times m^l = sigmoid((s - theta) / T)."""
+    hf = tiny_hf(kind, initializer_range=0.4, num_hidden_layers=4)
+    model = LTPForSequenceClassification(hf, LTPConfig(mode="soft", n_ref=12, temperature=0.02, final_threshold=0.0, length_half=None,
+                                                       soft_drop_below=0.0)).eval()
     with torch.no_grad():
-        out = model(ids, mask)
+        model.threshold_offsets.fill_(1.0 / 12)
+    ids, mask = batch(hf)
+    entering = {}
+    hooks = [layer.attention.register_forward_pre_hook(lambda mod, args, l=l: entering.setdefault(l, args[0]))
+             for l, layer in enumerate(model.adapter.layers)]
+    ffn_out = {}
+    orig = model.adapter.feed_forward
+    model.adapter.feed_forward = lambda layer, x: ffn_out.setdefault(len(ffn_out), orig(layer, x))
+    try:
+        with torch.no_grad():
+            out = model(ids, mask)
+    finally:
+        for h in hooks:
+            h.remove()
+        model.adapter.feed_forward = orig
     m = out.soft_masks
-    expected = torch.sigmoid((out.scores[1:] - model.thresholds()[1:, None, None]) / 1e-3)
-    expected = expected * mask.bool()
+    expected = torch.sigmoid((out.scores[1:] - model.thresholds()[1:, None, None]) / 0.02) * mask.bool()
     expected[:, :, 0] = 1.0
     torch.testing.assert_close(m[1:], expected, atol=1e-5, rtol=0)
+    assert ((m[1:-1] > 0.05) & (m[1:-1] < 0.95)).any()  # fractional masks: a missing scale would show
+    for l in range(1, model.num_layers - 1):
+        torch.testing.assert_close(entering[l + 1], ffn_out[l] * m[l][..., None], atol=1e-5, rtol=0)
 
 
 @pytest.mark.parametrize("kind", ARCHS)

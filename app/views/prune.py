@@ -79,22 +79,29 @@ def timings(path: str, config_stamp: float, text: str, quantization: str, modes:
 # --------------------------------------------------------------------------- state and callbacks
 
 
+def first_whatif_layer(sel) -> int:
+    """The first layer (1-based) whose threshold a what-if can change: 1 for a model that prunes
+    from layer 1, else 2."""
+    return 1 if sel.card.get("thresholds") and sel.card["thresholds"][0] is not None else 2
+
+
 def learned_thresholds(sel) -> list[float] | None:
     """The checkpoint's theta^l per layer (layer 1's unused entry as 0), None when it stores none."""
     thr = sel.card.get("thresholds") or []
     return [0.0 if t is None else float(t) for t in thr] if len(thr) == sel.card["num_layers"] else None
 
 
-def set_strength(learned: list[float]) -> None:
+def set_strength(learned: list[float], first: int = 2) -> None:
     """Slider callback: every what-if threshold becomes the learned one times the strength."""
-    for layer, t in enumerate(sup.scaled_thresholds(learned, st.session_state[STRENGTH_KEY])[1:], start=2):
+    scaled = sup.scaled_thresholds(learned, st.session_state[STRENGTH_KEY], first_layer_prunes=first == 1)
+    for layer, t in enumerate(scaled[first - 1:], start=first):
         st.session_state[layer_key(layer)] = t
 
 
-def reset_whatif(learned: list[float] | None) -> None:
+def reset_whatif(learned: list[float] | None, first: int = 2) -> None:
     """Back to the learned thresholds (strength 1)."""
     st.session_state[STRENGTH_KEY] = 1.0
-    for layer, t in enumerate((learned or [])[1:], start=2):
+    for layer, t in enumerate((learned or [])[first - 1:], start=first):
         st.session_state[layer_key(layer)] = float(t)
 
 
@@ -110,15 +117,16 @@ def adopt_checkpoint(sel, examples: list[dict], learned: list[float] | None) -> 
             previous.add(drawn[2])
         if st.session_state.get(TEXT_KEY, sup.DEFAULT_SENTENCE) in previous:
             st.session_state[TEXT_KEY] = examples[0]["text"]
-        reset_whatif(learned)
+        reset_whatif(learned, first_whatif_layer(sel))
         st.session_state[STEP_KEY] = 0
         st.session_state[OWNER_KEY] = owner
         st.session_state["prune_owner_examples"] = [e["text"] for e in examples]
     st.session_state.setdefault(TEXT_KEY, examples[0]["text"])
     st.session_state.setdefault(STEP_KEY, 0)
+    first = first_whatif_layer(sel)
     if STRENGTH_KEY not in st.session_state or any(layer_key(l) not in st.session_state
-                                                   for l in range(2, len(learned or []) + 1)):
-        reset_whatif(learned)
+                                                   for l in range(first, len(learned or []) + 1)):
+        reset_whatif(learned, first)
 
 
 def pick_example(examples: list[dict]) -> None:
@@ -211,7 +219,7 @@ def model_time(slot, sel, text: str, hard, none) -> None:
 
 def layer_notes(tr) -> dict[int, str]:
     """Short notes under the layer labels: layers that never prune, and what the last layer does."""
-    notes = {1: "never prunes"}
+    notes = {} if tr.first_layer_prunes else {1: "never prunes"}
     if tr.mode == "hard":
         notes.update({layer: "threshold below 0: never prunes" for layer in never_pruning_layers(tr)})
     last = tr.layers[-1].layer
@@ -259,27 +267,29 @@ def per_layer(sel, shown_runs: dict, ltp_name: str, present: bool) -> None:
         st.caption(f"Layer{'s' if len(never) > 1 else ''} {names} never prune{'' if len(never) > 1 else 's'}: "
                    f"{'their thresholds are' if len(never) > 1 else 'its threshold is'} below 0, and a token's "
                    "importance score (the attention it receives) is never negative, so no token can fall under "
-                   "it. Layer 1 never prunes either: scores need one layer of attention first.")
+                   "it." + ("" if tr.first_layer_prunes else
+                            " Layer 1 never prunes either: this model's pruning starts after layer 2's attention."))
 
 
-def whatif_controls(learned: list[float]) -> tuple[float, ...]:
+def whatif_controls(learned: list[float], first: int = 2) -> tuple[float, ...]:
     """Pruning strength, per-layer thresholds and the reset; returns the what-if thresholds."""
     st.subheader("Threshold what-if")
     st.caption("Re-prune this text with other thresholds: the same weights, the model's own hard pruning "
                "(tokens are really removed), so which tokens stay alive, FLOPs and the prediction move for real.")
     left, right = st.columns([3, 1.25], vertical_alignment="bottom")
     left.slider("Pruning strength (× the learned thresholds)", *STRENGTH_RANGE, step=0.05, key=STRENGTH_KEY,
-                on_change=set_strength, args=(learned,), format="%.2f×",
+                on_change=set_strength, args=(learned, first), format="%.2f×",
                 help="0 keeps every token; 1 is what training learned; above 1 prunes harder. A threshold below 0 "
                      "stays below 0 (its layer keeps never pruning): set it by hand below.")
-    right.button("Back to the learned thresholds", key="whatif_reset", on_click=reset_whatif, args=(learned,),
+    right.button("Back to the learned thresholds", key="whatif_reset", on_click=reset_whatif, args=(learned, first),
                  icon=":material/restart_alt:", width="stretch")
     with st.expander("Per-layer thresholds"):
-        cols = st.columns(max(1, len(learned) - 1))
-        for col, layer in zip(cols, range(2, len(learned) + 1)):
+        cols = st.columns(max(1, len(learned) - first + 1))
+        for col, layer in zip(cols, range(first, len(learned) + 1)):
             col.number_input(f"Layer {layer}", min_value=-1.0, max_value=1.0, step=0.001, format="%.5f",
                              key=layer_key(layer), help=f"learned: {learned[layer - 1]:.5f}")
-    return tuple([learned[0]] + [float(st.session_state[layer_key(layer)]) for layer in range(2, len(learned) + 1)])
+    return tuple(learned[: first - 1] + [float(st.session_state[layer_key(layer)])
+                                         for layer in range(first, len(learned) + 1)])
 
 
 def comparison(runs: dict, none, own_topk: bool) -> None:
@@ -368,9 +378,9 @@ def live(sel, text: str, learned: list[float] | None, present: bool) -> None:
             st.caption("This checkpoint prunes by top-k (a fixed share per layer): it has no learned thresholds to "
                        "change." if own_topk else "This checkpoint stores no thresholds to change.")
         else:
-            wanted = whatif_controls(learned)
+            wanted = whatif_controls(learned, first_whatif_layer(sel))
             try:
-                if any(abs(w - t) > 1e-9 for w, t in zip(wanted[1:], learned[1:])):
+                if any(abs(w - t) > 1e-9 for w, t in zip(wanted, learned)):
                     whatif = runs[RUNS["whatif"]] = whatif_trace(path, stamp, text, sel.quantization, wanted)
                 runs[RUNS["topk"]] = topk_trace(path, stamp, text, sel.quantization, hard.input_tokens, hard.flops)
             except (CheckpointError, InputError, ValueError, RuntimeError) as err:
