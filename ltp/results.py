@@ -241,5 +241,6 @@ def quantization_rows(metrics: dict, bench: dict, own_mode: str, split: str = "t
                          "accuracy": res.get("accuracy"),
                          "flops_reduction": flops_columns(res)[0] if res else None,
                          "batch": int(bs) if bs else None, "throughput": speed,
-                         "speedup_vs_fp32_off": speed / base if speed and base else None})
+                         "speedup_vs_fp32_off": speed / base if speed and base else None,
+                         "int8_backend": (t.get("int8_backend") or res.get("int8_backend")) if quant == "int8" else None})
     return rows
