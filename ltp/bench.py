@@ -208,7 +208,7 @@ def summarize(cfg: BenchConfig, results: dict) -> dict:
 
 def _int8_summary(cfg: BenchConfig, fp32_off: dict, off: dict, on: dict) -> dict:
     """int8 without and with pruning, each against unpruned fp32 (and LTP's gain within int8)."""
-    choice = on.get("int8_choice") or off.get("int8_choice") or {}
+    choice = off.get("int8_choice") or on.get("int8_choice") or {}  # the first int8 run timed the kernels
     out = {"none": off, "hard": on, "backend": on.get("int8_backend"),
            "backend_linear_speedup": choice.get("speedup")}  # the kernel's own speed over fp32 on the linears
     for bs in cfg.batch_sizes:
