@@ -4,7 +4,9 @@ Throughput: examples/s over the evaluation examples in length-sorted batches. La
 median and p90 per example. Warm-up before timing, a fixed thread count, several repetitions
 (the median is reported). Each mode runs in a fresh child process so its peak memory is its own.
 With ``int8``, the same two modes run again with the encoder's linear layers quantized to int8
-(``ltp.quantize``), and the summary's ``int8`` part compares them with unpruned fp32.
+(``ltp.quantize``: the first int8 run picks the kernel for this CPU, the second reuses it), and the
+summary's ``int8`` part compares them with unpruned fp32. Every summary records the CPU (model name,
+torch's ISA capability, int8 instructions), since int8's speed depends on it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import datetime as _dt
 
 import multiprocessing as mp
 import os
-import platform
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,25 +51,27 @@ def _timed_pass(model, batches, mode, device, sync) -> float:
     return time.perf_counter() - t0
 
 
-def _measure(cfg: BenchConfig, mode: str, quantization: str = "none") -> dict:
-    """Runs in a child process: load, warm up, time throughput and latency for one mode."""
+def _measure(cfg: BenchConfig, mode: str, quantization: str = "none", backend: str | None = None) -> dict:
+    """Runs in a child process: load, warm up, time throughput and latency for one mode (int8: on
+    ``backend``, or on the kernel ``ltp.quantize`` chooses)."""
     import resource
 
     import torch
 
     from ltp.checkpoint import load_checkpoint
     from ltp.evaluate import evaluation_examples
-    from ltp.quantize import apply_quantization
+    from ltp.quantize import apply_quantization, int8_record
     from ltp.text import encode
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     ckpt = load_checkpoint(cfg.checkpoint, backbone=cfg.backbone, check_backbone=cfg.check_backbone)
-    model = apply_quantization(ckpt.model.to(cfg.device).eval(), quantization)
+    model = apply_quantization(ckpt.model.to(cfg.device).eval(), quantization, backend)
     df = evaluation_examples(ckpt, cfg.split, cfg.limit, Path(cfg.data_dir) if cfg.data_dir else None, cfg.seed)
     enc = encode(ckpt.tokenizer, df["text"].tolist(), ckpt.max_length, ckpt.truncation)
     sync = torch.cuda.synchronize if cfg.device.startswith("cuda") else (lambda: None)
     result = {"mode": mode, "quantization": quantization, "examples": len(df), "threads": torch.get_num_threads()}
+    result.update({k: v for k, v in int8_record(model).items() if k != "cpu"})  # the summary holds the CPU
     throughput, flops, flops_un = _throughput(cfg, model, enc, ckpt.tokenizer.pad_token_id, mode, sync)
     ms = _latencies_ms(cfg, model, enc, mode, sync)
     result.update(throughput)
@@ -135,9 +138,13 @@ def _latencies_ms(cfg: BenchConfig, model, enc, mode: str, sync) -> np.ndarray:
     return np.array(per_example) * 1000
 
 
-def _child(cfg: BenchConfig, mode: str, quantization: str, queue) -> None:
+def _child(cfg: BenchConfig, mode: str, quantization: str, backend: str | None, queue) -> None:
+    from ltp.quantize import QuantizationError
+
     try:
-        queue.put(("ok", _measure(cfg, mode, quantization)))
+        queue.put(("ok", _measure(cfg, mode, quantization, backend)))
+    except QuantizationError as err:  # int8 refused on this CPU: the parent raises the same sentence
+        queue.put(("refused", str(err)))
     except BaseException as err:  # noqa: BLE001 - reported to the parent as a message
         queue.put(("error", f"{type(err).__name__}: {err}"))
 
@@ -153,19 +160,26 @@ def run_benchmark(cfg: BenchConfig, isolate: bool = True) -> dict:
     runs = [("none", "none", "none"), ("hard", pruning, "none")]  # "hard": pruning on, as the checkpoint prunes
     if cfg.int8:
         runs += [("none+int8", "none", "int8"), ("hard+int8", pruning, "int8")]
+    backend = None  # int8: chosen by the first int8 run, reused by the second (both on the same kernel)
     for key, mode, quantization in runs:
-        results[key] = _measure(cfg, mode, quantization) if not isolate else _in_child(cfg, mode, quantization)
+        args = (cfg, mode, quantization, backend)
+        results[key] = _measure(*args) if not isolate else _in_child(*args)
+        backend = results[key].get("int8_backend") or backend
     return summarize(cfg, results) | {"loadavg_before": load_before}
 
 
-def _in_child(cfg: BenchConfig, mode: str, quantization: str) -> dict:
+def _in_child(cfg: BenchConfig, mode: str, quantization: str, backend: str | None = None) -> dict:
     """One measurement in a fresh process (its own peak memory, nothing warm from the last one)."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(cfg, mode, quantization, queue))
+    proc = ctx.Process(target=_child, args=(cfg, mode, quantization, backend, queue))
     proc.start()
     status, payload = queue.get()
     proc.join()
+    if status == "refused":
+        from ltp.quantize import QuantizationError
+
+        raise QuantizationError(payload)
     if status != "ok":
         raise RuntimeError(f"benchmark of mode {mode} ({quantization}) failed: {payload}")
     return payload
@@ -173,8 +187,10 @@ def _in_child(cfg: BenchConfig, mode: str, quantization: str) -> dict:
 
 def summarize(cfg: BenchConfig, results: dict) -> dict:
     off, on = results["none"], results["hard"]
-    summary = {"device": describe_device(cfg.device), "config": asdict(cfg), "none": off, "hard": on,
-               "measured_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    from ltp.quantize import cpu_info
+
+    summary = {"device": describe_device(cfg.device), "cpu": cpu_info(), "config": asdict(cfg), "none": off,
+               "hard": on, "measured_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     red = on["flops_reduction"]
     for bs in cfg.batch_sizes:
         speed = on[f"throughput_bs{bs}"] / off[f"throughput_bs{bs}"]
@@ -192,7 +208,9 @@ def summarize(cfg: BenchConfig, results: dict) -> dict:
 
 def _int8_summary(cfg: BenchConfig, fp32_off: dict, off: dict, on: dict) -> dict:
     """int8 without and with pruning, each against unpruned fp32 (and LTP's gain within int8)."""
-    out = {"none": off, "hard": on}
+    choice = off.get("int8_choice") or on.get("int8_choice") or {}  # the first int8 run timed the kernels
+    out = {"none": off, "hard": on, "backend": on.get("int8_backend"),
+           "backend_linear_speedup": choice.get("speedup")}  # the kernel's own speed over fp32 on the linears
     for bs in cfg.batch_sizes:
         k = f"throughput_bs{bs}"
         out[f"speedup_throughput_bs{bs}"] = on[k] / fp32_off[k]  # LTP + int8 vs unpruned fp32
@@ -207,8 +225,9 @@ def describe_device(device: str) -> str:
         import torch
 
         return f"{torch.cuda.get_device_name(0)} (cuda)"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU {cpu}, {os.cpu_count()} cores"
+    from ltp.quantize import describe_cpu
+
+    return f"CPU {describe_cpu()}, {os.cpu_count()} cores"
 
 
 def store_benchmark(ckpt_path: Path, summary: dict, key: str) -> None:
@@ -239,6 +258,9 @@ def format_benchmark(s: dict) -> str:
                  "of the FLOPs saving shows as time")
     if "int8" in s:
         q = s["int8"]
+        gain = q.get("backend_linear_speedup")
+        lines.append(f"int8 kernel: {q.get('backend') or 'int_mm'}"
+                     + (f" (chosen by timing: the linear layers at {gain:.2f}x fp32's speed)" if gain else ""))
         lines.append(f"{'int8, vs fp32 pruning off':24}{'pruning off':>14}{'LTP (hard)':>14}")
         for bs in s["config"]["batch_sizes"]:
             k = f"throughput_bs{bs}"

@@ -203,6 +203,7 @@ class Timing:
     latency_ms_median: float | None  # batch 1
     latency_ms_p90: float | None
     peak_rss_mb: float | None
+    int8_backend: str | None = None  # int8 runs: the kernel chosen for this CPU (ltp/quantize.py)
 
 
 @dataclass(frozen=True)
@@ -339,7 +340,7 @@ def _timing(t) -> Timing | None:
         return None
     throughput = {int(m.group(1)): v for k, v in t.items() if (m := _THROUGHPUT.fullmatch(k))}
     return Timing(t.get("mode"), t.get("threads"), t.get("examples"), throughput, t.get("latency_ms_median"),
-                  t.get("latency_ms_p90"), t.get("peak_rss_mb"))
+                  t.get("latency_ms_p90"), t.get("peak_rss_mb"), t.get("int8_backend"))
 
 
 def _by_batch(entry: dict, pattern: re.Pattern) -> dict[int, float]:
@@ -449,7 +450,8 @@ def int8_rows(results: Results, split: str = "test") -> list[dict]:
                          "accuracy": res.accuracy if res else None,
                          "flops_reduction": res.flops_reduction if res else None,
                          "batch": bs, "throughput": speed,
-                         "speedup_vs_fp32_off": speed / base if speed and base else None})
+                         "speedup_vs_fp32_off": speed / base if speed and base else None,
+                         "int8_backend": (t.int8_backend if t else None) if quant == "int8" else None})
     return rows
 
 

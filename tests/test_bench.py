@@ -75,6 +75,36 @@ def test_bench_int8_beside_fp32(ckpt, toy_data_dir, capsys):
     assert q["hard"]["flops_reduction"] > 1.1 and q["none"]["flops_reduction"] == pytest.approx(1.0)
     assert q["speedup_throughput_bs8"] == pytest.approx(q["hard"]["throughput_bs8"] / s["none"]["throughput_bs8"])
     assert "int8, vs fp32 pruning off" in format_benchmark(s)
+    # both int8 runs on one kernel, recorded with the CPU it ran on (model name and torch's ISA capability)
+    assert q["backend"] == q["none"]["int8_backend"] == q["hard"]["int8_backend"] is not None
+    assert q["none"]["int8_choice"]["backend"] == q["backend"] and "int8_backend" not in s["none"]
+    assert s["cpu"]["model"] and s["cpu"]["capability"] in s["device"] and s["cpu"]["model"] in s["device"]
+    assert f"int8 kernel: {q['backend']}" in format_benchmark(s)
+
+
+def test_bench_records_the_cpu(ckpt, toy_data_dir):
+    """Every benchmark, fp32 or int8, says which CPU and ISA it ran on."""
+    import torch
+
+    cfg = BenchConfig(checkpoint=str(ckpt), limit=None, batch_sizes=(8,), latency_examples=2, repeats=1,
+                      threads=1, data_dir=str(toy_data_dir))
+    s = run_benchmark(cfg, isolate=False)
+    assert s["cpu"]["capability"] == torch.backends.cpu.get_cpu_capability()
+    assert set(s["cpu"]) == {"model", "capability", "int8_instructions", "isa_overrides"}
+    assert s["device"].startswith(f"CPU {s['cpu']['model']} (") and "int8" not in s
+
+
+def test_int8_refused_is_one_line_from_the_cli(ckpt, toy_data_dir, monkeypatch, capsys):
+    """Where no int8 kernel beats fp32, `--int8` stops with one sentence saying so (a fake clock here)."""
+    from ltp import quantize as q8
+
+    monkeypatch.delenv(q8.BACKEND_ENV, raising=False)
+    monkeypatch.setattr(q8, "_CHOICES", {})
+    monkeypatch.setattr(q8, "time_call", lambda m, x: 1.0 if isinstance(m, q8.Int8Linear) else 0.5)
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--mode", "hard", "--int8", "--no-save",
+                 "--data-dir", str(toy_data_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "int8 is refused on this CPU" in err and "0.50x fp32's speed" in err
 
 
 def test_evaluate_int8_stored_beside_fp32(ckpt, toy_data_dir, capsys):
@@ -111,6 +141,7 @@ def test_int8_table_in_report_and_performance_page(ckpt, toy_data_dir, monkeypat
     metrics = json.loads((ckpt / "metrics.json").read_text())
     assert rows[3]["accuracy"] == metrics["test/hard+int8"]["accuracy"] and rows[0]["speedup_vs_fp32_off"] == 1.0
     assert all(r["throughput"] and r["accuracy"] is not None for r in rows)
+    assert rows[3]["int8_backend"] and rows[0]["int8_backend"] is None  # the kernel the int8 rows ran on
     md = details_markdown(ckpt)
     assert "LTP with int8 (CPU)" in md and "| int8 | hard |" in md
 

@@ -1,4 +1,5 @@
-"""Int8 dynamic quantization: encoder linears swapped for int8 ones, answers kept, pruning still removes tokens."""
+"""Int8 dynamic quantization: encoder linears swapped for int8 ones, answers kept, pruning still removes tokens;
+each int8 backend checked against fp32; the kernel chooser picks the fastest correct one or refuses int8."""
 
 import subprocess
 import sys
@@ -8,7 +9,9 @@ import torch
 
 from conftest import ragged_batch, tiny_hf
 from ltp.model import LTPConfig, LTPForSequenceClassification
-from ltp.quantize import Int8Linear, apply_quantization, quantization_of, quantized_linears
+from ltp import quantize as q8
+from ltp.quantize import (BACKENDS, Int8Backend, Int8Linear, QuantizationError, apply_quantization, choose_backend,
+                          int8_backend_of, int8_record, quantization_of, quantize_int8, quantized_linears)
 
 
 def _model(mode="hard", **cfg):
@@ -28,22 +31,56 @@ def test_int8_quantizes_encoder_linears_and_keeps_the_head():
     assert quantization_of(m) == "int8"
     assert type(m.hf.classifier.weight) is torch.nn.Parameter  # the head stays fp32
     q = m.hf.bert.encoder.layer[0].intermediate.dense
-    assert isinstance(q, Int8Linear) and q.weight_int8.dtype == torch.int8
+    assert isinstance(q, Int8Linear) and q.backend == int8_backend_of(m)
     assert not any(p.dtype == torch.float32 and p.dim() == 2 and p.shape == (q.out_features, q.in_features)
                    for p in q.parameters())  # no fp32 copy of the weight is kept
 
 
-def test_int8_linear_matches_fp32_on_any_row_count():
-    """One token, an odd count, a batch: the int8 GEMM's answer stays within 2% of fp32's."""
+def _usable(backend: Int8Backend, shapes) -> bool:
+    """Whether ``backend`` runs here and is correct on these shapes; when it is not, int8 on it is refused."""
+    if not backend.available():
+        return False
+    try:
+        choose_backend(shapes, [backend], timed=False)
+        return True
+    except QuantizationError:
+        with pytest.raises(QuantizationError, match="refused"):
+            quantize_int8(_model(), backend.name)
+        return False
+
+
+@pytest.mark.parametrize("backend", [b.name for b in BACKENDS])
+def test_each_backend_linear_matches_fp32_on_any_row_count(backend):
+    """One token, an odd count, a batch: each backend's int8 product stays within 3% of fp32's (a
+    backend that is wrong on this CPU, e.g. saturating without VNNI, is refused instead)."""
+    b = q8.backend_named(backend)
+    if not _usable(b, [(48, 40)]):
+        pytest.skip(f"{backend} is not available or not correct on this CPU (int8 on it is refused)")
     torch.manual_seed(0)
     lin = torch.nn.Linear(48, 40)
-    q = Int8Linear(lin)
+    q = b.make(lin)
+    assert isinstance(q, Int8Linear) and q.backend == backend
     for rows in (1, 7, 64):
         x = torch.randn(2, rows, 48)
         with torch.no_grad():
             ref, got = lin(x), q(x)
         assert got.shape == ref.shape and got.dtype == ref.dtype
-        assert (got - ref).abs().max() < 0.02 * ref.abs().max()
+        assert (got - ref).abs().max() < 0.03 * ref.abs().max()
+
+
+@pytest.mark.parametrize("backend", [b.name for b in BACKENDS])
+def test_each_backend_model_logits_close_to_fp32(backend):
+    """A tiny random model on each backend: logits close to fp32's, the same prediction for most inputs."""
+    b = q8.backend_named(backend)
+    if not _usable(b, [(64, 64), (64, 128), (128, 64)]):
+        pytest.skip(f"{backend} is not available or not correct on this CPU (int8 on it is refused)")
+    ids, mask = ragged_batch(tiny_hf("bert"), b=16, t=24)
+    ref, q = _model(), quantize_int8(_model(), backend)
+    assert int8_backend_of(q) == backend and int8_backend_of(ref) is None
+    with torch.inference_mode():
+        a, c = ref(ids, mask, mode="none").logits, q(ids, mask, mode="none").logits
+    assert (a - c).abs().max() < 0.05 * a.abs().max() + 1e-3
+    assert (a.argmax(-1) == c.argmax(-1)).float().mean() >= 0.9
 
 
 @pytest.mark.parametrize("mode", ["none", "hard"])
@@ -78,3 +115,79 @@ def test_no_warning_or_log_noise_reaches_the_user():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stderr.strip() == "" and out.stdout.strip() == ""
+
+
+# --------------------------------------------------------------------------- the kernel chooser (fake clocks)
+
+
+class _Exact(Int8Linear):
+    """A fake backend's layer: fp32 arithmetic under an int8 name (correct by construction)."""
+
+    def __init__(self, linear, name, wrong=False):
+        super().__init__(linear)
+        self.backend, self.wrong, self.lin = name, wrong, linear
+
+    def _rows(self, rows):
+        y = self.lin(rows)
+        return torch.zeros_like(y) if self.wrong else y
+
+
+def _fake(name, wrong=False):
+    return Int8Backend(name, lambda lin: _Exact(lin, name, wrong))
+
+
+def _clock(seconds: dict):
+    """A timer that says each backend (fp32: a plain nn.Linear) takes a fixed time: no real timing."""
+    return lambda module, x: seconds[getattr(module, "backend", "fp32")]
+
+
+SHAPES = [(32, 64), (64, 32)]
+
+
+def test_chooser_picks_the_faster_correct_backend():
+    choice = choose_backend(SHAPES, [_fake("slow"), _fake("fast")], _clock({"fp32": 1.0, "slow": 0.8, "fast": 0.4}))
+    assert choice.backend == "fast" and choice.speedup == pytest.approx(2.5)
+    assert choice.candidates["slow"]["speedup"] == pytest.approx(1.25) and choice.candidates["slow"]["correct"]
+    assert choice.shapes == [[32, 64], [64, 32]] and choice.threads == torch.get_num_threads()
+
+
+def test_chooser_skips_a_fast_backend_with_wrong_answers():
+    backends = [_fake("slow"), _fake("broken", wrong=True)]
+    choice = choose_backend(SHAPES, backends, _clock({"fp32": 1.0, "slow": 0.5, "broken": 0.1}))
+    assert choice.backend == "slow" and not choice.candidates["broken"]["correct"]
+    with pytest.raises(QuantizationError, match="matches fp32"):
+        choose_backend(SHAPES, [_fake("broken", wrong=True)], _clock({"fp32": 1.0, "broken": 0.1}))
+
+
+def test_chooser_refuses_int8_when_none_beats_fp32():
+    with pytest.raises(QuantizationError, match=r"int8 is refused on this CPU .*\(b\).* 0\.95x fp32's speed") as err:
+        choose_backend(SHAPES, [_fake("a"), _fake("b")], _clock({"fp32": 1.0, "a": 1.2, "b": 1.05}))
+    assert isinstance(err.value, ValueError) and "\n" not in str(err.value)  # one line, for the CLI
+
+
+def test_quantize_uses_the_cached_choice_and_records_it(monkeypatch):
+    """quantize_int8 times once per layer shapes and thread count (cached), and records the choice and CPU."""
+    calls = []
+    monkeypatch.setattr(q8, "BACKENDS", (_fake("slow"), _fake("fast")))
+    monkeypatch.setattr(q8, "_CHOICES", {})
+    monkeypatch.setattr(q8, "time_call", lambda m, x: calls.append(1) or
+                        {"fp32": 1.0, "slow": 0.9, "fast": 0.5}[getattr(m, "backend", "fp32")])
+    monkeypatch.delenv(q8.BACKEND_ENV, raising=False)
+    m = quantize_int8(_model())
+    assert int8_backend_of(m) == "fast" and calls
+    n = len(calls)
+    quantize_int8(_model())
+    assert len(calls) == n  # the second model of the same shapes reuses the choice
+    rec = int8_record(m)
+    assert rec["int8_backend"] == "fast" and rec["int8_choice"]["speedup"] == pytest.approx(2.0)
+    assert rec["cpu"]["capability"] == torch.backends.cpu.get_cpu_capability() and rec["cpu"]["model"]
+    assert int8_record(_model()) == {}
+
+
+def test_forced_backend_list_takes_the_first_correct_one(monkeypatch):
+    monkeypatch.setattr(q8, "BACKENDS", (_fake("broken", wrong=True), _fake("ok")))
+    monkeypatch.setattr(q8, "_CHOICES", {})
+    monkeypatch.setenv(q8.BACKEND_ENV, "broken,ok")
+    assert int8_backend_of(quantize_int8(_model())) == "ok"
+    with pytest.raises(ValueError, match="Unknown int8 backend 'nope'"):
+        quantize_int8(_model(), "nope")
