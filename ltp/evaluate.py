@@ -6,11 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.metrics import classification_report, confusion_matrix, precision_recall_fscore_support
 
 from ltp.checkpoint import Checkpoint
 from ltp.errors import CheckpointError
 from ltp.files import merge_json
+from ltp.flops import honest_ceiling
 from ltp.inference import Predictions, predict
 from ltp.text import encode
 
@@ -97,8 +99,16 @@ def evaluate(
     df = evaluation_examples(ckpt, split, limit, data_dir, seed)
     mode = mode or ckpt.model.mode
     enc = encode(ckpt.tokenizer, df["text"].tolist(), ckpt.max_length, ckpt.truncation)
-    pred = predict(ckpt.model, enc, ckpt.tokenizer.pad_token_id, batch_size=batch_size, mode=mode, progress=progress)
-    from ltp.quantize import quantization_of
+    content = np.zeros(len(df), dtype=bool)  # a content token reaches the last layer
+
+    def final_content(i, out, idx):
+        last = torch.as_tensor(np.asarray([len(enc.input_ids[j]) - 1 for j in idx]))[:, None]
+        pos = out.final_input_positions.cpu()
+        content[idx] = (out.final_input_alive.cpu() & (pos > 0) & (pos < last)).any(1).numpy()
+
+    pred = predict(ckpt.model, enc, ckpt.tokenizer.pad_token_id, batch_size=batch_size, mode=mode, progress=progress,
+                   on_batch=final_content)
+    from ltp.quantize import int8_record, quantization_of
 
     result = {
         "split": split,
@@ -109,7 +119,13 @@ def evaluate(
         "truncated_examples": int(sum(enc.truncated)),
         **classification_metrics(df["label"].to_numpy(), pred.predicted, ckpt.label_names),
         **pruning_metrics(pred),
+        "content_to_last_layer": round(float(content.mean()), 4),
+        **int8_record(ckpt.model),
     }
+    if mode != "none":  # the most this configuration could save on these texts
+        m = ckpt.model
+        result["flops_ceiling"] = round(honest_ceiling(pred.lengths, m.num_layers, m.hidden_size, m.intermediate_size,
+                                                       m.ltp_config.prune_first_layer, m.ltp_config.min_keep), 3)
     if views and mode != "none":
         result["views"] = short_view_metrics(ckpt, df, mode, batch_size)
     return result

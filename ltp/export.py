@@ -221,6 +221,11 @@ def _results_section(results: Results, split: str) -> list[str]:
             acc, p, rec, f1 = (_f(x, ".4f") for x in (r.accuracy, r.precision_macro, r.recall_macro, r.f1_macro))
             out.append(f"| {label} | {acc} | {p} | {rec} | {f1} | {_x(r.flops_reduction)} "
                        f"({_x(r.flops_reduction_all_tokens)}) | {alive} |")
+    if own.flops_ceiling:
+        out += ["", f"Honest ceiling of this configuration on these texts: {_x(own.flops_ceiling)} (every pruning "
+                "layer keeping only [CLS] and the content tokens it must keep; `ltp.flops.honest_ceiling`)"
+                + (f"; {100 * own.content_to_last_layer:.1f}% of the texts keep a content token into the last layer"
+                   if own.content_to_last_layer is not None else "") + "."]
     if base:
         drop = 100 * (base.accuracy - own.accuracy)
         out += ["", (f"Accuracy drop against the unpruned baseline: {drop:.2f} points" if drop >= 0 else

@@ -41,6 +41,8 @@ def results_row(path: str | Path, split: str = "test") -> dict:
         "accuracy_drop_points": (100 * (base.accuracy - ltp.accuracy)) if same_examples(base, ltp) else None,
         "flops_reduction": ltp and ltp.flops_reduction,
         "flops_reduction_all_tokens": ltp and ltp.flops_reduction_all_tokens,
+        "flops_ceiling": ltp and ltp.flops_ceiling,
+        "content_to_last_layer": ltp and ltp.content_to_last_layer,
         "short_views": {v.name: {"drop_points": v.drop_points, "flops_reduction": v.flops_reduction}
                         for v in (ltp.views if ltp else ())},
         "tokens_alive_per_layer": list(ltp.tokens_alive_per_layer) if ltp and ltp.tokens_alive_per_layer else None,
@@ -72,16 +74,21 @@ def markdown_table(rows: list[dict]) -> str:
     for r in rows:
         alive = r["tokens_alive_per_layer"]
         alive_s = "–" if not alive else " → ".join(f"{a:.1f}" for a in alive)
+        if r.get("content_to_last_layer") is not None:
+            alive_s += f" ({100 * r['content_to_last_layer']:.1f}% keep a content token to the last layer)"
+        ceiling = f"; ceiling {_x(r['flops_ceiling'])}" if r.get("flops_ceiling") else ""
         views = r.get("short_views") or {}
         views_s = "; ".join(f"{v['drop_points']:.2f} / {_x(v['flops_reduction'])}" for v in views.values()) or "–"
         lines.append(
             f"| `{r['model']}` | {r['dataset']} ({r['examples']}) | {_f(r['baseline_accuracy'], '.4f')} / "
             f"{_f(r['baseline_f1'], '.4f')} | {_f(r['ltp_accuracy'], '.4f')} / {_f(r['ltp_f1'], '.4f')} | "
-            f"{_f(r['accuracy_drop_points'], '.2f')} | {_x(r['flops_reduction'])} ({_x(r['flops_reduction_all_tokens'])}) | "
+            f"{_f(r['accuracy_drop_points'], '.2f')} | {_x(r['flops_reduction'])} ({_x(r['flops_reduction_all_tokens'])}{ceiling}) | "
             f"{views_s} | {alive_s} | {_x(r['cpu_speedup_bs32'])} / {_x(r['cpu_latency_speedup'])} |"
         )
     return "\n".join(lines + ["", "FLOPs reduction: honest (pruned and unpruned both run the last layer's FFN for "
-                               "[CLS] alone); in brackets the first release's count (every token through every FFN); "
+                               "[CLS] alone); in brackets the first release's count (every token through every FFN) "
+                               "and, where stored, the configuration's honest ceiling on the same texts "
+                               "(`ltp.flops.honest_ceiling`); "
                                "– where a result predates the honest count."])
 
 

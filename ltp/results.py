@@ -175,6 +175,8 @@ class Evaluation:
     flops_reduction: float | None = None  # honest count; None for a result that predates it
     flops_reduction_all_tokens: float | None = None  # the first release's count
     views: tuple[ShortView, ...] = ()
+    flops_ceiling: float | None = None  # the most this configuration could save on these texts (ltp.flops.honest_ceiling)
+    content_to_last_layer: float | None = None  # share of texts with a content token alive into the last layer
     checkpoint: str | None = None  # where a copied-in baseline result came from
 
     @property
@@ -332,7 +334,8 @@ def _evaluation(key: ResultKey, r: dict) -> Evaluation:
         mean_input_tokens=r.get("mean_input_tokens"), tokens_alive_per_layer=tuple(r.get("tokens_alive_per_layer") or ()),
         gflops_mean=r.get("gflops_mean"), gflops_unpruned_mean=r.get("gflops_unpruned_mean"),
         flops_reduction=honest, flops_reduction_all_tokens=all_tokens,
-        views=tuple(_view(n, v) for n, v in views.items() if isinstance(v, dict)), checkpoint=r.get("checkpoint"))
+        views=tuple(_view(n, v) for n, v in views.items() if isinstance(v, dict)), checkpoint=r.get("checkpoint"),
+        flops_ceiling=r.get("flops_ceiling"), content_to_last_layer=r.get("content_to_last_layer"))
 
 
 def _timing(t) -> Timing | None:
