@@ -56,7 +56,7 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's ltp, not whichever one is installed
 sys.path.insert(0, str(REPO / "app"))  # support and timing, as the app imports them
-import support as sup  # noqa: E402
+from support import places, threads  # noqa: E402
 sys.path.insert(0, str(REPO / "benchmarks"))
 import harness  # noqa: E402  (the server and browser helper tests share)
 from harness import CHROMIUM  # noqa: E402
@@ -155,7 +155,7 @@ def expected_answers(checkpoint: Path, n: int, rounds: int) -> dict[tuple[int, i
     ck = load_checkpoint(checkpoint)
     mode = pruning_mode(ck.model.mode)
     out = {}
-    with sup.torch_threads():
+    with threads.torch_threads():
         for r in range(rounds):
             for i in range(n):
                 tr = trace(ck.model, ck.tokenizer, text_for(i, r), ck.max_length, ck.label_names, ck.truncation, mode)
@@ -204,10 +204,10 @@ def serve(models_dir: Path, data_dir: Path | None, work: Path, options: list[str
     """The dashboard (harness.serve) with the timing log on (and cProfile per run into ``profile``
     if given); always stopped, with its children."""
     timing_log = work / f"timing-{time.monotonic_ns()}.jsonl"
-    env = {sup.MODELS_DIR_ENV: str(models_dir), timing.TIMING_ENV: str(timing_log),
+    env = {places.MODELS_DIR_ENV: str(models_dir), timing.TIMING_ENV: str(timing_log),
            timing.PROFILE_ENV: None if profile is None else str(profile)}  # profiling distorts timings: on request
     if data_dir is not None:
-        env[sup.DATA_DIR_ENV] = str(data_dir)
+        env[places.DATA_DIR_ENV] = str(data_dir)
     with harness.serve(work, env, options) as server:
         yield Server(server.proc, server.url, server.log, timing_log)
 
@@ -485,7 +485,7 @@ def busy_processes() -> list[str]:
 
 def run(models_dir: Path, data_dir: Path | None, ns: list[int], rounds: int, options: list[str],
         browser_nice: int = 0, burst_hooks: tuple[str, str] | None = None) -> dict:
-    checkpoints = sup.discover_checkpoints(models_dir)
+    checkpoints = places.discover_checkpoints(models_dir)
     if not checkpoints:
         raise SystemExit(f"No checkpoint in {models_dir}: pass --models-dir with at least one (e.g. models).")
     from ltp.checkpoint import find_checkpoint

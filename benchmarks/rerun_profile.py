@@ -32,8 +32,8 @@ import load_test as lt  # noqa: E402
 SECTIONS = [
     ("st.navigation", "streamlit/commands/navigation.py", "navigation"),
     ("sidebar()", "app/dashboard.py", "sidebar"),
-    ("  discover_checkpoints", "app/support.py", "discover_checkpoints"),
-    ("  model_card", "app/support.py", "model_card"),
+    ("  discover_checkpoints", "app/support/places.py", "discover_checkpoints"),
+    ("  model_card", "app/support/cards.py", "model_card"),
     ("page: prune.py", "app/views/prune.py", "<module>"),
     ("  input_area()", "app/views/prune.py", "input_area"),
     ("    split_for (test split, st.cache_data copy)", "app/dashboard.py", "split_for"),
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not 1 <= args.texts <= len(lt.WORDS) or args.clicks < 1:
         parser.error(f"--texts must be 1..{len(lt.WORDS)} and --clicks at least 1")
-    if not lt.sup.discover_checkpoints(args.models_dir):
+    if not lt.places.discover_checkpoints(args.models_dir):
         parser.error(f"no checkpoint in --models-dir {args.models_dir}")
     data_dir = args.data_dir.resolve() if args.data_dir else None
     meta = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "loadavg_start": os.getloadavg(),

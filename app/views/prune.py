@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import dashboard as db
-import support as sup
+from support import live_text, markup, places, threads, what_if
 import timing
 from ltp import viz
 from ltp.errors import CheckpointError
@@ -40,7 +40,7 @@ def _run(path: str, quantization: str, **kw):
     """One trace of the cached model, under its lock, with the interactive thread count."""
     model = db.model_for(path, quantization)
     ck = model.ckpt
-    with model.lock, sup.torch_threads():
+    with model.lock, threads.torch_threads():
         return trace(ck.model, ck.tokenizer, kw.pop("text"), ck.max_length, ck.label_names, ck.truncation, **kw)
 
 
@@ -72,28 +72,16 @@ def timings(path: str, config_stamp: float, text: str, quantization: str, modes:
     """Seconds of TIMING_RUNS interleaved forward passes per mode (``time_modes``)."""
     model = db.model_for(path, quantization)
     ck = model.ckpt
-    with model.lock, sup.torch_threads():
+    with model.lock, threads.torch_threads():
         return time_modes(ck.model, ck.tokenizer, text, ck.max_length, ck.truncation, modes, TIMING_RUNS)
 
 
 # --------------------------------------------------------------------------- state and callbacks
 
 
-def first_whatif_layer(sel) -> int:
-    """The first layer (1-based) whose threshold a what-if can change: 1 for a model that prunes
-    from layer 1, else 2."""
-    return 1 if sel.card.get("thresholds") and sel.card["thresholds"][0] is not None else 2
-
-
-def learned_thresholds(sel) -> list[float] | None:
-    """The checkpoint's theta^l per layer (layer 1's unused entry as 0), None when it stores none."""
-    thr = sel.card.get("thresholds") or []
-    return [0.0 if t is None else float(t) for t in thr] if len(thr) == sel.card["num_layers"] else None
-
-
 def set_strength(learned: list[float], first: int = 2) -> None:
     """Slider callback: every what-if threshold becomes the learned one times the strength."""
-    scaled = sup.scaled_thresholds(learned, st.session_state[STRENGTH_KEY], first_layer_prunes=first == 1)
+    scaled = what_if.scaled_thresholds(learned, st.session_state[STRENGTH_KEY], first_layer_prunes=first == 1)
     for layer, t in enumerate(scaled[first - 1:], start=first):
         st.session_state[layer_key(layer)] = t
 
@@ -111,19 +99,19 @@ def adopt_checkpoint(sel, examples: list[dict], learned: list[float] | None) -> 
     (Streamlit drops a widget's value while another page is shown)."""
     owner = str(sel.path)
     if st.session_state.get(OWNER_KEY) != owner:
-        previous = set(st.session_state.get("prune_owner_examples", [])) | {sup.DEFAULT_SENTENCE}
+        previous = set(st.session_state.get("prune_owner_examples", [])) | {live_text.DEFAULT_SENTENCE}
         drawn = st.session_state.pop("prune_example", None)  # a random test text of the previous data set
         if drawn:
             previous.add(drawn[2])
-        if st.session_state.get(TEXT_KEY, sup.DEFAULT_SENTENCE) in previous:
+        if st.session_state.get(TEXT_KEY, live_text.DEFAULT_SENTENCE) in previous:
             st.session_state[TEXT_KEY] = examples[0]["text"]
-        reset_whatif(learned, first_whatif_layer(sel))
+        reset_whatif(learned, what_if.first_whatif_layer(sel.card))
         st.session_state[STEP_KEY] = 0
         st.session_state[OWNER_KEY] = owner
         st.session_state["prune_owner_examples"] = [e["text"] for e in examples]
     st.session_state.setdefault(TEXT_KEY, examples[0]["text"])
     st.session_state.setdefault(STEP_KEY, 0)
-    first = first_whatif_layer(sel)
+    first = what_if.first_whatif_layer(sel.card)
     if STRENGTH_KEY not in st.session_state or any(layer_key(l) not in st.session_state
                                                    for l in range(first, len(learned or []) + 1)):
         reset_whatif(learned, first)
@@ -142,7 +130,7 @@ def random_example(rows, label_names) -> None:
     """Button callback: put a random test text into the text area, as a reader sees it (entities
     decoded, <br /> and tags blanked), cut to the public demo's limit there."""
     i = int(np.random.default_rng().integers(len(rows)))
-    shown, cut = sup.fit_text(sup.reader_text(rows["text"].iloc[i]), sup.PUBLIC_MAX_CHARS if sup.public_mode() else None)
+    shown, cut = live_text.fit_text(live_text.reader_text(rows["text"].iloc[i]), places.PUBLIC_MAX_CHARS if places.public_mode() else None)
     st.session_state[TEXT_KEY] = shown
     st.session_state["prune_example"] = (int(rows.index[i]), label_names[int(rows["label"].iloc[i])], shown, cut)
 
@@ -157,7 +145,7 @@ def step(delta: int, n_layers: int) -> None:
 def input_area(sel: db.Selection, examples: list[dict]) -> str:
     rows = db.split_for(sel.dataset)
     text = st.text_area("Text to classify", key=TEXT_KEY, height=110,
-                        max_chars=sup.PUBLIC_MAX_CHARS if sup.public_mode() else None,
+                        max_chars=places.PUBLIC_MAX_CHARS if places.public_mode() else None,
                         help="Ctrl+Enter (or click outside) applies the text.")
     left, right = st.columns([1, 4], vertical_alignment="center")
     left.button("Prune", type="primary", key="prune_run", icon=":material/content_cut:")
@@ -169,11 +157,11 @@ def input_area(sel: db.Selection, examples: list[dict]) -> str:
             st.caption(f"Test example #{example[0]} of {sel.dataset}; gold class: {example[1]}"
                        + (" (cut to the demo's text limit)." if example[3] else "."))
     else:
-        hint = sup.prepare_hint(sel.dataset or "NAME", sup.data_dir(db.REPO))
+        hint = places.prepare_hint(sel.dataset or "NAME", places.data_dir(db.REPO))
         right.caption(f"Random test examples need the data set: `{hint}`")
     if len(examples) > 1:
         st.pills("Examples for this model", range(len(examples)), key=PICK_KEY,
-                 format_func=lambda i: sup.example_label(examples[i]), on_change=pick_example, args=(examples,))
+                 format_func=lambda i: live_text.example_label(examples[i]), on_change=pick_example, args=(examples,))
     return text or ""
 
 
@@ -207,7 +195,7 @@ def model_time(slot, sel, text: str, hard, none) -> None:
                     help=f"Runs the model {TIMING_RUNS} times pruned and {TIMING_RUNS} times unpruned on this "
                          "server and shows the median time of each (a single run varies too much to compare).")
         return
-    times = timings(str(sel.path), sup.stamp(sel.path / "config.json"), text, sel.quantization, (hard.mode, "none"))
+    times = timings(str(sel.path), places.stamp(sel.path / "config.json"), text, sel.quantization, (hard.mode, "none"))
     s = prune_summary(hard, none, times)
     (lo_h, hi_h), (lo_n, hi_n) = s["ms_hard_range"], s["ms_none_range"]
     slot.metric("Model time (this input)", f"{s['ms_hard']:.1f} ms",
@@ -259,7 +247,7 @@ def per_layer(sel, shown_runs: dict, ltp_name: str, present: bool) -> None:
         st.caption("Grey, struck-through pieces have been pruned by that layer; [CLS] and [SEP] are counted "
                    "but not shown.")
     result = f"{tr.prediction} ({tr.probabilities[tr.prediction]:.0%})"
-    st.html(viz.layers_table_html(sup.printable(shown), tr.offsets, tr.special, alive_masks(tr), upto=upto,
+    st.html(viz.layers_table_html(markup.printable(shown), tr.offsets, tr.special, alive_masks(tr), upto=upto,
                                   presentation=present, notes=layer_notes(tr), result=result))
     never = never_pruning_layers(tr)
     if never:
@@ -339,8 +327,8 @@ def charts_row(runs: dict, ltp_name: str, ltp, none, present: bool) -> None:
 
 
 sel = db.require_checkpoint()
-examples, bad_examples = sup.live_examples(sel.path)
-learned = learned_thresholds(sel)
+examples, bad_examples = live_text.live_examples(sel.path)
+learned = what_if.learned_thresholds(sel.card)
 adopt_checkpoint(sel, examples, learned)
 top, switch = st.columns([3, 1], vertical_alignment="bottom")
 top.title("Prune a sentence")
@@ -350,19 +338,19 @@ present = switch.toggle("Presentation mode", key=PRESENT_KEY,
 st.caption(f"`{sel.shown}` — {sel.card['num_layers']} layers; classes: {', '.join(sel.card['labels'])}"
            + ("; int8 linear layers" if sel.quantization == "int8" else ""))
 if bad_examples:
-    st.warning(sup.redact(bad_examples, db.REPO) + " The page opens on a generic sentence instead.")
+    st.warning(places.redact(bad_examples, db.REPO) + " The page opens on a generic sentence instead.")
 text = input_area(sel, examples)
 if not text.strip():
     st.warning("The text is empty: type a sentence to classify.")
     st.stop()
 def live(sel, text: str, learned: list[float] | None, present: bool) -> None:
     """Everything the page shows for one text: the model runs, the what-if, the layer table, the charts."""
-    path, stamp = str(sel.path), sup.stamp(sel.path / "config.json")
+    path, stamp = str(sel.path), places.stamp(sel.path / "config.json")
     try:
         hard, none = traces(path, stamp, text, sel.quantization)
         timing.mark("model: pruned and unpruned")
     except (CheckpointError, InputError, ValueError, RuntimeError) as err:
-        st.error(sup.redact(str(err), db.REPO))
+        st.error(places.redact(str(err), db.REPO))
         st.stop()
     if pruning_mode(sel.card["mode"]) != sel.card["mode"]:
         st.info(f"This checkpoint's own mode is {sel.card['mode']!r} ({sel.card['stage']} stage); the view applies "
@@ -378,13 +366,13 @@ def live(sel, text: str, learned: list[float] | None, present: bool) -> None:
             st.caption("This checkpoint prunes by top-k (a fixed share per layer): it has no learned thresholds to "
                        "change." if own_topk else "This checkpoint stores no thresholds to change.")
         else:
-            wanted = whatif_controls(learned, first_whatif_layer(sel))
+            wanted = whatif_controls(learned, what_if.first_whatif_layer(sel.card))
             try:
                 if any(abs(w - t) > 1e-9 for w, t in zip(wanted, learned)):
                     whatif = runs[RUNS["whatif"]] = whatif_trace(path, stamp, text, sel.quantization, wanted)
                 runs[RUNS["topk"]] = topk_trace(path, stamp, text, sel.quantization, hard.input_tokens, hard.flops)
             except (CheckpointError, InputError, ValueError, RuntimeError) as err:
-                st.warning(f"The what-if could not run: {sup.redact(str(err), db.REPO)}")
+                st.warning(f"The what-if could not run: {places.redact(str(err), db.REPO)}")
         runs[RUNS["none"]] = none
         timing.mark("model: what-if and top-k")
         comparison(runs, none, own_topk)
