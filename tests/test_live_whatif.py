@@ -242,3 +242,25 @@ def test_export_writes_test_examples_when_the_source_has_none(tmp_path, monkeypa
                                                  {"text": "shares & bonds fell", "label": "B"}]
     assert export._test_examples({"labels": ["A"]}, None) == []  # no data set named: none
     assert export.EXAMPLES in export.COPIED  # a source's own examples.json ships as it is
+
+
+def test_live_runs_name_each_run_and_show_the_whatif_first(model, tok):
+    from support.live_runs import RUN_NAMES, LiveRuns
+
+    hard, none = run(model, tok, "hard"), run(model, tok, "none")
+    runs = LiveRuns(pruned=hard, unpruned=none)
+    assert list(runs.named()) == [RUN_NAMES["ltp"], RUN_NAMES["none"]] and runs.ltp is hard
+    assert list(runs.layer_views()) == ["LTP", RUN_NAMES["none"]] and runs.ltp_name == RUN_NAMES["ltp"]
+    runs.whatif, runs.topk = run(model, tok, "none"), run(model, tok, "none")
+    assert list(runs.named()) == [RUN_NAMES[k] for k in ("ltp", "whatif", "topk", "none")]
+    assert runs.ltp is runs.whatif and runs.ltp_name == RUN_NAMES["whatif"]
+    assert list(runs.layer_views()) == ["LTP", RUN_NAMES["topk"], RUN_NAMES["none"]]
+    assert runs.layer_views()["LTP"] is runs.whatif and not runs.own_topk
+
+
+def test_whatif_layers_follow_the_model_card():
+    card = {"thresholds": [None, 0.01, 0.02], "num_layers": 3}
+    assert what_if.first_whatif_layer(card) == 2 and what_if.learned_thresholds(card) == [0.0, 0.01, 0.02]
+    card = {"thresholds": [0.005, 0.01, 0.02], "num_layers": 3}
+    assert what_if.first_whatif_layer(card) == 1 and what_if.learned_thresholds(card) == [0.005, 0.01, 0.02]
+    assert what_if.learned_thresholds({"thresholds": [0.01], "num_layers": 3}) is None
