@@ -26,7 +26,7 @@ import plotly.graph_objects as go  # noqa: E402
 import plotly.io as pio  # noqa: E402
 import plotly.tools  # noqa: E402
 
-import load_test as lt  # noqa: E402
+import live_session as ls  # noqa: E402  (the live page under a real server and browser)
 from support import csv_export, markup, threads  # noqa: E402
 from ltp import viz  # noqa: E402
 from ltp.checkpoint import load_checkpoint  # noqa: E402
@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     ck = load_checkpoint(args.checkpoint)
-    text, mode = lt.text_for(0, 0), pruning_mode(ck.model.mode)
+    text, mode = ls.text_for(0, 0), pruning_mode(ck.model.mode)
 
     def both():
         return [trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, m)
