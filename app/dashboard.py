@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-import support as sup
+from support import bundle_views, cards, csv_export, live_text, places, threads
 from ltp.errors import CheckpointError
 from ltp.viz import style
 
@@ -64,9 +64,9 @@ def _load_model(path: str, config_stamp: float, quantization: str = "none") -> L
 
     ckpt = load_checkpoint(path)
     apply_quantization(ckpt.model, quantization)
-    with sup.torch_threads():
+    with threads.torch_threads():
         for mode in ("hard", "none"):  # the first call of a fresh model is slow; keep it off the clock
-            trace(ckpt.model, ckpt.tokenizer, sup.DEFAULT_SENTENCE, ckpt.max_length, ckpt.label_names,
+            trace(ckpt.model, ckpt.tokenizer, live_text.DEFAULT_SENTENCE, ckpt.max_length, ckpt.label_names,
                   ckpt.truncation, mode)
     import gc
 
@@ -76,7 +76,7 @@ def _load_model(path: str, config_stamp: float, quantization: str = "none") -> L
 
 def model_for(path: Path, quantization: str = "none") -> LoadedModel:
     """The cached model of a checkpoint dir, fp32 ("none") or "int8". Raises CheckpointError."""
-    return _load_model(str(path), sup.stamp(Path(path) / "config.json"), quantization)
+    return _load_model(str(path), places.stamp(Path(path) / "config.json"), quantization)
 
 
 @st.cache_resource(show_spinner="Loading spaCy's English pipeline…")
@@ -113,10 +113,10 @@ def split_frame(dataset: str, split: str, root: str, stamp: float) -> pd.DataFra
 
 def split_for(dataset: str | None, split: str = "test") -> pd.DataFrame | None:
     """The split's rows (text, label) when the data set is prepared, else None."""
-    root = sup.data_dir(REPO)
-    if not sup.dataset_prepared(dataset, root, split):
+    root = places.data_dir(REPO)
+    if not places.dataset_prepared(dataset, root, split):
         return None
-    return split_frame(dataset, split, str(root), sup.stamp(root / dataset / f"{split}.parquet"))
+    return split_frame(dataset, split, str(root), places.stamp(root / dataset / f"{split}.parquet"))
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -134,12 +134,12 @@ class Selection:
     @property
     def shown(self) -> str:
         """The checkpoint's path as pages show it (relative to the repository or models folder)."""
-        return sup.shown_path(self.path, REPO) if self.path else ""
+        return places.shown_path(self.path, REPO) if self.path else ""
 
     @property
     def in_command(self) -> str:
         """The checkpoint's path in a command to copy (whole outside the repository, except in public)."""
-        return sup.shown_path(self.path, REPO, command=True) if self.path else ""
+        return places.shown_path(self.path, REPO, command=True) if self.path else ""
 
     @property
     def dataset(self) -> str | None:
@@ -148,34 +148,34 @@ class Selection:
 
 def sidebar() -> Selection:
     """Checkpoint picker (models dir + a free path) and the model card; stores the selection."""
-    root = sup.models_dir(REPO)
-    found = sup.discover_checkpoints(root)
+    root = places.models_dir(REPO)
+    found = places.discover_checkpoints(root)
     with st.sidebar:
         st.subheader("Checkpoint")
         chosen = None
         if found:
             chosen = st.selectbox("Model", found, index=0, format_func=lambda p: p.name, key="ckpt_choice",
-                                  help=f"Checkpoints found in `{sup.shown_path(root, REPO)}`")
+                                  help=f"Checkpoints found in `{places.shown_path(root, REPO)}`")
         else:
-            st.caption(f"No checkpoint in `{sup.shown_path(root, REPO)}`.")
-        typed = "" if sup.public_mode() else st.text_input(  # a public demo tells no one which paths exist
+            st.caption(f"No checkpoint in `{places.shown_path(root, REPO)}`.")
+        typed = "" if places.public_mode() else st.text_input(  # a public demo tells no one which paths exist
             "or a path", key="ckpt_path", placeholder="runs/ag2k/hard",
             help="Any checkpoint directory or training run directory (its latest stage).")
         try:
-            path = sup.resolve_checkpoint(typed, chosen, REPO)
-            card = sup.model_card(path)
+            path = places.resolve_checkpoint(typed, chosen, REPO)
+            card = cards.model_card(path)
             selection = Selection(path, card, None)
             backbone = card["backbone"]  # a local backbone folder is named as any other path
             if backbone and Path(backbone).exists():
-                backbone = sup.shown_path(backbone, REPO)
-            st.markdown(sup.model_card_markdown({**card, "backbone": backbone}))
+                backbone = places.shown_path(backbone, REPO)
+            st.markdown(cards.model_card_markdown({**card, "backbone": backbone}))
             int8 = st.toggle("int8 weights", key="ckpt_int8",
                              help="Run the live page with the encoder's linear layers quantized to int8 "
                                   "(dynamic int8 quantization, CPU). LTP removes tokens; int8 makes each "
                                   "remaining token cheaper. The stored results stay fp32 unless marked int8.")
             selection = Selection(path, card, None, "int8" if int8 else "none")
         except CheckpointError as err:  # shown once, by the page (require_checkpoint)
-            selection = Selection(None, None, sup.redact(str(err), REPO))
+            selection = Selection(None, None, places.redact(str(err), REPO))
     st.session_state[SELECTION_KEY] = selection
     return selection
 
@@ -217,7 +217,7 @@ def table(df: pd.DataFrame, name: str, *, height: int | str = "auto", column_con
 
 def download(df: pd.DataFrame, name: str, label: str = "Download CSV") -> None:
     """A CSV download button for a table (shown or not)."""
-    st.download_button(label, sup.to_csv_bytes(df), file_name=f"{name}.csv", mime="text/csv",
+    st.download_button(label, csv_export.to_csv_bytes(df), file_name=f"{name}.csv", mime="text/csv",
                        key=f"csv-{name}", icon=":material/download:")
 
 
@@ -229,26 +229,26 @@ def need_bundle(sel: Selection):
     summary = where / "summary.json"
     if summary.is_file():
         try:
-            return bundle(str(where), sup.stamp(summary))
+            return bundle(str(where), places.stamp(summary))
         except BundleError as err:
             st.error(str(err))
     else:
-        st.info(f"This checkpoint has no analysis bundle yet (`{sup.shown_path(where, REPO)}`).")
+        st.info(f"This checkpoint has no analysis bundle yet (`{places.shown_path(where, REPO)}`).")
     _offer_analysis(sel)
     st.stop()
 
 
 def _offer_analysis(sel: Selection) -> None:
     """"Compute analysis" when the data set is prepared, else the commands that get there."""
-    root = sup.data_dir(REPO)
+    root = places.data_dir(REPO)
     cmd = f"ltp analyze --checkpoint {sel.in_command}"
-    if sup.public_mode():  # minutes of CPU per click: not for a public demo
+    if places.public_mode():  # minutes of CPU per click: not for a public demo
         st.markdown(f"Computing an analysis is off in this public demo; its owner can run `{cmd}`.")
         return
-    if not sup.dataset_prepared(sel.dataset, root):
-        prep = sup.prepare_hint(sel.dataset, root) if sel.dataset else "ltp data prepare NAME"
+    if not places.dataset_prepared(sel.dataset, root):
+        prep = places.prepare_hint(sel.dataset, root) if sel.dataset else "ltp data prepare NAME"
         st.markdown(f"The data set **{sel.dataset or 'of this checkpoint'}** is not prepared in "
-                    f"`{sup.shown_path(root, REPO)}`. Get it, then compute the analysis:")
+                    f"`{places.shown_path(root, REPO)}`. Get it, then compute the analysis:")
         st.code(f"{prep}\n{cmd}", language="bash")
         return
     st.markdown(f"Compute it here (or run `{cmd}`): a stratified sample of the test split goes through the "
@@ -266,12 +266,12 @@ def _compute_analysis(sel: Selection, limit: int) -> None:
     bar = st.progress(0.0, text="Finding domain terms in the training split…")
 
     def progress(phase: str, done: int, total: int) -> None:
-        bar.progress(sup.progress_fraction(phase, done, total), text=f"{phase}: {done} / {total}")
+        bar.progress(bundle_views.progress_fraction(phase, done, total), text=f"{phase}: {done} / {total}")
 
     try:
         model = model_for(sel.path)
         nlp = spacy_pipeline()
-        result = build_bundle(model.ckpt, AnalysisConfig(limit=limit), sup.data_dir(REPO), progress, nlp,
+        result = build_bundle(model.ckpt, AnalysisConfig(limit=limit), places.data_dir(REPO), progress, nlp,
                               model_lock=model.lock)  # the lock is held only while the model runs
         save_bundle(result, default_bundle_dir(sel.path))
     except (BundleError, DataError, CheckpointError, ValueError, OSError, RuntimeError) as err:

@@ -47,41 +47,20 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import psutil
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # this checkout's ltp, not whichever one is installed
-sys.path.insert(0, str(REPO / "app"))  # support and timing, as the app imports them
-import support as sup  # noqa: E402
-sys.path.insert(0, str(REPO / "benchmarks"))
-import harness  # noqa: E402  (the server and browser helper tests share)
-from harness import CHROMIUM  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from live_session import (AREA, BROWSER_ARGS, CHROMIUM, DAYS, LAYER_TABLE, MAIN, OPEN_MS, REPO, RESULT_MS,  # noqa: E402
+                          STATUS, VIEWPORT, WORDS, Server, busy_processes, chromium_procs, cpu_s, probe_for,
+                          rss_mb, serve, text_for, tree)
+from support import places, threads  # noqa: E402  (app/ is on sys.path through live_session)
 import timing  # noqa: E402
 
-BROWSER_ARGS = [*harness.BROWSER_ARGS, "--disable-renderer-backgrounding",  # N pages at once: none throttled
-                "--disable-background-timer-throttling", "--disable-backgrounding-occluded-windows"]
-VIEWPORT = {"width": 1400, "height": 1000}
-OPEN_MS = 300_000  # N pages loading together on a shared CPU: generous
 OPEN_AT_ONCE = 5  # pages loading together while the sessions are set up (the submissions are all at once)
-RESULT_MS = 180_000  # a session without its own result after this counts as an error
-TEMPLATE = ("Before next {word}, the city council met on {day} evening to discuss a new plan for public transport, "
-            "and after a long debate its members agreed to fund two more bus lines, repair the old bridge near the "
-            "river and open a small park for local families and their children")  # 50 words; what differs comes first (truncation)
-WORDS = ("summer", "autumn", "winter", "spring", "year", "month", "week", "decade", "season", "term", "quarter",
-         "semester", "festival", "holiday", "election", "harvest", "tournament", "marathon", "concert", "exhibition",
-         "conference", "carnival", "parade", "match", "derby", "regatta", "rally", "summit", "session", "hearing",
-         "trial", "audit", "census", "survey", "budget", "review", "inspection", "campaign", "referendum",
-         "ceremony", "launch", "premiere")
-DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_SESSIONS, MAX_ROUNDS = len(WORDS), len(DAYS)
-MAIN = '[data-testid="stMain"]'
-AREA = f'{MAIN} [data-testid="stTextArea"] textarea'  # the page's, not the sidebar's
-LAYER_TABLE = "table.ltp-layers"
-STATUS = '[data-testid="stStatusWidget"]'
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 # In each page, with the browser's clock (epoch ms): when it submitted; when its layer table first
@@ -127,16 +106,6 @@ READ_JS = """([table, metric]) => {
 METRIC = f'{MAIN} [data-testid="stMetricValue"]'
 
 
-def text_for(session: int, round_: int) -> str:
-    return TEMPLATE.format(day=DAYS[round_], word=WORDS[session])
-
-
-def probe_for(session: int, round_: int) -> str:
-    """A piece of text only this session's text of this round holds (the layer table shows it whole;
-    the previous round's table, still on the page when the new one is submitted, does not hold it)."""
-    return TEMPLATE.format(day=DAYS[round_], word=WORDS[session]).split(" evening")[0]
-
-
 def chart_words(session: int, round_: int) -> list[str]:
     """Tokens only this session's text of this round holds (each is one word piece of MiniLM's
     uncased vocabulary), as the heat map's token axis shows them."""
@@ -155,7 +124,7 @@ def expected_answers(checkpoint: Path, n: int, rounds: int) -> dict[tuple[int, i
     ck = load_checkpoint(checkpoint)
     mode = pruning_mode(ck.model.mode)
     out = {}
-    with sup.torch_threads():
+    with threads.torch_threads():
         for r in range(rounds):
             for i in range(n):
                 tr = trace(ck.model, ck.tokenizer, text_for(i, r), ck.max_length, ck.label_names, ck.truncation, mode)
@@ -166,50 +135,6 @@ def expected_answers(checkpoint: Path, n: int, rounds: int) -> dict[tuple[int, i
 
 
 # --------------------------------------------------------------------------- server
-
-
-def tree(pid: int) -> list[psutil.Process]:
-    proc = psutil.Process(pid)
-    return [proc, *proc.children(recursive=True)]
-
-
-def rss_mb(pid: int) -> float:
-    total = 0
-    for p in tree(pid):
-        with contextlib.suppress(psutil.NoSuchProcess):
-            total += p.memory_info().rss
-    return total / 2**20
-
-
-def cpu_s(procs: list[psutil.Process]) -> float:
-    """User + system CPU seconds of these processes so far (gone ones count 0)."""
-    total = 0.0
-    for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            t = p.cpu_times()
-            total += t.user + t.system
-    return total
-
-
-@dataclass
-class Server:
-    proc: subprocess.Popen
-    url: str
-    log: Path
-    timing_log: Path
-
-
-@contextlib.contextmanager
-def serve(models_dir: Path, data_dir: Path | None, work: Path, options: list[str] = (), profile: Path | None = None):
-    """The dashboard (harness.serve) with the timing log on (and cProfile per run into ``profile``
-    if given); always stopped, with its children."""
-    timing_log = work / f"timing-{time.monotonic_ns()}.jsonl"
-    env = {sup.MODELS_DIR_ENV: str(models_dir), timing.TIMING_ENV: str(timing_log),
-           timing.PROFILE_ENV: None if profile is None else str(profile)}  # profiling distorts timings: on request
-    if data_dir is not None:
-        env[sup.DATA_DIR_ENV] = str(data_dir)
-    with harness.serve(work, env, options) as server:
-        yield Server(server.proc, server.url, server.log, timing_log)
 
 
 class MemorySampler:
@@ -237,11 +162,6 @@ class MemorySampler:
 
 
 # --------------------------------------------------------------------------- browser
-
-
-def chromium_procs() -> list[psutil.Process]:
-    """This process's Chromium descendants (through Playwright's driver)."""
-    return [p for p in psutil.Process().children(recursive=True) if "chrom" in p.name().lower()]
 
 
 async def open_session(context, url: str, client: int, gate: asyncio.Semaphore) -> dict:
@@ -466,26 +386,9 @@ def resummarize(n: int, result: dict) -> dict:
     return {**result, "summary": summarize(n, result["rounds"], runs, gcs, result["summary"]["memory_mb"])}
 
 
-def busy_processes() -> list[str]:
-    """Other processes using CPU now (over 0.5 s): what the numbers shared the machine with."""
-    procs = list(psutil.process_iter(["pid", "name", "cmdline", "nice"]))
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            p.cpu_percent(None)
-    time.sleep(0.5)
-    busy = []
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            pct = p.cpu_percent(None)
-            if pct >= 5 and p.pid != os.getpid():
-                cmd = " ".join(p.info["cmdline"] or [p.info["name"]])[:100]
-                busy.append(f"{pct:.0f}% nice {p.info['nice']} {cmd}")
-    return busy
-
-
 def run(models_dir: Path, data_dir: Path | None, ns: list[int], rounds: int, options: list[str],
         browser_nice: int = 0, burst_hooks: tuple[str, str] | None = None) -> dict:
-    checkpoints = sup.discover_checkpoints(models_dir)
+    checkpoints = places.discover_checkpoints(models_dir)
     if not checkpoints:
         raise SystemExit(f"No checkpoint in {models_dir}: pass --models-dir with at least one (e.g. models).")
     from ltp.checkpoint import find_checkpoint
@@ -512,10 +415,6 @@ def run(models_dir: Path, data_dir: Path | None, ns: list[int], rounds: int, opt
 
 
 # --------------------------------------------------------------------------- report
-
-
-def fmt_num(value: float | None, spec: str = ".3f") -> str:
-    return "n/a" if value is None else f"{value:{spec}}"
 
 
 def fmt(d: dict | None, spec: str = ".2f") -> str:

@@ -26,8 +26,8 @@ import plotly.graph_objects as go  # noqa: E402
 import plotly.io as pio  # noqa: E402
 import plotly.tools  # noqa: E402
 
-import load_test as lt  # noqa: E402
-import support as sup  # noqa: E402
+import live_session as ls  # noqa: E402  (the live page under a real server and browser)
+from support import csv_export, markup, threads  # noqa: E402
 from ltp import viz  # noqa: E402
 from ltp.checkpoint import load_checkpoint  # noqa: E402
 from ltp.results import pruning_mode  # noqa: E402
@@ -87,14 +87,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
     ck = load_checkpoint(args.checkpoint)
-    text, mode = lt.text_for(0, 0), pruning_mode(ck.model.mode)
+    text, mode = ls.text_for(0, 0), pruning_mode(ck.model.mode)
 
     def both():
         return [trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, m)
                 for m in (mode, "none")]
 
     rows = {}
-    with sup.torch_threads():
+    with threads.torch_threads():
         rows["traces: pruned + unpruned forward (1 torch thread)"] = cpu_ms(both, args.repeats)
         hard, none = both()
     figs = page_figures(hard, none)
@@ -112,9 +112,9 @@ def main(argv: list[str] | None = None) -> None:
     rows["  lower bound: the same 3 specs as dicts into go.Figure(spec, _validate=False)"] = cpu_ms(
         lambda: [go.Figure(spec, _validate=False) for spec in specs], args.repeats)
     shown, _ = seen_text(hard)
-    rows["layers_table_html"] = cpu_ms(lambda: viz.layers_table_html(sup.printable(shown), hard.offsets,
+    rows["layers_table_html"] = cpu_ms(lambda: viz.layers_table_html(markup.printable(shown), hard.offsets,
                                                                      hard.special, alive_masks(hard)), args.repeats)
-    rows["layer_rows + to_csv_bytes"] = cpu_ms(lambda: sup.to_csv_bytes(layer_rows(hard)), args.repeats)
+    rows["layer_rows + to_csv_bytes"] = cpu_ms(lambda: csv_export.to_csv_bytes(layer_rows(hard)), args.repeats)
     rows["st.cache_data copy of the two traces (pickle round trip)"] = cpu_ms(
         lambda: pickle.loads(pickle.dumps((hard, none))), args.repeats)
     import pandas, pyarrow, streamlit  # noqa: F401, E401 - the server's heap holds these too

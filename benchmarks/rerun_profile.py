@@ -26,14 +26,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import load_test as lt  # noqa: E402
+import live_session as ls  # noqa: E402  (the live page under a real server and browser)
 
 # (label, file suffix, function name): what a rerun of the live page does, outermost first
 SECTIONS = [
     ("st.navigation", "streamlit/commands/navigation.py", "navigation"),
     ("sidebar()", "app/dashboard.py", "sidebar"),
-    ("  discover_checkpoints", "app/support.py", "discover_checkpoints"),
-    ("  model_card", "app/support.py", "model_card"),
+    ("  discover_checkpoints", "app/support/places.py", "discover_checkpoints"),
+    ("  model_card", "app/support/cards.py", "model_card"),
     ("page: prune.py", "app/views/prune.py", "<module>"),
     ("  input_area()", "app/views/prune.py", "input_area"),
     ("    split_for (test split, st.cache_data copy)", "app/dashboard.py", "split_for"),
@@ -93,7 +93,7 @@ def top_functions(profs: list[Path], limit: int = 25) -> list[tuple[str, float, 
 
 
 def texts(k: int) -> list[str]:
-    return [lt.TEMPLATE.format(day=lt.DAYS[i % len(lt.DAYS)], word=lt.WORDS[-1 - i]) for i in range(k)]
+    return [ls.TEMPLATE.format(day=ls.DAYS[i % len(ls.DAYS)], word=ls.WORDS[-1 - i]) for i in range(k)]
 
 
 def drive(url: str, n_texts: int, clicks: int) -> list[dict]:
@@ -110,33 +110,33 @@ def drive(url: str, n_texts: int, clicks: int) -> list[dict]:
 
     actions = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=lt.CHROMIUM, args=lt.BROWSER_ARGS)
+        browser = p.chromium.launch(executable_path=ls.CHROMIUM, args=ls.BROWSER_ARGS)
         try:
-            page = browser.new_context(viewport=lt.VIEWPORT).new_page()
+            page = browser.new_context(viewport=ls.VIEWPORT).new_page()
             page.on("websocket", on_ws)
             cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")
             cdp.send("Profiler.enable")
             page.goto(f"{url}/?ltp_client=0")
-            page.wait_for_selector(lt.LAYER_TABLE, timeout=lt.OPEN_MS)
+            page.wait_for_selector(ls.LAYER_TABLE, timeout=ls.OPEN_MS)
             settle(page)
-            area = page.locator(lt.AREA)
+            area = page.locator(ls.AREA)
             for kind, text in [("miss", t) for t in texts(n_texts)] + [("hit", None)] * clicks:
                 received.update(bytes=0, frames=0)
                 cdp.send("Profiler.start")
-                t0, cpu0, kinds0, perf0 = time.time(), lt.cpu_s(lt.chromium_procs()), cpu_by_type(), metrics(cdp)
+                t0, cpu0, kinds0, perf0 = time.time(), ls.cpu_s(ls.chromium_procs()), cpu_by_type(), metrics(cdp)
                 if text is not None:
                     area.fill(text)
                     area.press("Control+Enter")
                     page.wait_for_function("(w) => { const t = document.querySelector('table.ltp-layers');"
                                            " return t && t.textContent.includes(w); }", arg=text[-30:],
-                                           timeout=lt.RESULT_MS)
+                                           timeout=ls.RESULT_MS)
                 else:
                     page.get_by_role("button", name="Prune", exact=True).click()
                 settle(page)
                 actions.append({"kind": kind, "start": t0, "ws_bytes": received["bytes"],
                                 "ws_frames": received["frames"],
-                                "chromium_cpu_s": lt.cpu_s(lt.chromium_procs()) - cpu0,
+                                "chromium_cpu_s": ls.cpu_s(ls.chromium_procs()) - cpu0,
                                 "chromium_cpu_by_type_s": {k: v - kinds0.get(k, 0.0) for k, v in cpu_by_type().items()},
                                 "page_metrics_s": {k: v - perf0.get(k, 0.0) for k, v in metrics(cdp).items()},
                                 "js_self_s_by_script": js_by_script(cdp.send("Profiler.stop")["profile"])})
@@ -171,18 +171,18 @@ def js_by_script(profile: dict) -> dict[str, float]:
 def cpu_by_type() -> dict[str, float]:
     """CPU seconds so far of this process's Chromium processes by their --type (browser, renderer, gpu-process...)."""
     out: dict[str, float] = {}
-    for p in lt.chromium_procs():
+    for p in ls.chromium_procs():
         try:
             kind = next((a.split("=", 1)[1] for a in p.cmdline() if a.startswith("--type=")), "browser")
-            out[kind] = out.get(kind, 0.0) + lt.cpu_s([p])
-        except lt.psutil.Error:
+            out[kind] = out.get(kind, 0.0) + ls.cpu_s([p])
+        except ls.psutil.Error:
             continue
     return out
 
 
 def settle(page) -> None:
     page.wait_for_timeout(400)
-    page.wait_for_selector(lt.STATUS, state="detached", timeout=lt.RESULT_MS)
+    page.wait_for_selector(ls.STATUS, state="detached", timeout=ls.RESULT_MS)
     page.wait_for_timeout(1500)  # the post-run GC and late messages are over before the next action
 
 
@@ -216,28 +216,28 @@ def summary(rows: list[dict], kind: str) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Where one rerun of the live page spends its server time.")
-    parser.add_argument("--models-dir", type=Path, default=lt.REPO / "models", help="as LTP_MODELS_DIR")
+    parser.add_argument("--models-dir", type=Path, default=ls.REPO / "models", help="as LTP_MODELS_DIR")
     parser.add_argument("--data-dir", type=Path, help="as LTP_DATA_DIR (default: the app's)")
     parser.add_argument("--texts", type=int, default=6, help="new texts (cache misses), default 6")
     parser.add_argument("--clicks", type=int, default=6, help="Prune clicks on the same text (hits), default 6")
     parser.add_argument("--out", type=Path, help="JSON results")
     args = parser.parse_args(argv)
-    if not 1 <= args.texts <= len(lt.WORDS) or args.clicks < 1:
-        parser.error(f"--texts must be 1..{len(lt.WORDS)} and --clicks at least 1")
-    if not lt.sup.discover_checkpoints(args.models_dir):
+    if not 1 <= args.texts <= len(ls.WORDS) or args.clicks < 1:
+        parser.error(f"--texts must be 1..{len(ls.WORDS)} and --clicks at least 1")
+    if not ls.places.discover_checkpoints(args.models_dir):
         parser.error(f"no checkpoint in --models-dir {args.models_dir}")
     data_dir = args.data_dir.resolve() if args.data_dir else None
     meta = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "loadavg_start": os.getloadavg(),
-            "busy_processes": lt.busy_processes()}
+            "busy_processes": ls.busy_processes()}
     with tempfile.TemporaryDirectory(prefix="rerun-profile-") as work:
         work = Path(work)
-        with lt.serve(args.models_dir.resolve(), data_dir, work) as server:
+        with ls.serve(args.models_dir.resolve(), data_dir, work) as server:
             actions = drive(server.url, args.texts, args.clicks)
-            timed = runs_of(actions, lt.timing.read_log(server.timing_log))
+            timed = runs_of(actions, ls.timing.read_log(server.timing_log))
         prof_dir = work / "prof"
-        with lt.serve(args.models_dir.resolve(), data_dir, work, profile=prof_dir) as server:
+        with ls.serve(args.models_dir.resolve(), data_dir, work, profile=prof_dir) as server:
             actions = drive(server.url, args.texts, args.clicks)
-            log = lt.timing.read_log(server.timing_log)
+            log = ls.timing.read_log(server.timing_log)
         profiled = profiles_by_kind(actions, log, prof_dir)
     meta["loadavg_end"] = os.getloadavg()
     result = {"meta": meta, "timed": {"miss": summary(timed, "miss"), "hit": summary(timed, "hit"), "runs": timed},
@@ -275,9 +275,9 @@ def report(r: dict) -> None:
           "websocket bytes, Chromium CPU s")
     for kind in ("miss", "hit"):
         s = t[kind]
-        print(f"  {kind:<5} (n={s['n']})  {s['wall_s']:.3f} / {s['cpu_s']:.3f}   {lt.fmt_num(s['gc_after_s'])} / "
-              f"{lt.fmt_num(s['gc_after_cpu_s'])}   {lt.fmt_num(s['ws_bytes'], ',.0f')}   "
-              f"{lt.fmt_num(s['chromium_cpu_s'], '.2f')}")
+        print(f"  {kind:<5} (n={s['n']})  {s['wall_s']:.3f} / {s['cpu_s']:.3f}   {ls.fmt_num(s['gc_after_s'])} / "
+              f"{ls.fmt_num(s['gc_after_cpu_s'])}   {ls.fmt_num(s['ws_bytes'], ',.0f')}   "
+              f"{ls.fmt_num(s['chromium_cpu_s'], '.2f')}")
         print(f"        Chromium CPU by process type: { {k: round(v, 2) for k, v in s['chromium_cpu_by_type_s'].items()} }; "
               f"page main thread: { {k: round(v, 3) for k, v in s['page_metrics_s'].items()} }")
         js = sorted(s["js_self_s_by_script"].items(), key=lambda kv: -(kv[1] or 0))[:6]
@@ -286,7 +286,7 @@ def report(r: dict) -> None:
         p = r["profiled"][kind]
         print(f"\ncProfile, {kind} (n={p['n']}), mean cumulative s per rerun:")
         for label, sec in p["sections_s"].items():
-            print(f"  {label:<52} {lt.fmt_num(sec, '.4f')}")
+            print(f"  {label:<52} {ls.fmt_num(sec, '.4f')}")
     print("\ntop functions (hit):")
     for name, ct, tt in r["profiled"]["hit"]["top"]:
         print(f"  {ct:.4f} cum  {tt:.4f} own  {name}")

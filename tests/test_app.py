@@ -19,7 +19,7 @@ import pytest
 APP = Path(__file__).resolve().parents[1] / "app"
 if str(APP) not in sys.path:  # the pages import the app's helpers as `support`, with app/ on sys.path
     sys.path.insert(0, str(APP))
-from support import DEFAULT_SENTENCE  # noqa: E402
+from support.live_text import DEFAULT_SENTENCE  # noqa: E402
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -378,14 +378,14 @@ def downloads(monkeypatch) -> dict:
 
 
 def test_retained_downloads_are_named_by_class_and_record_their_filters(app_env, downloads):
-    import support
+    from support import csv_export
 
     at = start("views/retained.py")
     names = json.loads((app_env["checkpoint"] / "config.json").read_text())["labels"]
     at.selectbox(key="ret_class").set_value(1).run()
     at.radio(key="ret_cell").set_value("FN").run()
     no_errors(at)
-    want = f"retained-words_{support.file_slug(names[1])}_FN_layer-2_no-stopwords_no-clitics-or-tags.csv"
+    want = f"retained-words_{csv_export.file_slug(names[1])}_FN_layer-2_no-stopwords_no-clitics-or-tags.csv"
     assert want in downloads, sorted(downloads)
     csv = downloads[want]
     assert csv["Class"].unique().tolist() == [names[1]] and csv["Confusion cell"].unique().tolist() == ["FN"]

@@ -230,7 +230,7 @@ def test_live_page_whatif_topk_and_presentation_in_the_browser(server, page, app
     presentation stepper; how fast the layer table follows a new text and a new strength."""
     if str(REPO / "app") not in sys.path:  # the app's helpers, as its pages import them
         sys.path.insert(0, str(REPO / "app"))
-    import support as sup
+    from support import what_if
     from ltp.trace import same_flops_topk
 
     page.goto(server)
@@ -260,7 +260,7 @@ def test_live_page_whatif_topk_and_presentation_in_the_browser(server, page, app
     whatif_s = time.perf_counter() - t0
     settle(page)
     _, want = _trace(app_models["checkpoint"], SENTENCE,
-                     thresholds=sup.scaled_thresholds(ck.model.thresholds().tolist(), 2.0))
+                     thresholds=what_if.scaled_thresholds(ck.model.thresholds().tolist(), 2.0))
     for _ in range(40):  # 0.00x -> 2.00x in steps of 0.05
         slider.press("ArrowRight")
     page.wait_for_function("(c) => { const r = [...document.querySelectorAll('table.ltp-layers tr[data-count]')]"

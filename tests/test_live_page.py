@@ -18,7 +18,7 @@ import pytest
 APP = Path(__file__).resolve().parents[1] / "app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
-import support as sup  # noqa: E402
+from support import live_text, places, what_if  # noqa: E402
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
@@ -62,7 +62,7 @@ def tokens_of(tr) -> str:
     return " → ".join(str(c) for c in [tr.input_tokens] + [lt.count for lt in tr.layers])
 
 
-def run(ck, text: str = sup.DEFAULT_SENTENCE, mode: str | None = None, **kw):
+def run(ck, text: str = live_text.DEFAULT_SENTENCE, mode: str | None = None, **kw):
     from ltp.trace import trace
 
     return trace(ck.model, ck.tokenizer, text, ck.max_length, ck.label_names, ck.truncation, mode, **kw)
@@ -84,7 +84,7 @@ def test_strength_reprunes_the_text_and_one_click_goes_back(app_env, ckpt):
 
     at.slider(key="whatif_strength").set_value(2.0).run()
     no_errors(at)
-    want = run(ckpt, thresholds=sup.scaled_thresholds(learned(ckpt), 2.0))
+    want = run(ckpt, thresholds=what_if.scaled_thresholds(learned(ckpt), 2.0))
     table = runs_table(at)
     assert list(table.index) == ["LTP (learned)", "LTP (what-if)", "top-k, same FLOPs", "pruning off"]
     assert table.loc["LTP (what-if)", "tokens: input → layer 1 … L"] == tokens_of(want) != tokens_of(base)
@@ -236,7 +236,7 @@ def test_each_checkpoint_opens_on_its_own_examples(app_env, tmp_path, monkeypatc
     assert at.pills(key="prune_example_pick").value is None  # the pill does not stay lit
     # another checkpoint without examples: its generic sentence replaces an example, not a typed text
     at.sidebar.selectbox(key="ckpt_choice").select_index(1).run()
-    assert at.text_area(key="prune_text").value == sup.DEFAULT_SENTENCE
+    assert at.text_area(key="prune_text").value == live_text.DEFAULT_SENTENCE
     assert [b.key for b in at.get("button_group")] == ["prune_view"]  # one sentence: no example buttons
     at.text_area(key="prune_text").input("my own words about the league").run()
     at.sidebar.selectbox(key="ckpt_choice").select_index(0).run()
@@ -245,7 +245,7 @@ def test_each_checkpoint_opens_on_its_own_examples(app_env, tmp_path, monkeypatc
     at.button(key="prune_random").click().run()
     assert any("Test example #" in c.value for c in at.caption)
     at.sidebar.selectbox(key="ckpt_choice").select_index(1).run()
-    assert at.text_area(key="prune_text").value == sup.DEFAULT_SENTENCE
+    assert at.text_area(key="prune_text").value == live_text.DEFAULT_SENTENCE
     assert not any("Test example #" in c.value for c in at.caption)
     no_errors(at)
 
@@ -255,7 +255,7 @@ def test_a_malformed_examples_file_is_a_warning_not_a_traceback(app_env, tmp_pat
     at = start()
     no_errors(at)
     assert any("not readable JSON" in w.value and "generic sentence" in w.value for w in at.warning)
-    assert at.text_area(key="prune_text").value == sup.DEFAULT_SENTENCE
+    assert at.text_area(key="prune_text").value == live_text.DEFAULT_SENTENCE
 
 
 def _data_with_texts(tmp_path: Path, source: Path, texts: list[str]) -> Path:
@@ -286,8 +286,8 @@ def test_public_demo_cuts_a_long_random_example_to_its_limit(app_env, tmp_path, 
     at.button(key="prune_random").click().run()
     no_errors(at)
     value = at.text_area(key="prune_text").value
-    assert at.text_area(key="prune_text").max_chars == sup.PUBLIC_MAX_CHARS
-    assert 0 < len(value) <= sup.PUBLIC_MAX_CHARS and long_review.startswith(value)
+    assert at.text_area(key="prune_text").max_chars == places.PUBLIC_MAX_CHARS
+    assert 0 < len(value) <= places.PUBLIC_MAX_CHARS and long_review.startswith(value)
     assert any("cut to the demo's text limit" in c.value for c in at.caption)
 
 

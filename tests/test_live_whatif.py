@@ -23,7 +23,7 @@ from ltp.trace import (compare_rows, layer_rows, never_pruning_layers, prune_sum
 APP = Path(__file__).resolve().parents[1] / "app"
 if str(APP) not in sys.path:
     sys.path.insert(0, str(APP))
-import support as sup  # noqa: E402
+from support import live_text, places, what_if  # noqa: E402
 
 LABELS = ["a", "b", "c"]
 TEXT = "the striker scored twice and the fans cheered the final whistle of a great season at home"
@@ -174,14 +174,14 @@ def test_layer_rows_say_which_layers_never_prune_and_show_no_threshold_as_a_dash
 
 
 def test_scaled_thresholds_and_fit_text():
-    assert sup.scaled_thresholds([0.0, -0.01, 0.02], 2.0) == [0.0, -0.02, 0.04]
-    assert sup.scaled_thresholds([0.5, 0.01, 0.02], 0.0) == [0.5, 0.0, 0.0]
-    assert sup.fit_text("one two three", None) == ("one two three", False)
-    assert sup.fit_text("one two three", 9) == ("one two", True)
-    assert sup.example_label({"text": "a b c d e f g h i", "label": "X"}) == "a b c d e f g… (X)"
-    assert sup.reader_text("Inside Apple #39;s store, it #39;s \\$5 &amp; we #39;ll see") == \
+    assert what_if.scaled_thresholds([0.0, -0.01, 0.02], 2.0) == [0.0, -0.02, 0.04]
+    assert what_if.scaled_thresholds([0.5, 0.01, 0.02], 0.0) == [0.5, 0.0, 0.0]
+    assert live_text.fit_text("one two three", None) == ("one two three", False)
+    assert live_text.fit_text("one two three", 9) == ("one two", True)
+    assert live_text.example_label({"text": "a b c d e f g h i", "label": "X"}) == "a b c d e f g… (X)"
+    assert live_text.reader_text("Inside Apple #39;s store, it #39;s \\$5 &amp; we #39;ll see") == \
         "Inside Apple's store, it's $5 & we'll see"
-    assert sup.reader_text("he said 'so' and 'sure'<br />ok") == "he said 'so' and 'sure' ok"
+    assert live_text.reader_text("he said 'so' and 'sure'<br />ok") == "he said 'so' and 'sure' ok"
 
 
 # --------------------------------------------------------------------------- examples
@@ -202,8 +202,8 @@ def test_read_examples_cleans_text_and_refuses_a_bad_file(tmp_path):
     (tmp_path / "examples.json").write_text("{not json")
     with pytest.raises(ValueError, match="not readable JSON"):
         read_examples(tmp_path)
-    examples, warning = sup.live_examples(tmp_path)
-    assert examples == [{"text": sup.DEFAULT_SENTENCE, "label": None}] and "not readable JSON" in warning
+    examples, warning = live_text.live_examples(tmp_path)
+    assert examples == [{"text": live_text.DEFAULT_SENTENCE, "label": None}] and "not readable JSON" in warning
 
 
 def test_pick_examples_short_clean_one_per_class():
@@ -226,10 +226,10 @@ def test_shipped_models_store_examples_of_their_own_domain(name, labels):
     path = Path(__file__).resolve().parents[1] / "models" / name
     examples = read_examples(path)
     assert 4 <= len(examples) <= 10 and {e["label"] for e in examples} == set(labels)  # every class
-    assert all(e["text"] == display_text(e["text"]) and len(e["text"]) <= sup.PUBLIC_MAX_CHARS for e in examples)
-    has_study = sup.DEFAULT_SENTENCE in [e["text"] for e in examples]
+    assert all(e["text"] == display_text(e["text"]) and len(e["text"]) <= places.PUBLIC_MAX_CHARS for e in examples)
+    has_study = live_text.DEFAULT_SENTENCE in [e["text"] for e in examples]
     assert has_study == (name == "imdb-minilm-ltp")  # the study's restaurant sentence is a review, not news
-    assert examples[0]["text"] != sup.DEFAULT_SENTENCE  # each opens on its own domain
+    assert examples[0]["text"] != live_text.DEFAULT_SENTENCE  # each opens on its own domain
 
 
 def test_export_writes_test_examples_when_the_source_has_none(tmp_path, monkeypatch):
@@ -242,3 +242,25 @@ def test_export_writes_test_examples_when_the_source_has_none(tmp_path, monkeypa
                                                  {"text": "shares & bonds fell", "label": "B"}]
     assert export._test_examples({"labels": ["A"]}, None) == []  # no data set named: none
     assert export.EXAMPLES in export.COPIED  # a source's own examples.json ships as it is
+
+
+def test_live_runs_name_each_run_and_show_the_whatif_first(model, tok):
+    from support.live_runs import RUN_NAMES, LiveRuns
+
+    hard, none = run(model, tok, "hard"), run(model, tok, "none")
+    runs = LiveRuns(pruned=hard, unpruned=none)
+    assert list(runs.named()) == [RUN_NAMES["ltp"], RUN_NAMES["none"]] and runs.ltp is hard
+    assert list(runs.layer_views()) == ["LTP", RUN_NAMES["none"]] and runs.ltp_name == RUN_NAMES["ltp"]
+    runs.whatif, runs.topk = run(model, tok, "none"), run(model, tok, "none")
+    assert list(runs.named()) == [RUN_NAMES[k] for k in ("ltp", "whatif", "topk", "none")]
+    assert runs.ltp is runs.whatif and runs.ltp_name == RUN_NAMES["whatif"]
+    assert list(runs.layer_views()) == ["LTP", RUN_NAMES["topk"], RUN_NAMES["none"]]
+    assert runs.layer_views()["LTP"] is runs.whatif and not runs.own_topk
+
+
+def test_whatif_layers_follow_the_model_card():
+    card = {"thresholds": [None, 0.01, 0.02], "num_layers": 3}
+    assert what_if.first_whatif_layer(card) == 2 and what_if.learned_thresholds(card) == [0.0, 0.01, 0.02]
+    card = {"thresholds": [0.005, 0.01, 0.02], "num_layers": 3}
+    assert what_if.first_whatif_layer(card) == 1 and what_if.learned_thresholds(card) == [0.005, 0.01, 0.02]
+    assert what_if.learned_thresholds({"thresholds": [0.01], "num_layers": 3}) is None

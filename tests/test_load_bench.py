@@ -12,6 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
+import live_session as ls  # noqa: E402  (the texts and the browser the benchmarks share)
 import load_test as lt  # noqa: E402
 
 
@@ -23,12 +24,12 @@ def test_session_counts_are_checked():
 
 
 def test_texts_and_probes_are_distinct_per_session_and_round():
-    texts = {lt.text_for(i, r) for i in range(lt.MAX_SESSIONS) for r in range(lt.MAX_ROUNDS)}
+    texts = {ls.text_for(i, r) for i in range(lt.MAX_SESSIONS) for r in range(lt.MAX_ROUNDS)}
     assert len(texts) == lt.MAX_SESSIONS * lt.MAX_ROUNDS
     pairs = [(i, r) for i in range(lt.MAX_SESSIONS) for r in range(lt.MAX_ROUNDS)]
     for i, r in pairs:  # a probe is in its own text only: not another session's, not another round's
-        assert [p for p in pairs if lt.probe_for(i, r) in lt.text_for(*p)] == [(i, r)]
-    assert len(lt.text_for(0, 0).split()) == 50
+        assert [p for p in pairs if ls.probe_for(i, r) in ls.text_for(*p)] == [(i, r)]
+    assert len(ls.text_for(0, 0).split()) == 50
 
 
 def test_server_time_is_split_from_browser_time():
@@ -76,8 +77,8 @@ def test_bad_arguments_give_a_clear_message(tmp_path):
 @pytest.mark.e2e
 def test_two_sessions_end_to_end(app_models, tmp_path):
     """The benchmark script itself: 2 sessions, 1 round, on the tiny checkpoint; both get their own answer."""
-    if not Path(lt.CHROMIUM).exists():
-        pytest.skip(f"{lt.CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
+    if not Path(ls.CHROMIUM).exists():
+        pytest.skip(f"{ls.CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
     pytest.importorskip("playwright.async_api")
     out = tmp_path / "load.json"
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "load_test.py"), "--models-dir",

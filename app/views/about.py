@@ -3,7 +3,7 @@
 import streamlit as st
 
 import dashboard as db
-import support as sup
+from support import bench_speed, markup
 from ltp import viz
 from ltp.results import load_results
 
@@ -26,14 +26,14 @@ def time_vs_flops_text() -> str:
     if sel.path is None:
         return "Pick a model in the sidebar to compare its measured speed with its FLOPs reduction."
     try:
-        found = sup.time_vs_flops(load_results(sel.path))
+        found = bench_speed.time_vs_flops(load_results(sel.path))
     except ValueError:  # a damaged results file: the Performance page says what to rerun
         found = None
     if found is None:
-        return (f"**{sup.escape_md(sel.path.name)}** has no stored benchmark and pruned evaluation to compare; "
+        return (f"**{markup.escape_md(sel.path.name)}** has no stored benchmark and pruned evaluation to compare; "
                 f"`ltp evaluate --checkpoint {sel.in_command} --mode both` and `ltp bench --checkpoint "
                 f"{sel.in_command}` measure them.")
-    return sup.time_vs_flops_sentence(found, sel.path.name)
+    return bench_speed.time_vs_flops_sentence(found, sel.path.name)
 
 
 st.title("How Learned Token Pruning works")

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import dashboard as db
-import support as sup
+from support import csv_export
 from ltp import viz
 from ltp.analysis import stats
 
@@ -47,7 +47,7 @@ with left:
     shown = terms[["term", "z", "count"]].merge(survival, on="term", how="left").rename(columns={
         "term": "Term", "z": "z-score", "count": "Training count", "occurrences": "Occurrences",
         "mean_depth": "Mean depth", "share_kept_last": "Reaches last layer"})
-    table_name = sup.file_slug("domain terms", name, f"top {top}", "no source names" if hide else "")
+    table_name = csv_export.file_slug("domain terms", name, f"top {top}", "no source names" if hide else "")
     st.dataframe(shown, hide_index=True, key=f"table-{table_name}", column_config={
         "z-score": st.column_config.NumberColumn(format="%.2f", help="Weighted log-odds z-score against the "
                                                  "other classes: the higher, the more the term marks this class."),
@@ -56,7 +56,7 @@ with left:
         "Mean depth": st.column_config.NumberColumn(format="%.2f", help="Mean deepest layer reached (1..L)."),
         "Reaches last layer": st.column_config.ProgressColumn(format="percent", min_value=0.0, max_value=1.0,
                                                               help="Share of occurrences the last layer attends over.")})
-    db.download(sup.with_filters(shown, {"Class": name, "News-source names": "hidden" if hide else "shown"}),
+    db.download(csv_export.with_filters(shown, {"Class": name, "News-source names": "hidden" if hide else "shown"}),
                 table_name)
 with right:
     retention = stats.domain_term_retention(words, klass, L, names)
@@ -71,7 +71,7 @@ with right:
                  "domain-retention-by-layer")
         shown_ret = retention.rename(columns={"layer": "Layer", "group": "Where", "words": "Words",
                                               "retained": "Alive", "rate": "Share alive"})
-        db.table(shown_ret, sup.file_slug("domain retention", name, "no source names" if hide else ""),
+        db.table(shown_ret, csv_export.file_slug("domain retention", name, "no source names" if hide else ""),
                  column_config={"Share alive": st.column_config.NumberColumn(format="percent")})
 
 st.subheader("Are examples more often right when their domain terms are retained?")
@@ -92,7 +92,7 @@ c[3].metric("p-value", "–" if overall["test"] == "n/a" else f"{overall['p_valu
             help="The chance of a difference at least this large if keeping a term had nothing to do with being right.")
 db.chart(viz.domain_retention_chart(test), "domain-test")
 test_table = test[list(TEST_COLUMNS)].rename(columns=TEST_COLUMNS)
-db.table(test_table, sup.file_slug("domain test", "no source names" if hide else ""), column_config={
+db.table(test_table, csv_export.file_slug("domain test", "no source names" if hide else ""), column_config={
     "p-value": st.column_config.NumberColumn(format="scientific"),
     "Statistic": st.column_config.NumberColumn(format="%.3f"),
     "Accuracy, retained": st.column_config.NumberColumn(format="percent"),

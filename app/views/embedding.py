@@ -12,7 +12,7 @@ import streamlit as st
 
 import dashboard as db
 import maps
-import support as sup
+from support import bundle_views, csv_export, places
 from ltp import viz
 from ltp.analysis import embed
 
@@ -25,11 +25,11 @@ def points(key: str, table: str, with_texts: bool, _b, _texts):
 
     cache_resource, not cache_data: the 20,000-row table would be copied on every rerun, and
     nobody changes it (pages derive new frames with assign)."""
-    df = sup.with_names(getattr(_b, table).drop(columns=[c for c in getattr(_b, table).columns
+    df = bundle_views.with_names(getattr(_b, table).drop(columns=[c for c in getattr(_b, table).columns
                                                         if c.startswith("pca_")]), _b.label_names)
     if with_texts:
-        df["context"] = (sup.context_snippets(df, _b.words, _texts) if table == "token_embeddings"
-                         else sup.text_previews(df["example_id"], _texts))
+        df["context"] = (bundle_views.context_snippets(df, _b.words, _texts) if table == "token_embeddings"
+                         else bundle_views.text_previews(df["example_id"], _texts))
     return df
 
 
@@ -49,13 +49,13 @@ def projected(b, table: str, key: str, df):
     state = f"emb_perplexity_{table}"
     c1, c2, c3 = st.columns([3, 1, 3], vertical_alignment="bottom")
     perplexity = c1.slider("t-SNE perplexity", 5, 100, int(default), key=f"emb_slider_{table}")
-    if c2.button("Recompute", key=f"emb_recompute_{table}", disabled=sup.public_mode(),
-                 help="Off in the public demo (seconds of CPU per click)" if sup.public_mode() else None):
+    if c2.button("Recompute", key=f"emb_recompute_{table}", disabled=places.public_mode(),
+                 help="Off in the public demo (seconds of CPU per click)" if places.public_mode() else None):
         st.session_state[state] = (key, float(perplexity))
         st.session_state.pop(f"emb_note_{table}", None)
     chosen = st.session_state.get(state)
     note = c3.empty()
-    if chosen and chosen[0] == key and chosen[1] != default and not sup.public_mode():
+    if chosen and chosen[0] == key and chosen[1] != default and not places.public_mode():
         table_df = getattr(b, table)
         pcs = table_df[[c for c in table_df.columns if c.startswith("pca_")]].to_numpy(dtype="float32")
         if maps.store().get((key, table, chosen[1])) is None:
@@ -98,7 +98,7 @@ def coloured_map(pts, key: str, table: str, names, choices: list[str], hover: tu
     st.caption("Colour by: the buttons above the map (" + ", ".join(choices) + ") recolour it at once, in "
                "your browser. The legend names the colours.")
     db.chart(scatter(key, table, pts.attrs.get("projection"), tuple(choices), hover, title, pts, names), chart_key)
-    st.download_button("Download the points (CSV)", lambda: sup.to_csv_bytes(pts), file_name=f"{chart_key}-points.csv",
+    st.download_button("Download the points (CSV)", lambda: csv_export.to_csv_bytes(pts), file_name=f"{chart_key}-points.csv",
                        mime="text/csv", key=f"csv-{chart_key}-points", icon=":material/download:")
 
 

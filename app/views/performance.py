@@ -8,14 +8,14 @@ examples/s an evaluation pass happened to run at."""
 import streamlit as st
 
 import dashboard as db
-import support as sup
+from support import bench_speed, places, sweeps, tables
 from ltp import viz
 from ltp.report import bench_markdown
 from ltp.results import baseline_of, int8_rows, load_results
 
 
 def table(df, name: str) -> None:
-    db.table(df, name, column_config=sup.column_config(df))
+    db.table(df, name, column_config=tables.column_config(df))
 
 
 sel = db.require_checkpoint()
@@ -23,12 +23,12 @@ st.title("Performance")
 path = sel.path
 try:
     results = load_results(path)
-    sweep = sup.sweep_points(results)
+    sweep = sweeps.sweep_points(results)
 except ValueError as err:
-    st.error(sup.redact(str(err), db.REPO))
+    st.error(places.redact(str(err), db.REPO))
     st.stop()
 
-speed = sup.headline_speed(results)
+speed = bench_speed.headline_speed(results)
 pruned, none = results.pruned(), results.unpruned()
 if not pruned and not none:
     st.info(f"No test metrics are stored for this model yet. Measure them with:\n\n"
@@ -56,12 +56,12 @@ else:
                + (speed["source"] if speed else "not measured") + ". Baseline: "
                + ("the separately fine-tuned model without LTP." if baseline else
                   "not stored (a `baseline/test` entry in metrics.json or a sibling `baseline` stage)."))
-    table(sup.metrics_table(results, baseline), "metrics")
+    table(tables.metrics_table(results, baseline), "metrics")
     st.caption("FLOPs reduction is honest: pruned and unpruned both run the last layer's feed-forward block for "
                "[CLS] alone (the classifier reads nothing else). *FLOPs, all tokens* is the first release's count, "
                "with every token through every layer. No examples/s here: an evaluation pass is timed on a shared "
                "machine, which is no benchmark; every speed on this page comes from `ltp bench`.")
-    if pruned and len(views := sup.short_views_table(pruned)):
+    if pruned and len(views := tables.short_views_table(pruned)):
         st.subheader("Short inputs")
         st.caption("Each test text's first sentence and first 12 words, the same weights with pruning off and on: "
                    "what a typed sentence meets.")
@@ -75,7 +75,7 @@ else:
         with tab:
             left, right = st.columns(2)
             with left:
-                table(sup.per_class_table(result), f"per-class-{result.mode}")
+                table(tables.per_class_table(result), f"per-class-{result.mode}")
                 st.code(result.report, language=None)
             with right:
                 db.chart(viz.confusion_matrix_chart(result.confusion_matrix, sel.card["labels"],
@@ -103,14 +103,14 @@ if speed:
             except (KeyError, TypeError, ValueError):
                 st.warning(f"bench.json's `{entry.key}` entry is incomplete; rerun `ltp bench --checkpoint "
                            f"{sel.in_command}`.")
-    db.download(sup.bench_table(results.bench), "bench")
+    db.download(tables.bench_table(results.bench), "bench")
     st.caption("The same tables as `ltp report --details`. Throughput in examples/s; latency at batch 1.")
 else:
     st.info(f"No timing is stored for this model. Measure it with `ltp bench --checkpoint {sel.in_command}` (writes bench.json).")
 
 st.subheader("LTP with int8")
 if rows := int8_rows(results):
-    table(sup.quantization_table(rows), "int8")
+    table(tables.quantization_table(rows), "int8")
     st.caption("int8: the encoder's linear layers quantized to int8 (dynamic: per-token int8 activations, "
                "int8 GEMM, CPU), the same pruning thresholds. LTP removes tokens, int8 makes each remaining token cheaper; every speed-up is "
                "against the fp32 model with pruning off. Accuracy from `ltp evaluate --int8`, speed from "
@@ -122,14 +122,14 @@ else:
 st.subheader("Accuracy vs FLOPs trade-off")
 if sweep is None:
     st.info("`ltp` sweep results are not stored for this model (no sweep.json beside the checkpoint). "
-            f"Make them with `{sup.sweep_command(sel.in_command, sel.dataset)}`.")
+            f"Make them with `{sweeps.sweep_command(sel.in_command, sel.dataset)}`.")
 else:
-    count = sup.sweep_flops_count(sweep)
-    shipped = sup.shipped_point(results, sweep, f"this model ({sel.path.name})")
+    count = sweeps.sweep_flops_count(sweep)
+    shipped = sweeps.shipped_point(results, sweep, f"this model ({sel.path.name})")
     db.chart(viz.tradeoff_chart(sweep, shipped=shipped, flops_count=count), "tradeoff")
     st.caption("Each line is one method, each point one `ltp sweep` run from the same baseline; "
                + (f"the star is this model ({shipped['note']})." if shipped else
                   "this model has no pruned test result to mark.")
                + " The sweep's own speed-ups are not shown: each point was timed inside its evaluation pass, "
                  "which is no benchmark.")
-    table(sup.sweep_table(sweep), "sweep")
+    table(sweeps.sweep_table(sweep), "sweep")

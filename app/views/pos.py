@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import dashboard as db
-import support as sup
+from support import csv_export
 from ltp import viz
 from ltp.analysis import stats
 
@@ -51,10 +51,10 @@ shown = pos[pos["count"] > 0]
 table = pd.DataFrame({"Class": class_names(shown["class"], b.label_names),
                       "Part of speech": shown["pos"].map(stats.pos_label), "Status": shown["status"],
                       "Words": shown["count"], "Share": shown["share"]})
-name = sup.file_slug("pos", f"layer {layer}", f"by {by}", "no clitics or tags" if hide else "")
+name = csv_export.file_slug("pos", f"layer {layer}", f"by {by}", "no clitics or tags" if hide else "")
 st.dataframe(table, hide_index=True, key=f"table-{name}", column_config={
     "Share": st.column_config.NumberColumn(format="percent", help="Of the class's retained (or pruned) words.")})
-db.download(sup.with_filters(table, filters), name)
+db.download(csv_export.with_filters(table, filters), name)
 
 st.subheader("Retention by word category")
 st.caption("Share of the words of each category still alive at each layer. Categories in priority order: "
@@ -65,8 +65,8 @@ db.chart(viz.category_retention_chart(cat, b.label_names), "category-retention")
 names = pd.DataFrame({"Layer": cat["layer"], "Class": class_names(cat["class"], b.label_names),
                       "Category": cat["category"], "Words": cat["words"], "Alive": cat["retained"],
                       "Share alive": cat["rate"]})
-cat_name = sup.file_slug("category retention", "by class" if split else "all classes",
+cat_name = csv_export.file_slug("category retention", "by class" if split else "all classes",
                          "no clitics or tags" if hide else "")
 st.dataframe(names, hide_index=True, key=f"table-{cat_name}",
              column_config={"Share alive": st.column_config.NumberColumn(format="percent")})
-db.download(sup.with_filters(names, {"Clitics and source tags": filters["Clitics and source tags"]}), cat_name)
+db.download(csv_export.with_filters(names, {"Clitics and source tags": filters["Clitics and source tags"]}), cat_name)

@@ -6,7 +6,8 @@ import numpy as np
 import streamlit as st
 
 import dashboard as db
-import support as sup
+from support import live_text, markup, places, threads, what_if
+from support.live_runs import LiveRuns
 import timing
 from ltp import viz
 from ltp.errors import CheckpointError
@@ -15,22 +16,26 @@ from ltp.text import InputError
 from ltp.trace import (alive_masks, compare_rows, heatmap_inputs, layer_rows, never_pruning_layers, prune_summary,
                        same_flops_topk, seen_text, threshold_text, time_modes, trace)
 
-TEXT_KEY = "prune_text"
-PICK_KEY = "prune_example_pick"
-PRESENT_KEY = "prune_present"
-STEP_KEY = "prune_step"
-VIEW_KEY = "prune_view"
-STRENGTH_KEY = "whatif_strength"
+# Session-state keys: the page's state, then its widgets' own keys.
+TEXT_KEY = "prune_text"  # the text box
+PICK_KEY = "prune_example_pick"  # the example pills (cleared after each pick)
+PRESENT_KEY = "prune_present"  # presentation mode
+STEP_KEY = "prune_step"  # presentation mode's stepper: layers revealed (0: the input)
+VIEW_KEY = "prune_view"  # the run the layer table shows
+STRENGTH_KEY = "whatif_strength"  # the what-if's pruning strength
+WHATIF_LAYER_KEY = "whatif_l{}"  # one layer's what-if threshold (format with the layer, 1-based)
 OWNER_KEY = "prune_owner"  # the checkpoint that the text, what-if and stepper state belong to
-TIMING_RUNS = 7  # forward passes per mode behind the model time shown (their median)
+OWNER_EXAMPLES_KEY = "prune_owner_examples"  # that checkpoint's example texts
+DRAWN_KEY = "prune_example"  # a random test text: (row, gold class, text as shown, cut to the demo's limit)
 TIMED_KEY = "prune_timed"  # the (checkpoint, quantization, text) whose model time was asked for
+RUN_BUTTON_KEY, RANDOM_BUTTON_KEY, TIME_BUTTON_KEY = "prune_run", "prune_random", "prune_time"
+STEP_BACK_KEY, STEP_NEXT_KEY, RESET_KEY = "prune_step_back", "prune_step_next", "whatif_reset"
+TIMING_RUNS = 7  # forward passes per mode behind the model time shown (their median)
 STRENGTH_RANGE = (0.0, 3.0)
-RUNS = {"ltp": "LTP (learned)", "whatif": "LTP (what-if)", "topk": "top-k, same FLOPs", "none": "pruning off",
-        "own_topk": "top-k (this checkpoint)"}
 
 
 def layer_key(layer: int) -> str:
-    return f"whatif_l{layer}"
+    return WHATIF_LAYER_KEY.format(layer)
 
 
 # --------------------------------------------------------------------------- model calls (cached)
@@ -40,16 +45,16 @@ def _run(path: str, quantization: str, **kw):
     """One trace of the cached model, under its lock, with the interactive thread count."""
     model = db.model_for(path, quantization)
     ck = model.ckpt
-    with model.lock, sup.torch_threads():
+    with model.lock, threads.torch_threads():
         return trace(ck.model, ck.tokenizer, kw.pop("text"), ck.max_length, ck.label_names, ck.truncation, **kw)
 
 
 @st.cache_data(show_spinner="Running the model…", max_entries=64)
-def traces(path: str, config_stamp: float, text: str, quantization: str = "none"):
-    """Trace one text with pruning (the checkpoint's hard or top-k mode) and with pruning off
-    (cached per checkpoint, quantization and text)."""
-    pruning = pruning_mode(db.model_for(path, quantization).ckpt.model.mode)
-    return tuple(_run(path, quantization, text=text, mode=mode) for mode in (pruning, "none"))
+def traces(path: str, config_stamp: float, text: str, quantization: str, pruning: str) -> LiveRuns:
+    """Trace one text with pruning (``pruning``: the checkpoint's hard or top-k mode) and with pruning
+    off (cached per checkpoint, quantization and text)."""
+    return LiveRuns(pruned=_run(path, quantization, text=text, mode=pruning),
+                    unpruned=_run(path, quantization, text=text, mode="none"))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -72,28 +77,16 @@ def timings(path: str, config_stamp: float, text: str, quantization: str, modes:
     """Seconds of TIMING_RUNS interleaved forward passes per mode (``time_modes``)."""
     model = db.model_for(path, quantization)
     ck = model.ckpt
-    with model.lock, sup.torch_threads():
+    with model.lock, threads.torch_threads():
         return time_modes(ck.model, ck.tokenizer, text, ck.max_length, ck.truncation, modes, TIMING_RUNS)
 
 
 # --------------------------------------------------------------------------- state and callbacks
 
 
-def first_whatif_layer(sel) -> int:
-    """The first layer (1-based) whose threshold a what-if can change: 1 for a model that prunes
-    from layer 1, else 2."""
-    return 1 if sel.card.get("thresholds") and sel.card["thresholds"][0] is not None else 2
-
-
-def learned_thresholds(sel) -> list[float] | None:
-    """The checkpoint's theta^l per layer (layer 1's unused entry as 0), None when it stores none."""
-    thr = sel.card.get("thresholds") or []
-    return [0.0 if t is None else float(t) for t in thr] if len(thr) == sel.card["num_layers"] else None
-
-
 def set_strength(learned: list[float], first: int = 2) -> None:
     """Slider callback: every what-if threshold becomes the learned one times the strength."""
-    scaled = sup.scaled_thresholds(learned, st.session_state[STRENGTH_KEY], first_layer_prunes=first == 1)
+    scaled = what_if.scaled_thresholds(learned, st.session_state[STRENGTH_KEY], first_layer_prunes=first == 1)
     for layer, t in enumerate(scaled[first - 1:], start=first):
         st.session_state[layer_key(layer)] = t
 
@@ -111,19 +104,19 @@ def adopt_checkpoint(sel, examples: list[dict], learned: list[float] | None) -> 
     (Streamlit drops a widget's value while another page is shown)."""
     owner = str(sel.path)
     if st.session_state.get(OWNER_KEY) != owner:
-        previous = set(st.session_state.get("prune_owner_examples", [])) | {sup.DEFAULT_SENTENCE}
-        drawn = st.session_state.pop("prune_example", None)  # a random test text of the previous data set
+        previous = set(st.session_state.get(OWNER_EXAMPLES_KEY, [])) | {live_text.DEFAULT_SENTENCE}
+        drawn = st.session_state.pop(DRAWN_KEY, None)  # a random test text of the previous data set
         if drawn:
             previous.add(drawn[2])
-        if st.session_state.get(TEXT_KEY, sup.DEFAULT_SENTENCE) in previous:
+        if st.session_state.get(TEXT_KEY, live_text.DEFAULT_SENTENCE) in previous:
             st.session_state[TEXT_KEY] = examples[0]["text"]
-        reset_whatif(learned, first_whatif_layer(sel))
+        reset_whatif(learned, what_if.first_whatif_layer(sel.card))
         st.session_state[STEP_KEY] = 0
         st.session_state[OWNER_KEY] = owner
-        st.session_state["prune_owner_examples"] = [e["text"] for e in examples]
+        st.session_state[OWNER_EXAMPLES_KEY] = [e["text"] for e in examples]
     st.session_state.setdefault(TEXT_KEY, examples[0]["text"])
     st.session_state.setdefault(STEP_KEY, 0)
-    first = first_whatif_layer(sel)
+    first = what_if.first_whatif_layer(sel.card)
     if STRENGTH_KEY not in st.session_state or any(layer_key(l) not in st.session_state
                                                    for l in range(first, len(learned or []) + 1)):
         reset_whatif(learned, first)
@@ -134,7 +127,7 @@ def pick_example(examples: list[dict]) -> None:
     i = st.session_state.get(PICK_KEY)
     if i is not None:
         st.session_state[TEXT_KEY] = examples[i]["text"]
-        st.session_state.pop("prune_example", None)
+        st.session_state.pop(DRAWN_KEY, None)
     st.session_state[PICK_KEY] = None
 
 
@@ -142,9 +135,9 @@ def random_example(rows, label_names) -> None:
     """Button callback: put a random test text into the text area, as a reader sees it (entities
     decoded, <br /> and tags blanked), cut to the public demo's limit there."""
     i = int(np.random.default_rng().integers(len(rows)))
-    shown, cut = sup.fit_text(sup.reader_text(rows["text"].iloc[i]), sup.PUBLIC_MAX_CHARS if sup.public_mode() else None)
+    shown, cut = live_text.fit_text(live_text.reader_text(rows["text"].iloc[i]), places.PUBLIC_MAX_CHARS if places.public_mode() else None)
     st.session_state[TEXT_KEY] = shown
-    st.session_state["prune_example"] = (int(rows.index[i]), label_names[int(rows["label"].iloc[i])], shown, cut)
+    st.session_state[DRAWN_KEY] = (int(rows.index[i]), label_names[int(rows["label"].iloc[i])], shown, cut)
 
 
 def step(delta: int, n_layers: int) -> None:
@@ -157,32 +150,33 @@ def step(delta: int, n_layers: int) -> None:
 def input_area(sel: db.Selection, examples: list[dict]) -> str:
     rows = db.split_for(sel.dataset)
     text = st.text_area("Text to classify", key=TEXT_KEY, height=110,
-                        max_chars=sup.PUBLIC_MAX_CHARS if sup.public_mode() else None,
+                        max_chars=places.PUBLIC_MAX_CHARS if places.public_mode() else None,
                         help="Ctrl+Enter (or click outside) applies the text.")
     left, right = st.columns([1, 4], vertical_alignment="center")
-    left.button("Prune", type="primary", key="prune_run", icon=":material/content_cut:")
+    left.button("Prune", type="primary", key=RUN_BUTTON_KEY, icon=":material/content_cut:")
     if rows is not None:
-        right.button("Random test example", key="prune_random", on_click=random_example,
+        right.button("Random test example", key=RANDOM_BUTTON_KEY, on_click=random_example,
                      args=(rows, sel.card["labels"]))
-        example = st.session_state.get("prune_example")
+        example = st.session_state.get(DRAWN_KEY)
         if example and st.session_state.get(TEXT_KEY) == example[2]:
             st.caption(f"Test example #{example[0]} of {sel.dataset}; gold class: {example[1]}"
                        + (" (cut to the demo's text limit)." if example[3] else "."))
     else:
-        hint = sup.prepare_hint(sel.dataset or "NAME", sup.data_dir(db.REPO))
+        hint = places.prepare_hint(sel.dataset or "NAME", places.data_dir(db.REPO))
         right.caption(f"Random test examples need the data set: `{hint}`")
     if len(examples) > 1:
         st.pills("Examples for this model", range(len(examples)), key=PICK_KEY,
-                 format_func=lambda i: sup.example_label(examples[i]), on_change=pick_example, args=(examples,))
+                 format_func=lambda i: live_text.example_label(examples[i]), on_change=pick_example, args=(examples,))
     return text or ""
 
 
-def headline(hard, none):
+def headline(runs: LiveRuns):
     """The four headline metrics; returns the slot the model time goes into (filled last, so
     that timing never delays the layer table)."""
-    s = prune_summary(hard, none)
+    pruned, none = runs.pruned, runs.unpruned
+    s = prune_summary(pruned, none)
     cols = st.columns(4)
-    cols[0].metric("Prediction with LTP", hard.prediction, f"{hard.probabilities[hard.prediction]:.1%} confidence",
+    cols[0].metric("Prediction with LTP", pruned.prediction, f"{pruned.probabilities[pruned.prediction]:.1%} confidence",
                    delta_color="off", delta_arrow="off")
     cols[1].metric("Without pruning", none.prediction, "same" if s["same_prediction"] else "differs",
                    delta_color="off" if s["same_prediction"] else "red", delta_arrow="off")
@@ -196,19 +190,20 @@ def request_timing(key: str) -> None:
     st.session_state[TIMED_KEY] = key
 
 
-def model_time(slot, sel, text: str, hard, none) -> None:
+def model_time(slot, sel, text: str, runs: LiveRuns) -> None:
     """The median model time of this input, pruned and unpruned (TIMING_RUNS runs each), on request:
     the 2 x TIMING_RUNS forward passes cost several times what the rest of a submission does, so a
     class submitting at once does not pay for timings nobody asked for."""
     key = f"{sel.path}\x1f{sel.quantization}\x1f{text}"
     if st.session_state.get(TIMED_KEY) != key:
-        slot.button("Time this input", key="prune_time", on_click=request_timing, args=(key,),
+        slot.button("Time this input", key=TIME_BUTTON_KEY, on_click=request_timing, args=(key,),
                     icon=":material/timer:", width="stretch",
                     help=f"Runs the model {TIMING_RUNS} times pruned and {TIMING_RUNS} times unpruned on this "
                          "server and shows the median time of each (a single run varies too much to compare).")
         return
-    times = timings(str(sel.path), sup.stamp(sel.path / "config.json"), text, sel.quantization, (hard.mode, "none"))
-    s = prune_summary(hard, none, times)
+    times = timings(str(sel.path), places.stamp(sel.path / "config.json"), text, sel.quantization,
+                    (runs.pruned.mode, "none"))
+    s = prune_summary(runs.pruned, runs.unpruned, times)
     (lo_h, hi_h), (lo_n, hi_n) = s["ms_hard_range"], s["ms_none_range"]
     slot.metric("Model time (this input)", f"{s['ms_hard']:.1f} ms",
                 f"{s['ms_hard'] - s['ms_none']:+.1f} ms vs {s['ms_none']:.1f} ms unpruned", delta_color="inverse",
@@ -242,10 +237,10 @@ def per_layer(sel, shown_runs: dict, ltp_name: str, present: bool) -> None:
     upto = None
     if present:
         back, slider, fwd = st.columns([1, 6, 1], vertical_alignment="bottom")
-        back.button("◀ Back", key="prune_step_back", on_click=step, args=(-1, n_layers), width="stretch")
+        back.button("◀ Back", key=STEP_BACK_KEY, on_click=step, args=(-1, n_layers), width="stretch")
         slider.select_slider("Reveal up to", list(range(n_layers + 1)), key=STEP_KEY,
                              format_func=lambda k: "the input" if k == 0 else f"layer {k}")
-        fwd.button("Next layer ▶", key="prune_step_next", on_click=step, args=(1, n_layers), width="stretch")
+        fwd.button("Next layer ▶", key=STEP_NEXT_KEY, on_click=step, args=(1, n_layers), width="stretch")
         upto = st.session_state[STEP_KEY]
     shown, hidden = seen_text(tr)
     if hidden:
@@ -259,7 +254,7 @@ def per_layer(sel, shown_runs: dict, ltp_name: str, present: bool) -> None:
         st.caption("Grey, struck-through pieces have been pruned by that layer; [CLS] and [SEP] are counted "
                    "but not shown.")
     result = f"{tr.prediction} ({tr.probabilities[tr.prediction]:.0%})"
-    st.html(viz.layers_table_html(sup.printable(shown), tr.offsets, tr.special, alive_masks(tr), upto=upto,
+    st.html(viz.layers_table_html(markup.printable(shown), tr.offsets, tr.special, alive_masks(tr), upto=upto,
                                   presentation=present, notes=layer_notes(tr), result=result))
     never = never_pruning_layers(tr)
     if never:
@@ -281,7 +276,7 @@ def whatif_controls(learned: list[float], first: int = 2) -> tuple[float, ...]:
                 on_change=set_strength, args=(learned, first), format="%.2f×",
                 help="0 keeps every token; 1 is what training learned; above 1 prunes harder. A threshold below 0 "
                      "stays below 0 (its layer keeps never pruning): set it by hand below.")
-    right.button("Back to the learned thresholds", key="whatif_reset", on_click=reset_whatif, args=(learned, first),
+    right.button("Back to the learned thresholds", key=RESET_KEY, on_click=reset_whatif, args=(learned, first),
                  icon=":material/restart_alt:", width="stretch")
     with st.expander("Per-layer thresholds"):
         cols = st.columns(max(1, len(learned) - first + 1))
@@ -292,8 +287,9 @@ def whatif_controls(learned: list[float], first: int = 2) -> tuple[float, ...]:
                                          for layer in range(first, len(learned) + 1)])
 
 
-def comparison(runs: dict, none, own_topk: bool) -> None:
-    table = compare_rows(runs, none)
+def comparison(runs: LiveRuns) -> None:
+    """Every run of this text side by side: prediction, tokens per layer, FLOPs."""
+    table = compare_rows(runs.named(), runs.unpruned)
     shown = table.assign(confidence=table["confidence"].map("{:.1%}".format),
                          flops_m=table["flops_m"].map("{:,.1f} M".format),
                          flops_reduction=table["flops_reduction"].map(lambda x: "–" if x is None else f"{x:.2f}x"),
@@ -302,7 +298,7 @@ def comparison(runs: dict, none, own_topk: bool) -> None:
                                    "flops_m": "FLOPs", "flops_reduction": "fewer FLOPs",
                                    "same_as_unpruned": "answer as unpruned"}).set_index("run"))
     db.download(table, "runs")
-    if not own_topk:
+    if not runs.own_topk:
         st.caption("Top-k keeps a fixed share of the input at each layer (the paper's linear schedule, its slope "
                    "chosen so that its FLOPs on this input come closest to LTP's). Top-k with LTP's own "
                    "per-layer counts would keep exactly LTP's tokens on a single input; the difference between "
@@ -315,10 +311,12 @@ def readable(fig, present: bool):
     return fig
 
 
-def charts_row(runs: dict, ltp_name: str, ltp, none, present: bool) -> None:
+def charts_row(runs: LiveRuns, present: bool) -> None:
+    """Tokens alive per layer of every run, class probabilities, the importance heatmap and the layer table."""
+    ltp, ltp_name, none = runs.ltp, runs.ltp_name, runs.unpruned
     left, right = st.columns(2)
     with left:
-        counts = {name: [lt.count for lt in tr.layers] for name, tr in runs.items()}
+        counts = {name: [lt.count for lt in tr.layers] for name, tr in runs.named().items()}
         db.chart(readable(viz.tokens_alive_chart(counts, input_tokens=ltp.input_tokens), present), "tokens-alive")
     with right:
         db.chart(readable(viz.probabilities_chart(ltp.probabilities, none.probabilities, (ltp_name, "pruning off")),
@@ -335,12 +333,62 @@ def charts_row(runs: dict, ltp_name: str, ltp, none, present: bool) -> None:
     db.table(rows, "layers")
 
 
+def pruned_and_unpruned(sel, text: str, pruning: str) -> LiveRuns:
+    """The text with the checkpoint's own pruning and with pruning off; an error stops the page."""
+    try:
+        runs = traces(str(sel.path), places.stamp(sel.path / "config.json"), text, sel.quantization, pruning)
+    except (CheckpointError, InputError, ValueError, RuntimeError) as err:
+        st.error(places.redact(str(err), db.REPO))
+        st.stop()
+    timing.mark("model: pruned and unpruned")
+    return runs
+
+
+def whatif_section(sel, runs: LiveRuns, text: str, learned: list[float] | None) -> None:
+    """The what-if controls, and into ``runs`` the what-if run (when its thresholds differ from the
+    learned ones) and top-k at the same FLOPs."""
+    if runs.own_topk or learned is None:
+        st.subheader("Threshold what-if")
+        st.caption("This checkpoint prunes by top-k (a fixed share per layer): it has no learned thresholds to "
+                   "change." if runs.own_topk else "This checkpoint stores no thresholds to change.")
+        return
+    path, stamp = str(sel.path), places.stamp(sel.path / "config.json")
+    wanted = whatif_controls(learned, what_if.first_whatif_layer(sel.card))
+    try:
+        if any(abs(w - t) > 1e-9 for w, t in zip(wanted, learned)):
+            runs.whatif = whatif_trace(path, stamp, text, sel.quantization, wanted)
+        runs.topk = topk_trace(path, stamp, text, sel.quantization, runs.pruned.input_tokens, runs.pruned.flops)
+    except (CheckpointError, InputError, ValueError, RuntimeError) as err:
+        st.warning(f"The what-if could not run: {places.redact(str(err), db.REPO)}")
+
+
+def live(sel, text: str, learned: list[float] | None, present: bool) -> None:
+    """Everything the page shows for one text: the model runs, the what-if, the layer table, the charts."""
+    pruning = pruning_mode(sel.card["mode"])  # the one place the page decides what "pruning on" runs
+    runs = pruned_and_unpruned(sel, text, pruning)
+    if pruning != sel.card["mode"]:
+        st.info(f"This checkpoint's own mode is {sel.card['mode']!r} ({sel.card['stage']} stage); the view applies "
+                "its thresholds with hard pruning anyway.")
+    time_slot = headline(runs)
+    table_box, whatif_box = st.container(), st.container()  # the table shows first; the what-if is read first
+    with whatif_box:
+        whatif_section(sel, runs, text, learned)
+        timing.mark("model: what-if and top-k")
+        comparison(runs)
+    with table_box:
+        per_layer(sel, runs.layer_views(), runs.ltp_name, present)
+    timing.mark("comparison and layer table")
+    charts_row(runs, present)
+    timing.mark("charts")
+    model_time(time_slot, sel, text, runs)
+
+
 # --------------------------------------------------------------------------- the page
 
 
 sel = db.require_checkpoint()
-examples, bad_examples = sup.live_examples(sel.path)
-learned = learned_thresholds(sel)
+examples, bad_examples = live_text.live_examples(sel.path)
+learned = what_if.learned_thresholds(sel.card)
 adopt_checkpoint(sel, examples, learned)
 top, switch = st.columns([3, 1], vertical_alignment="bottom")
 top.title("Prune a sentence")
@@ -350,58 +398,11 @@ present = switch.toggle("Presentation mode", key=PRESENT_KEY,
 st.caption(f"`{sel.shown}` — {sel.card['num_layers']} layers; classes: {', '.join(sel.card['labels'])}"
            + ("; int8 linear layers" if sel.quantization == "int8" else ""))
 if bad_examples:
-    st.warning(sup.redact(bad_examples, db.REPO) + " The page opens on a generic sentence instead.")
+    st.warning(places.redact(bad_examples, db.REPO) + " The page opens on a generic sentence instead.")
 text = input_area(sel, examples)
 if not text.strip():
     st.warning("The text is empty: type a sentence to classify.")
     st.stop()
-def live(sel, text: str, learned: list[float] | None, present: bool) -> None:
-    """Everything the page shows for one text: the model runs, the what-if, the layer table, the charts."""
-    path, stamp = str(sel.path), sup.stamp(sel.path / "config.json")
-    try:
-        hard, none = traces(path, stamp, text, sel.quantization)
-        timing.mark("model: pruned and unpruned")
-    except (CheckpointError, InputError, ValueError, RuntimeError) as err:
-        st.error(sup.redact(str(err), db.REPO))
-        st.stop()
-    if pruning_mode(sel.card["mode"]) != sel.card["mode"]:
-        st.info(f"This checkpoint's own mode is {sel.card['mode']!r} ({sel.card['stage']} stage); the view applies "
-                "its thresholds with hard pruning anyway.")
-    own_topk = hard.mode == "topk"
-    time_slot = headline(hard, none)
-    table_box, whatif_box = st.container(), st.container()  # the table shows first; the what-if is read first
-    runs = {RUNS["own_topk"] if own_topk else RUNS["ltp"]: hard}
-    whatif = None
-    with whatif_box:
-        if own_topk or learned is None:
-            st.subheader("Threshold what-if")
-            st.caption("This checkpoint prunes by top-k (a fixed share per layer): it has no learned thresholds to "
-                       "change." if own_topk else "This checkpoint stores no thresholds to change.")
-        else:
-            wanted = whatif_controls(learned, first_whatif_layer(sel))
-            try:
-                if any(abs(w - t) > 1e-9 for w, t in zip(wanted, learned)):
-                    whatif = runs[RUNS["whatif"]] = whatif_trace(path, stamp, text, sel.quantization, wanted)
-                runs[RUNS["topk"]] = topk_trace(path, stamp, text, sel.quantization, hard.input_tokens, hard.flops)
-            except (CheckpointError, InputError, ValueError, RuntimeError) as err:
-                st.warning(f"The what-if could not run: {sup.redact(str(err), db.REPO)}")
-        runs[RUNS["none"]] = none
-        timing.mark("model: what-if and top-k")
-        comparison(runs, none, own_topk)
-    ltp = whatif if whatif is not None else hard
-    ltp_name = RUNS["whatif"] if whatif is not None else next(iter(runs))
-    views = {"top-k" if own_topk else "LTP": ltp}
-    if RUNS["topk"] in runs and not own_topk:
-        views[RUNS["topk"]] = runs[RUNS["topk"]]
-    views[RUNS["none"]] = none
-    with table_box:
-        per_layer(sel, views, ltp_name, present)
-    timing.mark("comparison and layer table")
-    charts_row(runs, ltp_name, ltp, none, present)
-    timing.mark("charts")
-    model_time(time_slot, sel, text, hard, none)
-
-
 with db.one_live_page_at_a_time():  # see dashboard.one_live_page_at_a_time: faster for all under load
     timing.mark("waited for the live page")
     live(sel, text, learned, present)

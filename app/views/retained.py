@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 import dashboard as db
-import support as sup
+from support import csv_export
 from ltp import viz
 from ltp.analysis import stats
 
@@ -62,7 +62,7 @@ def described(f: dict, names: list[str], status: str) -> dict:
 
 
 def download_name(what: str, record: dict) -> str:
-    return sup.file_slug(what, record["Class"], record["Confusion cell"], f"layer {record['Layer']}",
+    return csv_export.file_slug(what, record["Class"], record["Confusion cell"], f"layer {record['Layer']}",
                          "no stopwords" if record["Stopwords"] == "excluded" else "",
                          "no clitics or tags" if record["Clitics and source tags"] == "hidden" else "")
 
@@ -86,7 +86,7 @@ def column(b, f: dict, retained: bool) -> None:
     name = download_name(f"{status} words", record)
     st.dataframe(shown, hide_index=True, key=f"table-{status}-words", column_config={
         "Share": st.column_config.NumberColumn(format="percent", help="Of all the words these filters select.")})
-    db.download(sup.with_filters(shown, record), name)
+    db.download(csv_export.with_filters(shown, record), name)
 
 
 def word_search(b) -> None:
@@ -107,7 +107,7 @@ def word_search(b) -> None:
     db.chart(viz.word_depth_chart(found), "word-depth")
     rows = [{"Class": b.label_names[c], "Occurrences": v["occurrences"], "Mean deepest layer": v["mean_depth"],
              "Reaches the last layer": v["share_kept_last"]} for c, v in found["per_class"].items()]
-    db.table(pd.DataFrame(rows), sup.file_slug("word survival", found["word"]), column_config={
+    db.table(pd.DataFrame(rows), csv_export.file_slug("word survival", found["word"]), column_config={
         "Mean deepest layer": st.column_config.NumberColumn(format="%.2f"),
         "Reaches the last layer": st.column_config.NumberColumn(format="percent")})
 
